@@ -1,0 +1,254 @@
+//! A .NET config file with its `connectionStrings` section, wherever that section lives.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::config::file::ConfigFile;
+use crate::config::section::{self, SectionNames, SectionNote, SectionText, SectionView};
+use crate::entry::{Entry, eq_ignore_case};
+use crate::error::{Error, Location, Result};
+use crate::xml::attr;
+use crate::xml::lines::LineIndex;
+use crate::xml::scan::{ScanMode, SectionSpan};
+
+/// How the section is protected, when it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Protection {
+    /// The `configProtectionProvider` attribute (K2 uses `K2ConfigurationKey`).
+    pub provider: String,
+    /// The section element.
+    pub location: Location,
+}
+
+/// A loaded config file: `K2HostServer.exe.config` or any .NET `*.config`.
+#[derive(Debug, Clone)]
+pub struct Document {
+    main: ConfigFile,
+    /// The file named by `configSource`, when the section lives in one.
+    external: Option<ConfigFile>,
+}
+
+impl Document {
+    /// Reads `path` (and the section's `configSource` file, if it has one).
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(path, bytes)
+    }
+
+    /// Reads a config file from `bytes` as if it were at `path`. A `configSource` file is
+    /// still read from disk, relative to `path`.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self> {
+        let main = ConfigFile::from_bytes(path, bytes, ScanMode::ConfigFile)?;
+        if let Some(second) = main.index().sections.get(1) {
+            return Err(Error::Xml {
+                location: main.location(second.element.range.start),
+                message: "a second <connectionStrings> section; .NET refuses the file (\"Sections \
+                          must only appear once per config file\")"
+                    .into(),
+            });
+        }
+        let external = match main.section() {
+            Some(section) => config_source(&main, section)?,
+            None => None,
+        };
+        Ok(Self { main, external })
+    }
+
+    /// The config file's path.
+    pub fn path(&self) -> &Path {
+        self.main.path()
+    }
+
+    /// The config file itself.
+    pub fn main_file(&self) -> &ConfigFile {
+        &self.main
+    }
+
+    /// The file holding the section: the `configSource` file, or the config file.
+    pub fn section_file(&self) -> &ConfigFile {
+        self.external.as_ref().unwrap_or(&self.main)
+    }
+
+    pub(crate) fn section_file_mut(&mut self) -> &mut ConfigFile {
+        self.external.as_mut().unwrap_or(&mut self.main)
+    }
+
+    pub(crate) fn main_file_mut(&mut self) -> &mut ConfigFile {
+        &mut self.main
+    }
+
+    /// Every file this document reads (the config file, then a `configSource` file).
+    pub fn files(&self) -> impl Iterator<Item = &ConfigFile> {
+        std::iter::once(&self.main).chain(self.external.as_ref())
+    }
+
+    pub(crate) fn files_mut(&mut self) -> impl Iterator<Item = &mut ConfigFile> {
+        std::iter::once(&mut self.main).chain(self.external.as_mut())
+    }
+
+    /// The section's span in [`Self::section_file`], if the file has a section.
+    pub fn section(&self) -> Option<&SectionSpan> {
+        self.section_file().section()
+    }
+
+    /// Where the section's `configSource` points, if it has one.
+    pub fn config_source(&self) -> Option<&Path> {
+        self.external.as_ref().map(ConfigFile::path)
+    }
+
+    /// The protection of the section, if it is encrypted.
+    pub fn protection(&self) -> Option<Protection> {
+        let file = self.section_file();
+        let section = file.section()?;
+        let a = section
+            .element
+            .attr(file.text(), "configProtectionProvider")?;
+        Some(Protection {
+            provider: attr::decode(&file.text()[a.value.clone()])
+                .map_or_else(|_| String::new(), std::borrow::Cow::into_owned),
+            location: file.location(section.element.range.start),
+        })
+    }
+
+    /// Runs `f` on the section's text, or returns `empty` when the section is missing or
+    /// encrypted (see [`Self::protection`]).
+    fn with_section<T>(&self, empty: T, f: impl FnOnce(SectionText<'_>) -> Result<T>) -> Result<T> {
+        let file = self.section_file();
+        match file.section() {
+            Some(section) if self.protection().is_none() => {
+                let lines = LineIndex::new(file.text());
+                f(SectionText {
+                    path: file.path(),
+                    text: file.text(),
+                    section,
+                    lines: &lines,
+                })
+            }
+            _ => Ok(empty),
+        }
+    }
+
+    /// The effective entries, fully read, and the structural notes.
+    pub fn view(&self) -> Result<SectionView> {
+        self.with_section(SectionView::default(), section::view)
+    }
+
+    /// The effective entries by name only, and the structural notes: cheap on large files.
+    pub fn names(&self) -> Result<SectionNames> {
+        self.with_section(SectionNames::default(), section::names)
+    }
+
+    /// The effective entries.
+    pub fn entries(&self) -> Result<Vec<Entry>> {
+        Ok(self.view()?.entries)
+    }
+
+    /// Every effective entry named `name` (normally one; more when the file has duplicates).
+    pub fn entries_named(&self, name: &str) -> Result<Vec<Entry>> {
+        self.with_section(Vec::new(), |src| {
+            let names = section::names(src)?;
+            names
+                .slots
+                .into_iter()
+                .filter(|s| eq_ignore_case(&s.name, name))
+                .map(|slot| section::materialize(src, slot))
+                .collect()
+        })
+    }
+
+    /// The one effective entry named `name` (case-insensitive).
+    pub fn entry(&self, name: &str) -> Result<Entry> {
+        let mut found = self.entries_named(name)?;
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(Error::EntryNotFound {
+                path: self.section_file().path().to_owned(),
+                name: name.to_owned(),
+                hint: not_found_hint(&self.names()?, name),
+            }),
+            count => Err(Error::AmbiguousEntry {
+                path: self.section_file().path().to_owned(),
+                name: name.to_owned(),
+                count,
+                lines: found
+                    .iter()
+                    .map(|e| e.location.line.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+}
+
+/// Loads the file a `configSource` attribute names, checking it the way .NET does.
+fn config_source(main: &ConfigFile, section: &SectionSpan) -> Result<Option<ConfigFile>> {
+    let text = main.text();
+    let Some(a) = section.element.attr(text, "configSource") else {
+        return Ok(None);
+    };
+    let location = main.location(a.value.start);
+    let value = attr::decode(&text[a.value.clone()]).map_err(|e| Error::Xml {
+        location: location.clone(),
+        message: e.message,
+    })?;
+    let relative = Path::new(value.as_ref());
+    let escapes = relative
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
+    if value.is_empty() || relative.is_absolute() || escapes || value.contains(':') {
+        return Err(Error::Xml {
+            location,
+            message: format!(
+                "configSource {value:?} must be a relative path inside the config file's folder"
+            ),
+        });
+    }
+    if !section.children.is_empty() || section.element.attrs.len() > 1 {
+        return Err(Error::Xml {
+            location: main.location(section.element.range.start),
+            message: "a section with configSource may contain no other attributes or elements"
+                .into(),
+        });
+    }
+    let dir = main
+        .path()
+        .parent()
+        .map_or_else(PathBuf::new, Path::to_path_buf);
+    ConfigFile::load(&dir.join(relative), ScanMode::SectionFile).map(Some)
+}
+
+/// A helpful aside for "no entry named X".
+fn not_found_hint(view: &SectionNames, name: &str) -> Option<String> {
+    for note in &view.notes {
+        if let SectionNote::Shadowed { name: n, by, .. } = note
+            && eq_ignore_case(n, name)
+        {
+            return Some(format!(
+                "it is removed by the <remove> or <clear> at line {}",
+                by.line
+            ));
+        }
+    }
+    let lower = name.to_lowercase();
+    let near: Vec<&str> = view
+        .slots
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|n| {
+            let n = n.to_lowercase();
+            n.contains(&lower)
+                || lower.contains(&n)
+                || n.split(':').next_back() == lower.split(':').next_back()
+        })
+        .collect();
+    match near.as_slice() {
+        [one] => Some(format!("did you mean {one:?}?")),
+        [] => None,
+        many => Some(format!(
+            "did you mean one of {}?",
+            many.iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}

@@ -1,0 +1,16 @@
+//! .NET config files: finding, reading, editing and indexing the `connectionStrings` section.
+
+mod apply;
+mod discover;
+mod document;
+mod file;
+mod layout;
+mod section;
+#[cfg(test)]
+mod tests;
+
+pub use discover::{DEFAULT_FILE_NAMES, discover_config};
+pub use document::{Document, Protection};
+pub use file::ConfigFile;
+pub use layout::Layout;
+pub use section::{SectionNames, SectionNote, SectionView, Slot};

@@ -1,0 +1,303 @@
+//! .NET connection strings (`DbConnectionStringBuilder` grammar), parsed losslessly.
+//!
+//! [`ConnectionString`] keeps the original text and the span of every pair in it. Reading it
+//! follows .NET exactly (case-insensitive keys, last duplicate wins, `key=` removes the key);
+//! changing it rewrites only the bytes of the pair concerned, so an administrator's formatting,
+//! key spelling and quoting of every other pair survive an edit.
+
+mod parse;
+mod quote;
+
+use std::fmt;
+
+pub use parse::{Pair, Quote};
+pub use quote::{format_key, format_value, validate_key, validate_value};
+
+/// A connection string .NET would reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct SyntaxError {
+    /// Byte offset of the error in the connection string.
+    pub offset: usize,
+    /// The same position in UTF-16 code units, which is what .NET reports.
+    pub index: usize,
+    /// What is wrong there.
+    pub kind: SyntaxErrorKind,
+}
+
+/// The two ways .NET refuses a connection string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SyntaxErrorKind {
+    /// The tokenizer stopped: unbalanced quote, key without `=`, stray control character, ...
+    Format,
+    /// The pair parsed but its key holds a control character such as a tab or line break,
+    /// which `DbConnectionStringBuilder` refuses to store.
+    InvalidKeyword,
+}
+
+impl SyntaxError {
+    fn describe(&self) -> String {
+        match self.kind {
+            SyntaxErrorKind::Format => format!(
+                "connection string syntax error at index {0} (.NET: \"Format of the \
+                 initialization string does not conform to specification starting at index {0}\")",
+                self.index
+            ),
+            SyntaxErrorKind::InvalidKeyword => format!(
+                "invalid keyword at index {} (.NET: \"Invalid keyword, contain one or more of \
+                 'no characters', 'control characters', 'leading or trailing whitespace' or \
+                 'leading semicolons'\")",
+                self.index
+            ),
+        }
+    }
+}
+
+/// A key or value that `DbConnectionStringBuilder` would refuse to store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidPair {
+    /// Empty, starts with `;` or white space, ends with white space, or has a control character.
+    #[error(
+        "invalid key {0:?}: keys must not be empty, start with ';' or white space, end with white space, or contain control characters"
+    )]
+    Key(String),
+    /// The value contains a NUL character.
+    #[error("invalid value for key {0:?}: values must not contain NUL characters")]
+    Value(String),
+}
+
+/// A parsed connection string that remembers its source text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnectionString {
+    text: String,
+    pairs: Vec<Pair>,
+}
+
+impl ConnectionString {
+    /// Parses `text` with .NET's rules.
+    pub fn parse(text: impl Into<String>) -> Result<Self, SyntaxError> {
+        let text = text.into();
+        let error = |offset: usize, kind| SyntaxError {
+            offset,
+            index: utf16_len(&text[..offset]),
+            kind,
+        };
+        let pairs = match parse::tokenize(&text) {
+            Ok(pairs) => pairs,
+            Err(err) => return Err(error(err.offset, SyntaxErrorKind::Format)),
+        };
+        // The builder validates each stored key; only a control character inside a key (the
+        // tokenizer lets white-space controls such as tab through) can fail that here.
+        if let Some(bad) = pairs
+            .iter()
+            .find(|p| p.value.is_some() && validate_key(&p.key).is_err())
+        {
+            return Err(error(bad.key_span.start, SyntaxErrorKind::InvalidKeyword));
+        }
+        Ok(Self { text, pairs })
+    }
+
+    /// The source text, unchanged.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Every pair as written, duplicates and `key=` removals included, in source order.
+    pub fn pairs(&self) -> &[Pair] {
+        &self.pairs
+    }
+
+    /// The value .NET would see for `key` (case-insensitive), if any.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.last_pair(key).and_then(|p| p.value.as_deref())
+    }
+
+    /// Whether .NET would see a value for `key`.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The pairs .NET ends up with: one per key, the last value winning, `key=` removing.
+    ///
+    /// Keys are in order of first appearance and spelled as in their last occurrence.
+    pub fn effective(&self) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str, &str)> = Vec::new();
+        for pair in &self.pairs {
+            let slot = out
+                .iter()
+                .position(|(folded, _, _)| *folded == pair.folded_key);
+            match (&pair.value, slot) {
+                (Some(value), Some(i)) => out[i] = (&pair.folded_key, &pair.key, value),
+                (Some(value), None) => out.push((&pair.folded_key, &pair.key, value)),
+                (None, Some(i)) => {
+                    out.remove(i);
+                }
+                (None, None) => {}
+            }
+        }
+        out.into_iter()
+            .map(|(_, key, value)| (key, value))
+            .collect()
+    }
+
+    /// True when .NET would see no pairs at all (empty, blank or only `key=` removals).
+    pub fn is_blank(&self) -> bool {
+        self.effective().is_empty()
+    }
+
+    /// Keys that appear more than once with a value (the last one wins).
+    pub fn duplicate_keys(&self) -> Vec<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut dups: Vec<&str> = Vec::new();
+        for pair in self.pairs.iter().filter(|p| p.value.is_some()) {
+            if seen.contains(&pair.folded_key.as_str()) {
+                if !dups.iter().any(|d| fold_key(d) == pair.folded_key) {
+                    dups.push(&pair.key);
+                }
+            } else {
+                seen.push(&pair.folded_key);
+            }
+        }
+        dups
+    }
+
+    /// This string with `key` set to `value`, changing only that pair's value bytes.
+    ///
+    /// An existing key keeps its spelling and position (the last occurrence is rewritten, so
+    /// it wins); a new key is appended with the separator style the string already uses.
+    pub fn with_value(&self, key: &str, value: &str) -> Result<Self, InvalidPair> {
+        validate_key(key)?;
+        validate_value(key, value)?;
+        let formatted = format_value(value);
+        let mut text = self.text.clone();
+        if let Some(pair) = self.last_pair(key) {
+            // `key=` followed by spaces: keep the spaces after the new value.
+            text.replace_range(pair.value_span.clone(), &formatted);
+        } else {
+            let (at, insertion) = self.append_point(&format!("{}={formatted}", format_key(key)));
+            text.insert_str(at, &insertion);
+        }
+        Ok(self.reparse(text))
+    }
+
+    /// This string without any pair for `key` (every occurrence, so no older one resurfaces).
+    #[must_use]
+    pub fn without_key(&self, key: &str) -> Self {
+        let folded = fold_key(key);
+        let mut current = self.clone();
+        while let Some(i) = current.pairs.iter().position(|p| p.folded_key == folded) {
+            let range = current.removal_range(i);
+            let mut text = current.text.clone();
+            text.replace_range(range, "");
+            current = current.reparse(text);
+        }
+        current
+    }
+
+    /// How `DbConnectionStringBuilder.ConnectionString` would write this string: lower-case
+    /// keys, .NET quoting. Useful to compare meanings, never written to a user's file.
+    pub fn to_dotnet_string(&self) -> String {
+        let mut out = String::new();
+        for (key, value) in self.effective() {
+            if !out.is_empty() {
+                out.push(';');
+            }
+            out.push_str(&format_key(&fold_key(key)));
+            out.push('=');
+            out.push_str(&format_value(value));
+        }
+        out
+    }
+
+    fn last_pair(&self, key: &str) -> Option<&Pair> {
+        let folded = fold_key(key);
+        self.pairs.iter().rev().find(|p| p.folded_key == folded)
+    }
+
+    /// Where and what to insert to append `pair_text`, copying the existing separator.
+    fn append_point(&self, pair_text: &str) -> (usize, String) {
+        let Some(last) = self.pairs.last() else {
+            return (self.text.len(), pair_text.to_owned());
+        };
+        let separator = self
+            .pairs
+            .windows(2)
+            .last()
+            .map_or(";", |w| &self.text[w[0].span().end..w[1].key_span.start]);
+        // Keep one `;` and the spacing after the last `;` of the existing separator.
+        let spacing = separator.rsplit(';').next().unwrap_or("");
+        (last.span().end, format!(";{spacing}{pair_text}"))
+    }
+
+    /// The bytes to delete to remove pair `i` together with one adjacent separator.
+    fn removal_range(&self, i: usize) -> std::ops::Range<usize> {
+        let pair = &self.pairs[i];
+        // Prefer the separator before the pair: the one after it keeps its spacing.
+        if let Some(prev) = i.checked_sub(1).and_then(|p| self.pairs.get(p)) {
+            prev.span().end..pair.span().end
+        } else if let Some(next) = self.pairs.get(i + 1) {
+            pair.key_span.start..next.key_span.start
+        } else {
+            pair.span()
+        }
+    }
+
+    /// Re-reads text built from valid pieces. Our own output always parses; if it did not,
+    /// keeping the old string is safer than writing something .NET rejects.
+    fn reparse(&self, text: String) -> Self {
+        Self::parse(text).unwrap_or_else(|_| self.clone())
+    }
+}
+
+impl fmt::Debug for ConnectionString {
+    /// Values may be passwords: debug output lists keys only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionString")
+            .field(
+                "keys",
+                &self.pairs.iter().map(|p| &p.key).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Lower-cases a key the way .NET's `ToLowerInvariant` does: one character at a time, by
+/// simple case mapping only. A character whose lower case is not a single character that maps
+/// back to it (`İ`, the Kelvin sign) stays as it is, which is what the .NET class library we
+/// test against does. Real keys are ASCII; this only matters for the differential suite.
+pub fn fold_key(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                return c.to_ascii_lowercase();
+            }
+            let mut lower = c.to_lowercase();
+            match (lower.next(), lower.next()) {
+                (Some(l), None) if single_upper(l) == Some(c) => l,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+fn single_upper(c: char) -> Option<char> {
+    let mut upper = c.to_uppercase();
+    match (upper.next(), upper.next()) {
+        (Some(u), None) => Some(u),
+        _ => None,
+    }
+}
+
+/// Whether two keys name the same setting (.NET: `OrdinalIgnoreCase` after lower-casing).
+pub fn same_key(a: &str, b: &str) -> bool {
+    fold_key(a) == fold_key(b)
+}
+
+fn utf16_len(s: &str) -> usize {
+    s.chars().map(char::len_utf16).sum()
+}
+
+#[cfg(test)]
+mod tests;

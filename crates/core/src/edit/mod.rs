@@ -1,0 +1,7 @@
+//! The edit model every front end shares: load, apply changes, preview (diff and lint), save.
+
+mod change;
+mod session;
+
+pub use change::{Change, Values, parse_batch, read_batch};
+pub use session::{Check, EditSession};

@@ -1,0 +1,196 @@
+//! An editing session: a document, the changes applied to it, what they would do, and saving.
+
+use crate::config::Document;
+use crate::diff;
+use crate::edit::Change;
+use crate::entry::eq_ignore_case;
+use crate::error::{Error, Result};
+use crate::lint::{self, Diagnostic, LintOptions, Severity};
+use crate::save::{self, SaveOptions, SavedFile};
+
+/// What the changes do to the lint results of what they touch.
+#[derive(Debug, Clone, Default)]
+pub struct Check {
+    /// Findings the changes introduce.
+    pub introduced: Vec<Diagnostic>,
+    /// Findings the changes make go away.
+    pub resolved: Vec<Diagnostic>,
+}
+
+impl Check {
+    /// The introduced findings that are errors: a save is refused while there are any.
+    pub fn introduced_errors(&self) -> Vec<&Diagnostic> {
+        self.introduced
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect()
+    }
+}
+
+/// Load -> changes -> preview -> save, the same for the CLI and the GUI.
+///
+/// The session lints only what the changes touch (plus the section's structure), so editing
+/// one entry of a 10,000-entry file stays fast; `lint::lint` checks everything.
+#[derive(Debug, Clone)]
+pub struct EditSession {
+    doc: Document,
+    /// The document as loaded, kept when a diff will be wanted.
+    original: Option<Document>,
+    options: LintOptions,
+    /// Findings before the session touched anything (structure) or each entry (entries).
+    baseline: Vec<Diagnostic>,
+    touched: Vec<String>,
+    changes: Vec<Change>,
+}
+
+impl EditSession {
+    /// Starts a session on `doc`. With `keep_original` the session can produce diffs (it then
+    /// holds the file twice in memory).
+    pub fn new(doc: Document, options: LintOptions, keep_original: bool) -> Result<Self> {
+        let baseline = lint::structural(&doc)?;
+        let original = keep_original.then(|| doc.clone());
+        Ok(Self {
+            doc,
+            original,
+            options,
+            baseline,
+            touched: Vec::new(),
+            changes: Vec::new(),
+        })
+    }
+
+    /// The document with the changes so far.
+    pub fn document(&self) -> &Document {
+        &self.doc
+    }
+
+    /// The changes applied so far, in order.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// Whether any file's bytes differ from what was loaded.
+    pub fn is_changed(&self) -> bool {
+        self.doc.files().any(crate::config::ConfigFile::is_changed)
+    }
+
+    /// Applies one change; on error nothing changes.
+    pub fn apply(&mut self, change: Change) -> Result<()> {
+        for name in touched_names(&change) {
+            if !self.touched.iter().any(|t| eq_ignore_case(t, name)) {
+                self.baseline
+                    .extend(lint::entry_diagnostics(&self.doc, &self.options, name)?);
+                self.touched.push(name.to_owned());
+            }
+        }
+        self.doc.apply(&change)?;
+        self.changes.push(change);
+        Ok(())
+    }
+
+    /// Applies every change or none of them.
+    pub fn apply_all(&mut self, changes: impl IntoIterator<Item = Change>) -> Result<()> {
+        let mut trial = self.clone();
+        for (i, change) in changes.into_iter().enumerate() {
+            trial.apply(change).map_err(|e| match e {
+                Error::InvalidChange(m) => Error::InvalidChange(format!("change {}: {m}", i + 1)),
+                other => other,
+            })?;
+        }
+        *self = trial;
+        Ok(())
+    }
+
+    /// Findings introduced and resolved by the changes so far.
+    pub fn check(&self) -> Result<Check> {
+        let mut after = lint::structural(&self.doc)?;
+        for name in &self.touched {
+            after.extend(lint::entry_diagnostics(&self.doc, &self.options, name)?);
+        }
+        Ok(Check {
+            introduced: minus(&after, &self.baseline),
+            resolved: minus(&self.baseline, &after),
+        })
+    }
+
+    /// A unified diff of every file the changes touch, secrets masked unless `reveal`.
+    /// Requires a session started with `keep_original`.
+    pub fn diff(&self, reveal: bool) -> Result<String> {
+        let Some(original) = &self.original else {
+            return Err(Error::InvalidChange(
+                "internal: diff requested from a session that did not keep the original".into(),
+            ));
+        };
+        let (before, after) = if reveal {
+            let texts = |d: &Document| {
+                d.files()
+                    .map(|f| (f.path().to_owned(), f.text().to_owned()))
+                    .collect::<Vec<_>>()
+            };
+            (texts(original), texts(&self.doc))
+        } else {
+            (
+                diff::masked_texts(original, None)?,
+                diff::masked_texts(&self.doc, Some(original))?,
+            )
+        };
+        let mut out = String::new();
+        for ((path, old), (_, new)) in before.iter().zip(&after) {
+            let name = path.display().to_string();
+            out.push_str(&diff::unified(
+                old,
+                new,
+                &format!("a/{name}"),
+                &format!("b/{name}"),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Saves every changed file atomically (with a backup unless disabled). Refuses when the
+    /// changes introduce lint errors, unless `force`; refuses when a file changed on disk.
+    pub fn save(&mut self, options: &SaveOptions, force: bool) -> Result<Vec<SavedFile>> {
+        if !force {
+            let check = self.check()?;
+            let errors: Vec<Diagnostic> = check.introduced_errors().into_iter().cloned().collect();
+            if !errors.is_empty() {
+                return Err(Error::LintErrors {
+                    diagnostics: errors,
+                });
+            }
+        }
+        let mut saved = Vec::new();
+        for file in self.doc.files_mut().filter(|f| f.is_changed()) {
+            let bytes = file.encode();
+            let report =
+                save::write_atomic(file.path(), &bytes, file.loaded_fingerprint(), options)?;
+            file.mark_saved(save::Fingerprint::of(&bytes));
+            saved.push(report);
+        }
+        Ok(saved)
+    }
+}
+
+fn touched_names(change: &Change) -> Vec<&str> {
+    match change {
+        Change::Rename { name, to } => vec![name, to],
+        other => vec![other.name()],
+    }
+}
+
+/// The findings of `a` not matched one-for-one in `b` (positions ignored).
+fn minus(a: &[Diagnostic], b: &[Diagnostic]) -> Vec<Diagnostic> {
+    let mut unmatched: Vec<&Diagnostic> = b.iter().collect();
+    a.iter()
+        .filter(
+            |d| match unmatched.iter().position(|u| u.identity() == d.identity()) {
+                Some(i) => {
+                    unmatched.swap_remove(i);
+                    false
+                }
+                None => true,
+            },
+        )
+        .cloned()
+        .collect()
+}

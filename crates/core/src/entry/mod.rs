@@ -1,0 +1,83 @@
+//! Entries of the `connectionStrings` section: what they are called, what kind they are, and
+//! what their connection string holds.
+
+mod kind;
+mod name;
+pub mod schema;
+
+use std::fmt;
+
+pub use kind::{EntityRule, KINDS, Kind, KindSpec};
+pub use name::{EntryName, eq_ignore_case};
+
+use crate::connstr::{ConnectionString, SyntaxError};
+use crate::error::Location;
+
+/// One effective `<add>` element, as .NET would load it.
+#[derive(Clone)]
+pub struct Entry {
+    /// The `name` attribute.
+    pub name: EntryName,
+    /// What the type part of the name says this is.
+    pub kind: Kind,
+    /// The decoded `connectionString` attribute; `None` when the attribute is absent.
+    pub value: Option<String>,
+    /// The value read with .NET's rules.
+    pub parsed: Result<ConnectionString, SyntaxError>,
+    /// Where a syntax error in the value is, in the file.
+    pub error_location: Option<Location>,
+    /// The `providerName` attribute, if any.
+    pub provider_name: Option<String>,
+    /// Where the `<add>` element starts.
+    pub location: Location,
+    /// Index of the element among the section's children (for edits).
+    pub(crate) child: usize,
+}
+
+impl Entry {
+    /// The value .NET sees for `key` (case-insensitive), if the string parses and has it.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.parsed.as_ref().ok()?.get(key)
+    }
+
+    /// The value of a known setting under any of its spellings (`URL`/`Url`, `Server`/`Data
+    /// Source`), last one written winning as .NET's builders do.
+    pub fn setting(&self, canonical: &str) -> Option<&str> {
+        let parsed = self.parsed.as_ref().ok()?;
+        let Some(spec) = self.kind.key_spec(canonical) else {
+            return parsed.get(canonical);
+        };
+        let mut found = None;
+        for (key, value) in parsed.effective() {
+            if spec.matches(key) {
+                found = Some(value);
+            }
+        }
+        found
+    }
+
+    /// The effective pairs, or none when the string does not parse.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.parsed
+            .as_ref()
+            .map(ConnectionString::effective)
+            .unwrap_or_default()
+    }
+
+    /// Whether the value of `key` must be masked.
+    pub fn is_secret(&self, key: &str) -> bool {
+        self.kind.is_secret(key)
+    }
+}
+
+impl fmt::Debug for Entry {
+    /// Connection strings hold passwords: debug output names the keys, never the values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("parsed", &self.parsed)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,533 @@
+//! What each known kind of entry may contain: keys, synonyms, types, defaults, descriptions.
+//!
+//! The EWS and SMTP tables come from the public source of K2's original editor
+//! (`ExchangeWebServicesConnectionStringBuilder`, `SmtpConnectionStringBuilder`) plus the OAuth
+//! keys added in 2020; the SQL Server table from `SqlConnectionStringBuilder`; the K2 client
+//! table from K2's `SCConnectionStringBuilder` documentation. See docs/design/k2-entries.md.
+
+use crate::connstr::same_key;
+
+/// The kind of value a key holds, which decides how it is checked and edited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ValueType {
+    /// Free text.
+    Text,
+    /// `True` or `False` (case-insensitive, as .NET's boolean conversion).
+    Bool,
+    /// An absolute `http(s)` URL.
+    Url,
+    /// A whole number in `min..=max`.
+    Int {
+        /// Smallest allowed.
+        min: i64,
+        /// Largest allowed.
+        max: i64,
+    },
+    /// One of a fixed list of names (case-insensitive).
+    Enum {
+        /// The allowed names, spelled as K2 writes them.
+        values: &'static [&'static str],
+    },
+    /// K2's polling interval: a number with an optional `S`, `M`, `H` or `D` suffix.
+    Interval,
+    /// An e-mail address or account name.
+    Account,
+    /// A password or other secret: masked unless revealed.
+    Secret,
+}
+
+/// One key a kind of entry understands.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct KeySpec {
+    /// The canonical spelling, used when k2cse adds the key.
+    pub name: &'static str,
+    /// Other keys .NET maps to the same setting (case variants need not be listed).
+    pub synonyms: &'static [&'static str],
+    /// The kind of value.
+    #[serde(flatten)]
+    pub value_type: ValueType,
+    /// The value used when the key is absent.
+    pub default: Option<&'static str>,
+    /// What it does, for help text and the GUI.
+    pub description: &'static str,
+}
+
+impl KeySpec {
+    /// Whether `key` (as written in a connection string) names this setting.
+    pub fn matches(&self, key: &str) -> bool {
+        same_key(self.name, key) || self.synonyms.iter().any(|s| same_key(s, key))
+    }
+
+    /// Whether values of this key must be masked.
+    pub fn is_secret(&self) -> bool {
+        self.value_type == ValueType::Secret
+    }
+}
+
+const fn key(
+    name: &'static str,
+    value_type: ValueType,
+    default: Option<&'static str>,
+    description: &'static str,
+) -> KeySpec {
+    KeySpec {
+        name,
+        synonyms: &[],
+        value_type,
+        default,
+        description,
+    }
+}
+
+const fn syn(
+    name: &'static str,
+    synonyms: &'static [&'static str],
+    value_type: ValueType,
+    description: &'static str,
+) -> KeySpec {
+    KeySpec {
+        name,
+        synonyms,
+        value_type,
+        default: None,
+        description,
+    }
+}
+
+/// Exchange Web Services keys (connection and destination share them).
+pub static EWS_KEYS: &[KeySpec] = &[
+    key(
+        "Autodiscover",
+        ValueType::Bool,
+        Some("False"),
+        "Whether the server should use Autodiscover to find the Exchange Web Services endpoint.",
+    ),
+    key(
+        "URL",
+        ValueType::Url,
+        None,
+        "The Exchange Web Services URL. Only used when Autodiscover is False.",
+    ),
+    key(
+        "User ID",
+        ValueType::Account,
+        None,
+        "The account used to connect to Exchange Web Services (the mailbox for OAuth).",
+    ),
+    key(
+        "Password",
+        ValueType::Secret,
+        None,
+        "The password used to connect to Exchange Web Services. Not used with OAuth.",
+    ),
+    key(
+        "Delegate",
+        ValueType::Account,
+        None,
+        "The user to act as under delegation, if the account has rights to delegate.",
+    ),
+    key(
+        "Poll Interval",
+        ValueType::Interval,
+        Some("30S"),
+        "Time between checks for new messages: a number with S, M, H or D (bare number = seconds).",
+    ),
+    key(
+        "OAuth Resource",
+        ValueType::Text,
+        None,
+        "The name of the K2 OAuth resource (K2 Management > Authentication > OAuth > Resources) used for the token.",
+    ),
+    key(
+        "OAuth Resource Audience",
+        ValueType::Url,
+        None,
+        "The audience of the OAuth token, https://outlook.office365.com for Exchange Online.",
+    ),
+];
+
+/// SMTP keys.
+pub static SMTP_KEYS: &[KeySpec] = &[
+    key(
+        "Host Name",
+        ValueType::Text,
+        None,
+        "The SMTP server to send mail through.",
+    ),
+    key(
+        "Port",
+        ValueType::Int { min: 1, max: 65535 },
+        Some("25"),
+        "The SMTP port: 25 by default, 587 when TLS is BootTls.",
+    ),
+    key(
+        "TLS",
+        ValueType::Enum {
+            values: &["StartTls", "BootTls", "None"],
+        },
+        Some("StartTls"),
+        "How the connection is secured: StartTls, BootTls (TLS from the start) or None.",
+    ),
+    key(
+        "Authentication",
+        ValueType::Enum {
+            values: &["Anonymous", "Windows", "Plain"],
+        },
+        Some("Anonymous"),
+        "How K2 signs in to the SMTP server: Anonymous, Windows or Plain.",
+    ),
+    key(
+        "User ID",
+        ValueType::Account,
+        None,
+        "The account for Plain or Windows authentication.",
+    ),
+    key(
+        "Password",
+        ValueType::Secret,
+        None,
+        "The password for Plain or Windows authentication.",
+    ),
+];
+
+/// `SqlConnectionStringBuilder` keywords (System.Data.SqlClient and Microsoft.Data.SqlClient).
+pub static SQL_KEYS: &[KeySpec] = &[
+    syn(
+        "Data Source",
+        &["Server", "Address", "Addr", "Network Address"],
+        ValueType::Text,
+        "The SQL Server: host, host\\instance or host,port.",
+    ),
+    syn(
+        "Initial Catalog",
+        &["Database"],
+        ValueType::Text,
+        "The K2 database (default name K2; older installs K2HostServer).",
+    ),
+    syn(
+        "Integrated Security",
+        &["Trusted_Connection"],
+        ValueType::Text,
+        "True or SSPI to sign in as the K2 service account; False for SQL logins.",
+    ),
+    syn(
+        "User ID",
+        &["UID", "User"],
+        ValueType::Account,
+        "The SQL login when Integrated Security is False.",
+    ),
+    syn(
+        "Password",
+        &["PWD"],
+        ValueType::Secret,
+        "The SQL login's password.",
+    ),
+    syn(
+        "Persist Security Info",
+        &["PersistSecurityInfo"],
+        ValueType::Bool,
+        "Whether the password stays readable after opening the connection.",
+    ),
+    key(
+        "Pooling",
+        ValueType::Bool,
+        Some("True"),
+        "Whether connections are pooled.",
+    ),
+    key(
+        "Min Pool Size",
+        ValueType::Int { min: 0, max: 32767 },
+        Some("0"),
+        "Smallest pool size.",
+    ),
+    key(
+        "Max Pool Size",
+        ValueType::Int { min: 1, max: 32767 },
+        Some("100"),
+        "Largest pool size.",
+    ),
+    syn(
+        "Connect Timeout",
+        &["Connection Timeout", "Timeout"],
+        ValueType::Int {
+            min: 0,
+            max: 2_147_483_647,
+        },
+        "Seconds to wait for a connection.",
+    ),
+    key(
+        "Command Timeout",
+        ValueType::Int {
+            min: 0,
+            max: 2_147_483_647,
+        },
+        Some("30"),
+        "Seconds to wait for a command (Microsoft.Data.SqlClient).",
+    ),
+    key(
+        "Encrypt",
+        ValueType::Text,
+        None,
+        "Whether to use TLS: True/False (or Mandatory/Optional/Strict with Microsoft.Data.SqlClient).",
+    ),
+    key(
+        "TrustServerCertificate",
+        ValueType::Bool,
+        Some("False"),
+        "Skip validation of the server's TLS certificate.",
+    ),
+    syn(
+        "Host Name In Certificate",
+        &["HostNameInCertificate"],
+        ValueType::Text,
+        "The name expected in the server's certificate.",
+    ),
+    syn(
+        "Application Name",
+        &["App"],
+        ValueType::Text,
+        "Shown in SQL Server's session list.",
+    ),
+    syn(
+        "Workstation ID",
+        &["WSID"],
+        ValueType::Text,
+        "The client machine name sent to SQL Server.",
+    ),
+    syn(
+        "MultipleActiveResultSets",
+        &["Multiple Active Result Sets"],
+        ValueType::Bool,
+        "Allow several open result sets per connection.",
+    ),
+    syn(
+        "MultiSubnetFailover",
+        &["Multi Subnet Failover"],
+        ValueType::Bool,
+        "Faster failover for Always On listeners.",
+    ),
+    syn(
+        "Failover Partner",
+        &[],
+        ValueType::Text,
+        "The mirror server.",
+    ),
+    syn(
+        "ApplicationIntent",
+        &["Application Intent"],
+        ValueType::Enum {
+            values: &["ReadWrite", "ReadOnly"],
+        },
+        "ReadWrite or ReadOnly.",
+    ),
+    syn(
+        "Packet Size",
+        &[],
+        ValueType::Int {
+            min: 512,
+            max: 32768,
+        },
+        "Network packet size in bytes.",
+    ),
+    syn(
+        "Load Balance Timeout",
+        &["Connection Lifetime"],
+        ValueType::Int {
+            min: 0,
+            max: 2_147_483_647,
+        },
+        "Seconds a pooled connection lives.",
+    ),
+    key(
+        "Enlist",
+        ValueType::Bool,
+        Some("True"),
+        "Enlist in the current transaction.",
+    ),
+    syn(
+        "AttachDBFilename",
+        &["Extended Properties", "Initial File Name"],
+        ValueType::Text,
+        "A database file to attach.",
+    ),
+    syn(
+        "Current Language",
+        &["Language"],
+        ValueType::Text,
+        "The SQL Server language.",
+    ),
+    syn(
+        "Network Library",
+        &["Net", "Network"],
+        ValueType::Text,
+        "The network library.",
+    ),
+    syn(
+        "ConnectRetryCount",
+        &["Connect Retry Count"],
+        ValueType::Int { min: 0, max: 255 },
+        "Reconnection attempts.",
+    ),
+    syn(
+        "ConnectRetryInterval",
+        &["Connect Retry Interval"],
+        ValueType::Int { min: 1, max: 60 },
+        "Seconds between reconnection attempts.",
+    ),
+    syn(
+        "Authentication",
+        &[],
+        ValueType::Text,
+        "Azure AD / Entra authentication method.",
+    ),
+    syn(
+        "Column Encryption Setting",
+        &[],
+        ValueType::Text,
+        "Always Encrypted.",
+    ),
+    syn(
+        "PoolBlockingPeriod",
+        &["Pool Blocking Period"],
+        ValueType::Text,
+        "Pool blocking behaviour.",
+    ),
+    syn(
+        "TransparentNetworkIPResolution",
+        &["Transparent Network IP Resolution"],
+        ValueType::Bool,
+        "Try all IP addresses of the host.",
+    ),
+    syn("Replication", &[], ValueType::Bool, "Replication support."),
+    syn(
+        "Transaction Binding",
+        &[],
+        ValueType::Text,
+        "Transaction binding.",
+    ),
+    syn(
+        "Type System Version",
+        &[],
+        ValueType::Text,
+        "Type system version.",
+    ),
+    syn(
+        "User Instance",
+        &[],
+        ValueType::Bool,
+        "SQL Express user instance.",
+    ),
+    syn(
+        "Context Connection",
+        &[],
+        ValueType::Bool,
+        "In-process connection.",
+    ),
+    syn(
+        "Asynchronous Processing",
+        &["Async"],
+        ValueType::Bool,
+        "Asynchronous processing (obsolete).",
+    ),
+    syn(
+        "Server SPN",
+        &["ServerSPN"],
+        ValueType::Text,
+        "The server's SPN for Kerberos.",
+    ),
+    syn(
+        "IP Address Preference",
+        &["IPAddressPreference"],
+        ValueType::Text,
+        "IPv4First, IPv6First or UsePlatformDefault.",
+    ),
+];
+
+/// K2 client (`SCConnectionStringBuilder`) keys, used by the `HostServer` entry.
+pub static K2_CLIENT_KEYS: &[KeySpec] = &[
+    key(
+        "Host",
+        ValueType::Text,
+        Some("localhost"),
+        "The K2 server or farm name; code on the K2 server itself uses localhost.",
+    ),
+    key(
+        "Port",
+        ValueType::Int { min: 1, max: 65535 },
+        Some("5555"),
+        "The K2 host server port (5555; 5252 for the workflow client).",
+    ),
+    key(
+        "Integrated",
+        ValueType::Bool,
+        None,
+        "True to connect as the logged-on account.",
+    ),
+    key(
+        "IsPrimaryLogin",
+        ValueType::Bool,
+        None,
+        "True to re-authenticate; False to use cached credentials.",
+    ),
+    key(
+        "Authenticate",
+        ValueType::Bool,
+        None,
+        "Authenticate the credentials against the security provider.",
+    ),
+    key(
+        "EncryptedPassword",
+        ValueType::Bool,
+        None,
+        "Whether Password is encrypted.",
+    ),
+    key(
+        "SecurityLabelName",
+        ValueType::Text,
+        None,
+        "The security label (K2, K2SQL, ...).",
+    ),
+    key(
+        "WindowsDomain",
+        ValueType::Text,
+        None,
+        "The Windows domain of UserID.",
+    ),
+    key(
+        "UserID",
+        ValueType::Account,
+        None,
+        "The account when Integrated is False.",
+    ),
+    key(
+        "Password",
+        ValueType::Secret,
+        None,
+        "The password when Integrated is False.",
+    ),
+    key(
+        "CachePassword",
+        ValueType::Bool,
+        None,
+        "Whether K2 caches the supplied password.",
+    ),
+];
+
+/// Whether a key of an entry with no schema looks like it holds a secret.
+pub fn looks_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "pwd",
+        "secret",
+        "token",
+        "credential",
+        "accountkey",
+        "sharedaccesskey",
+        "apikey",
+    ]
+    .iter()
+    .any(|word| k.contains(word))
+        && !matches!(k.as_str(), "encryptedpassword" | "cachepassword")
+}

@@ -1,0 +1,215 @@
+//! The one error type of the core. Front ends decide how to show it; every variant that
+//! concerns a place in a file carries that place.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::connstr::{InvalidPair, SyntaxError};
+
+/// A position in a file, 1-based, columns counted in characters.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Location {
+    /// The file.
+    pub path: PathBuf,
+    /// Line, from 1.
+    pub line: usize,
+    /// Column in characters, from 1.
+    pub column: usize,
+}
+
+impl Location {
+    /// A location in `path`.
+    pub fn new(path: &Path, line: usize, column: usize) -> Self {
+        Self {
+            path: path.to_owned(),
+            line,
+            column,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
+    }
+}
+
+/// Everything that can go wrong in k2cse-core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The file is not text in an encoding .NET config files use.
+    #[error("{location}: {message}")]
+    Encoding {
+        /// Where decoding failed.
+        location: Location,
+        /// What was wrong.
+        message: String,
+    },
+
+    /// The file is not well-formed XML, or not shaped like a .NET config file.
+    #[error("{location}: {message}")]
+    Xml {
+        /// Where the problem is.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A `connectionString` attribute that .NET would refuse to read.
+    #[error("{location}: entry {name:?}: {source}")]
+    ConnectionString {
+        /// Where the offending character is.
+        location: Location,
+        /// The entry.
+        name: String,
+        /// The syntax error.
+        #[source]
+        source: SyntaxError,
+    },
+
+    /// A key or value the .NET connection-string builder would not store.
+    #[error("entry {name:?}: {source}")]
+    InvalidPair {
+        /// The entry being changed.
+        name: String,
+        /// What is wrong with the pair.
+        #[source]
+        source: InvalidPair,
+    },
+
+    /// No entry has this name.
+    #[error("{}: no entry named {name:?}{}", path.display(), hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    EntryNotFound {
+        /// The file searched.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// A near match, if there is one.
+        hint: Option<String>,
+    },
+
+    /// An entry with this name (compared case-insensitively, as .NET does) already exists.
+    #[error("{location}: an entry named {name:?} already exists")]
+    EntryExists {
+        /// The existing entry.
+        location: Location,
+        /// The name.
+        name: String,
+    },
+
+    /// Several `<add>` elements carry this name; an edit would be ambiguous.
+    #[error("{}: {count} entries are named {name:?} (lines {lines}); remove or rename the extra ones first", path.display())]
+    AmbiguousEntry {
+        /// The file.
+        path: PathBuf,
+        /// The name.
+        name: String,
+        /// How many.
+        count: usize,
+        /// Their lines, comma-separated.
+        lines: String,
+    },
+
+    /// A name or change that cannot be applied as asked.
+    #[error("{0}")]
+    InvalidChange(String),
+
+    /// The section is encrypted and this build cannot edit it.
+    #[error(
+        "{location}: the connectionStrings section is encrypted (provider {provider:?}); {what}"
+    )]
+    Protected {
+        /// The section.
+        location: Location,
+        /// The `configProtectionProvider` value.
+        provider: String,
+        /// What could not be done and how to proceed.
+        what: String,
+    },
+
+    /// The file on disk is not the one that was loaded.
+    #[error("{}: the file changed on disk since it was loaded; nothing was written (load it again and redo the change)", path.display())]
+    ChangedOnDisk {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The changes would introduce lint errors (K2 would fail); nothing was written.
+    #[error(
+        "the change would break the configuration; nothing was written:{}",
+        list_diagnostics(diagnostics)
+    )]
+    LintErrors {
+        /// The errors introduced.
+        diagnostics: Vec<crate::lint::Diagnostic>,
+    },
+
+    /// A batch file (`k2cse apply`) could not be read.
+    #[error("{}: {message}", path.display())]
+    Batch {
+        /// The batch file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// No config file was given and none was found in the usual places.
+    #[error("no K2 config file found; looked for {}. Pass --config PATH", tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    ConfigNotFound {
+        /// Paths tried, in order.
+        tried: Vec<PathBuf>,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// The file position the error points at, when it has one.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Self::Encoding { location, .. }
+            | Self::Xml { location, .. }
+            | Self::ConnectionString { location, .. }
+            | Self::EntryExists { location, .. }
+            | Self::Protected { location, .. } => Some(location),
+            _ => None,
+        }
+    }
+}
+
+/// Results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn list_diagnostics(diagnostics: &[crate::lint::Diagnostic]) -> String {
+    use std::fmt::Write as _;
+    diagnostics.iter().fold(String::new(), |mut out, d| {
+        let _ = write!(
+            out,
+            "\n  {} {}: {}",
+            d.code,
+            d.entry.as_deref().unwrap_or("-"),
+            d.message
+        );
+        if let Some(location) = &d.location {
+            let _ = write!(out, " ({location})");
+        }
+        out
+    })
+}

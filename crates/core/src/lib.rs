@@ -1,0 +1,30 @@
+//! k2cse-core: the product behind the `k2cse` command line and desktop editor.
+//!
+//! It reads and edits the `connectionStrings` section of K2's `K2HostServer.exe.config` (and
+//! any .NET config file) without touching a byte it was not asked to change:
+//!
+//! - [`connstr`]: .NET connection strings, parsed exactly as `DbConnectionStringBuilder` does,
+//!   with spans so that one value can be rewritten in place;
+//! - [`entry`]: entry names (`Type:Entity`), the kinds K2 knows and their keys;
+//! - [`config`]: the config file, its encoding and the section, edited by byte splicing;
+//! - [`lint`]: rules that catch what would break K2's mail;
+//! - [`edit`]: the load → change → preview → save model shared by every front end;
+//! - [`save`]: atomic writes with backups and lost-update protection.
+//!
+//! The crate prints nothing and owns no runtime; it returns data and [`Error`]s.
+
+pub mod config;
+pub mod connstr;
+pub mod diff;
+pub mod edit;
+pub mod entry;
+mod error;
+pub mod lint;
+pub mod sample;
+pub mod save;
+pub mod secret;
+pub mod xml;
+
+pub use config::Document;
+pub use edit::{Change, EditSession};
+pub use error::{Error, Location, Result};

@@ -1,0 +1,288 @@
+//! Checks that catch what would break K2's mail before K2 does.
+//!
+//! Every rule has a stable code (`K2C0nn`), a name, a fixed severity and a fix hint; the table
+//! [`RULES`] is the reference (and is printed by `k2cse lint --rules` and in docs/lint-rules.md).
+
+mod entry_rules;
+mod values;
+
+use serde::Serialize;
+
+use crate::config::{Document, SectionNote};
+use crate::entry::{EntryName, Kind};
+use crate::error::{Location, Result};
+
+/// How bad a finding is. Errors make `k2cse lint` exit with 3, and k2cse refuses to save a
+/// change that introduces one (unless forced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; nothing is wrong.
+    Info,
+    /// Probably wrong, or about to stop working.
+    Warning,
+    /// K2 will fail with this configuration.
+    Error,
+}
+
+impl Severity {
+    /// `error`, `warning` or `info`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// A lint rule's fixed description.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Rule {
+    /// Stable code, e.g. `K2C019`.
+    pub code: &'static str,
+    /// Stable kebab-case name.
+    pub name: &'static str,
+    /// Severity of every finding of this rule.
+    pub severity: Severity,
+    /// One line on what it checks.
+    pub summary: &'static str,
+}
+
+macro_rules! rules {
+    ($($id:ident = $code:literal, $name:literal, $sev:ident, $summary:literal;)*) => {
+        $(#[doc = $summary] #[allow(clippy::doc_markdown)] pub const $id: Rule = Rule { code: $code, name: $name, severity: Severity::$sev, summary: $summary };)*
+        /// Every rule, in code order.
+        pub const RULES: &[Rule] = &[$($id),*];
+    };
+}
+
+rules! {
+    EMPTY = "K2C001", "empty-connection-string", Error, "An entry whose connection string is empty or missing (K2: \"Value cannot be null. Parameter name: connectionString\").";
+    SYNTAX = "K2C002", "connection-string-syntax", Error, "A connection string .NET cannot parse.";
+    DUPLICATE_ENTRY = "K2C003", "duplicate-entry", Error, "Two <add> elements with the same name (case-insensitive); .NET refuses the file.";
+    DUPLICATE_KEY = "K2C004", "duplicate-key", Warning, "A key given more than once (or under two synonyms); only the last counts.";
+    SHADOWED = "K2C005", "shadowed-entry", Warning, "An <add> cancelled by a later <remove> or <clear>.";
+    STRUCTURE = "K2C006", "section-structure", Error, "An element or attribute .NET does not accept in <connectionStrings>, or an <add>/<remove> without a name.";
+    ENTITY = "K2C007", "entity", Warning, "A missing target entity (mailbox) where K2 expects one, or one where K2 expects none.";
+    UNKNOWN_KEY = "K2C010", "unknown-key", Warning, "A key the entry's kind does not know (an error for HostserverDB, whose builder rejects it).";
+    BOOLEAN = "K2C011", "invalid-boolean", Error, "A True/False setting with another value.";
+    BOOLEAN_SPELLING = "K2C012", "boolean-spelling", Warning, "A boolean written yes/no; write True or False.";
+    URL_IGNORED = "K2C013", "url-with-autodiscover", Warning, "URL is set but Autodiscover=True, so K2 ignores it.";
+    BAD_URL = "K2C014", "invalid-url", Error, "A URL that is not an absolute http(s) URL.";
+    INSECURE_URL = "K2C015", "insecure-url", Warning, "A URL that is not https.";
+    OAUTH_INCOMPLETE = "K2C016", "oauth-incomplete", Error, "OAuth Resource without OAuth Resource Audience, or the other way round.";
+    MAILBOX_MISMATCH = "K2C017", "oauth-mailbox-mismatch", Warning, "On an OAuth entry, the mailbox in the name differs from User ID (or User ID is missing).";
+    POLL_INTERVAL = "K2C018", "invalid-poll-interval", Error, "A Poll Interval that is not a number with an optional S, M, H or D suffix.";
+    OAUTH_PASSWORD = "K2C019", "password-with-oauth", Warning, "A Password in plain text on an entry that authenticates with OAuth (it is not used).";
+    EWS_ONLINE = "K2C020", "ews-exchange-online", Warning, "EWS to Exchange Online, which Microsoft blocks from 2026-10-01 and shuts down on 2027-04-01; K2 5.8.1+ moves to Microsoft Graph.";
+    NO_ENDPOINT = "K2C021", "ews-no-endpoint", Warning, "Autodiscover=False with neither URL nor OAuth: K2 has no EWS endpoint.";
+    NUMBER = "K2C030", "invalid-number", Error, "A number out of range or not a number (SMTP Port 1-65535, pool sizes, timeouts).";
+    CHOICE = "K2C031", "invalid-choice", Error, "A value outside a fixed list (SMTP TLS, SMTP Authentication, ApplicationIntent).";
+    SMTP_HOST = "K2C032", "smtp-no-host", Error, "An SMTP entry without Host Name.";
+    SMTP_CREDENTIALS = "K2C033", "smtp-credentials", Warning, "Plain authentication without User ID or Password.";
+    SQL_DATA_SOURCE = "K2C040", "hostserverdb-no-server", Error, "HostserverDB without Data Source (or Server).";
+    NO_HOSTSERVERDB = "K2C041", "no-hostserverdb", Warning, "A K2 config without a HostserverDB entry.";
+    PLAINTEXT_SECRETS = "K2C050", "plaintext-secrets", Info, "Passwords in an unencrypted section (K2 encrypts it again at its next start).";
+    PROTECTED = "K2C051", "protected-section", Info, "The section is encrypted; its entries were not checked.";
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// The rule's code.
+    pub code: &'static str,
+    /// The rule's name.
+    pub rule: &'static str,
+    /// The rule's severity.
+    pub severity: Severity,
+    /// What is wrong, in plain words (never containing a secret value).
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+    /// The entry concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// The key concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Where in the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+impl Diagnostic {
+    /// A finding of `rule`.
+    pub fn new(rule: Rule, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            code: rule.code,
+            rule: rule.name,
+            severity: rule.severity,
+            message: message.into(),
+            hint: hint.into(),
+            entry: None,
+            key: None,
+            location: None,
+        }
+    }
+
+    fn at(mut self, location: Option<&Location>) -> Self {
+        self.location = location.cloned();
+        self
+    }
+
+    fn entry(mut self, name: &str) -> Self {
+        self.entry = Some(name.to_owned());
+        self
+    }
+
+    fn key(mut self, key: &str) -> Self {
+        self.key = Some(key.to_owned());
+        self
+    }
+
+    /// Identity for "did this change introduce it": everything but the position, which edits
+    /// elsewhere in the file can move.
+    pub fn identity(&self) -> (&str, Option<&str>, Option<&str>, &str) {
+        (
+            self.code,
+            self.entry.as_deref(),
+            self.key.as_deref(),
+            &self.message,
+        )
+    }
+}
+
+/// Settings for a lint run.
+#[derive(Debug, Clone, Copy)]
+pub struct LintOptions {
+    /// The date rules compare against (the EWS retirement dates).
+    pub today: time::Date,
+}
+
+impl Default for LintOptions {
+    fn default() -> Self {
+        Self {
+            today: time::OffsetDateTime::now_utc().date(),
+        }
+    }
+}
+
+/// Lints the document's section: structure, every entry, and file-wide rules.
+pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
+    let mut out = structural(doc)?;
+    let view = doc.view()?;
+    for entry in &view.entries {
+        entry_rules::check(entry, *options, &mut out);
+    }
+    let secrets = view
+        .entries
+        .iter()
+        .filter(|e| {
+            e.pairs()
+                .iter()
+                .any(|(k, v)| !v.is_empty() && e.is_secret(k))
+        })
+        .count();
+    if secrets > 0 {
+        out.push(Diagnostic::new(
+            PLAINTEXT_SECRETS,
+            format!(
+                "{secrets} entr{} hold passwords in an unencrypted section",
+                if secrets == 1 { "y" } else { "ies" }
+            ),
+            "K2 encrypts the section again when it starts; restart the K2 service after editing",
+        ));
+    }
+    out.sort_by_key(|d| {
+        d.location
+            .as_ref()
+            .map(|l| (l.path.clone(), l.line, l.column))
+    });
+    Ok(out)
+}
+
+/// Findings about the section as a whole, which need entry names only: structure,
+/// duplicates, shadowed entries, a missing `HostserverDB`, encryption.
+pub fn structural(doc: &Document) -> Result<Vec<Diagnostic>> {
+    if let Some(protection) = doc.protection() {
+        return Ok(vec![
+            Diagnostic::new(
+                PROTECTED,
+                format!("the connectionStrings section is encrypted with provider {:?}; its entries were not checked", protection.provider),
+                "decrypt it to check the entries (see `k2cse unprotect`)",
+            )
+            .at(Some(&protection.location)),
+        ]);
+    }
+    let names = doc.names()?;
+    let mut out: Vec<Diagnostic> = names.notes.iter().map(note_diagnostic).collect();
+    let kinds: Vec<Kind> = names
+        .slots
+        .iter()
+        .map(|s| Kind::of_type(EntryName::new(s.name.as_str()).type_name()))
+        .collect();
+    if kinds.iter().any(|k| *k != Kind::Other) && !kinds.contains(&Kind::HostServerDb) {
+        out.push(Diagnostic::new(
+            NO_HOSTSERVERDB,
+            "no HostserverDB entry: the K2 server cannot reach its database",
+            "add one: k2cse add HostserverDB \"Data Source=SQLSERVER;Initial Catalog=K2;Integrated Security=True\"",
+        ));
+    }
+    Ok(out)
+}
+
+/// Findings about the entries named `name` (normally one).
+pub fn entry_diagnostics(
+    doc: &Document,
+    options: &LintOptions,
+    name: &str,
+) -> Result<Vec<Diagnostic>> {
+    let mut out = Vec::new();
+    if doc.protection().is_none() {
+        for entry in doc.entries_named(name)? {
+            entry_rules::check(&entry, *options, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+fn note_diagnostic(note: &SectionNote) -> Diagnostic {
+    match note {
+        SectionNote::DuplicateName { location, name, first } => Diagnostic::new(
+            DUPLICATE_ENTRY,
+            format!("entry {name:?} is added twice (first at line {}); .NET refuses the file and K2 does not start", first.line),
+            "remove or rename one of them",
+        )
+        .entry(name)
+        .at(Some(location)),
+        SectionNote::Shadowed { location, name, by } => Diagnostic::new(
+            SHADOWED,
+            format!("entry {name:?} has no effect: the <remove>/<clear> at line {} cancels it", by.line),
+            "delete the entry, or move it after the <remove>/<clear>",
+        )
+        .entry(name)
+        .at(Some(location)),
+        SectionNote::MissingName { location, element } => Diagnostic::new(
+            STRUCTURE,
+            format!("<{element}> without a name attribute (.NET: \"Required attribute 'name' not found\")"),
+            "add a name attribute or delete the element",
+        )
+        .at(Some(location)),
+        SectionNote::UnknownElement { location, element } => Diagnostic::new(
+            STRUCTURE,
+            format!("<{element}> is not allowed in <connectionStrings> (.NET: \"Unrecognized element\")"),
+            "only <add>, <remove> and <clear> may appear here",
+        )
+        .at(Some(location)),
+        SectionNote::UnknownAttribute { location, attribute } => Diagnostic::new(
+            STRUCTURE,
+            format!("attribute {attribute:?} is not allowed on <add> (.NET: \"Unrecognized attribute\")"),
+            "<add> takes name, connectionString and providerName",
+        )
+        .at(Some(location)),
+    }
+}
+
+#[cfg(test)]
+mod tests;
