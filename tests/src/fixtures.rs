@@ -1,1 +1,126 @@
-//! Fixture files.
+//! Fixture files and a scratch folder for each test.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The bundled sample K2 config (UTF-8 with BOM, CRLF, commented template at the bottom).
+pub const SAMPLE: &[u8] = k2cse_core::sample::K2_SAMPLE;
+
+/// A fixture file from `tests/fixtures`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A temporary folder holding one config file; removed when dropped.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Scratch {
+    /// A folder with `bytes` as `K2HostServer.exe.config`.
+    pub fn with(bytes: &[u8]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("K2HostServer.exe.config");
+        std::fs::write(&config, bytes).unwrap();
+        Self { dir, config }
+    }
+
+    /// A folder with the sample config.
+    pub fn sample() -> Self {
+        Self::with(SAMPLE)
+    }
+
+    /// The config file's current bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        std::fs::read(&self.config).unwrap()
+    }
+
+    /// The config file's current text (UTF-8 without BOM).
+    pub fn text(&self) -> String {
+        let bytes = self.bytes();
+        String::from_utf8(
+            bytes
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(&bytes)
+                .to_vec(),
+        )
+        .unwrap()
+    }
+
+    /// `k2cse --config <this config> ARGS...`, run from inside the folder.
+    pub fn k2cse(&self, args: &[&str]) -> Command {
+        let mut cmd = k2cse();
+        cmd.current_dir(self.dir.path())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args);
+        cmd
+    }
+
+    /// Files in the folder other than the config (backups, temp files).
+    pub fn others(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p != &self.config)
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// The `k2cse` binary, with a clean environment for the variables it reads.
+pub fn k2cse() -> Command {
+    let mut cmd = Command::new(binary("k2cse"));
+    cmd.env_remove("K2CSE_CONFIG");
+    cmd
+}
+
+/// Path of a workspace binary, built on first use. (`cargo test --workspace` builds it anyway;
+/// this makes `cargo test -p k2cse-tests` work on its own too.)
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    let path = target
+        .join("debug")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if built.iter().any(|b| b == name) {
+        return path;
+    }
+    built.push(name.to_owned());
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", name, "--bin", name])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("running cargo build");
+    assert!(status.success(), "cargo build --bin {name} failed");
+    path
+}
+
+/// `text` encoded as UTF-16 with a BOM, little- or big-endian.
+pub fn utf16(text: &str, little_endian: bool) -> Vec<u8> {
+    let (bom, unit): ([u8; 2], fn(u16) -> [u8; 2]) = if little_endian {
+        ([0xFF, 0xFE], u16::to_le_bytes)
+    } else {
+        ([0xFE, 0xFF], u16::to_be_bytes)
+    };
+    bom.into_iter()
+        .chain(text.encode_utf16().flat_map(unit))
+        .collect()
+}
+
+/// The sample as text without its BOM.
+pub fn sample_text() -> String {
+    String::from_utf8(SAMPLE[3..].to_vec()).unwrap()
+}

@@ -1,1 +1,115 @@
-fn main() {}
+//! `k2cse`: parse the command line, call k2cse-core, render text or JSON, exit with a code.
+//!
+//! Exit codes: 0 success, 1 error, 2 usage error, 3 lint errors.
+
+mod args;
+mod context;
+mod demo;
+mod read;
+mod render;
+mod write;
+
+use std::io::{self, Write as _};
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::args::{Cli, Command};
+use crate::context::Context;
+
+/// How a successful run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit code 0.
+    Ok,
+    /// Exit code 3: lint errors were found (or a change was refused because of them).
+    LintErrors,
+}
+
+/// A mistake in how the command was called, found after clap's own checks (exit code 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.global.json;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let result = run(cli, &mut out);
+    let code = match result {
+        Ok(Outcome::Ok) => 0,
+        Ok(Outcome::LintErrors) => 3,
+        Err(err) if is_broken_pipe(&err) => 0,
+        Err(err) => report(&err, json, &mut out),
+    };
+    // A failed flush at exit (closed pipe) is not worth a different exit code.
+    let _ = out.flush();
+    ExitCode::from(code)
+}
+
+fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let Cli { global, command } = cli;
+    match command {
+        Command::Completions(args) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "k2cse", out);
+            Ok(Outcome::Ok)
+        }
+        Command::Demo => demo::run(&global, out),
+        Command::Lint(args) if args.rules => read::rules(global.json, out),
+        command => {
+            let ctx = Context::new(&global)?;
+            match command {
+                Command::List(args) => read::list(&ctx, &args, out),
+                Command::Show(args) => read::show(&ctx, &args, out),
+                Command::Lint(args) => read::lint(&ctx, &args, out),
+                other => write::run(&ctx, other, out),
+            }
+        }
+    }
+}
+
+/// Prints `err` (text to stderr, or JSON to stdout with --json) and returns the exit code.
+fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
+    let core = err.downcast_ref::<k2cse_core::Error>();
+    let code = if err.downcast_ref::<UsageError>().is_some() {
+        2
+    } else if matches!(core, Some(k2cse_core::Error::LintErrors { .. })) {
+        3
+    } else {
+        1
+    };
+    if json {
+        let value = serde_json::json!({
+            "schema": "k2cse.error/1",
+            "error": {
+                "message": format!("{err:#}"),
+                "exit_code": code,
+                "location": core.and_then(k2cse_core::Error::location),
+                "findings": match core {
+                    Some(k2cse_core::Error::LintErrors { diagnostics }) => serde_json::to_value(diagnostics).ok(),
+                    _ => None,
+                },
+            }
+        });
+        let _ = writeln!(out, "{value:#}");
+    } else {
+        let _ = writeln!(io::stderr(), "error: {err:#}");
+    }
+    code
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

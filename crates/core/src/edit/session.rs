@@ -137,12 +137,7 @@ impl EditSession {
         let mut out = String::new();
         for ((path, old), (_, new)) in before.iter().zip(&after) {
             let name = path.display().to_string();
-            out.push_str(&diff::unified(
-                old,
-                new,
-                &format!("a/{name}"),
-                &format!("b/{name}"),
-            ));
+            out.push_str(&diff::unified(old, new, &name, &name));
         }
         Ok(out)
     }
@@ -193,4 +188,104 @@ fn minus(a: &[Diagnostic], b: &[Diagnostic]) -> Vec<Diagnostic> {
         )
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::Values;
+    use crate::sample::{K2_SAMPLE, write_sample};
+
+    const SMTP: &str = "SourceCode.Net.Mail.SmtpConnection";
+
+    fn set(key: &str, value: &str) -> Change {
+        Change::Set {
+            name: SMTP.into(),
+            values: Values::from_pairs([(key, value)]),
+        }
+    }
+
+    #[test]
+    fn refuses_to_save_over_a_file_changed_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_sample(dir.path()).unwrap();
+        let mut session = EditSession::new(
+            Document::load(&path).unwrap(),
+            LintOptions::default(),
+            false,
+        )
+        .unwrap();
+        session.apply(set("Port", "587")).unwrap();
+        std::fs::write(&path, b"edited by someone else").unwrap();
+        let err = session.save(&SaveOptions::default(), false).unwrap_err();
+        assert!(matches!(err, Error::ChangedOnDisk { .. }), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"edited by someone else");
+    }
+
+    #[test]
+    fn saving_twice_in_one_session_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_sample(dir.path()).unwrap();
+        let mut session = EditSession::new(
+            Document::load(&path).unwrap(),
+            LintOptions::default(),
+            false,
+        )
+        .unwrap();
+        session.apply(set("Port", "587")).unwrap();
+        session
+            .save(
+                &SaveOptions {
+                    no_backup: true,
+                    backup_dir: None,
+                },
+                false,
+            )
+            .unwrap();
+        session.apply(set("Port", "588")).unwrap();
+        session
+            .save(
+                &SaveOptions {
+                    no_backup: true,
+                    backup_dir: None,
+                },
+                false,
+            )
+            .unwrap();
+        assert!(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains("Port=588;"));
+    }
+
+    #[test]
+    fn introduced_errors_block_the_save_and_fixed_ones_are_reported() {
+        let doc =
+            Document::from_bytes(std::path::Path::new("x.config"), K2_SAMPLE.to_vec()).unwrap();
+        let mut session = EditSession::new(doc, LintOptions::default(), true).unwrap();
+        session.apply(set("TLS", "Ssl")).unwrap();
+        let check = session.check().unwrap();
+        assert_eq!(check.introduced_errors().len(), 1);
+        assert_eq!(check.introduced[0].code, "K2C031");
+        let err = session.save(&SaveOptions::default(), false).unwrap_err();
+        assert!(matches!(err, Error::LintErrors { .. }));
+        session.apply(set("TLS", "BootTls")).unwrap();
+        assert!(session.check().unwrap().introduced.is_empty());
+    }
+
+    #[test]
+    fn apply_all_is_all_or_nothing() {
+        let doc =
+            Document::from_bytes(std::path::Path::new("x.config"), K2_SAMPLE.to_vec()).unwrap();
+        let mut session = EditSession::new(doc, LintOptions::default(), true).unwrap();
+        let err = session
+            .apply_all([
+                set("Port", "587"),
+                Change::Remove {
+                    name: "missing".into(),
+                },
+            ])
+            .unwrap_err();
+        assert!(matches!(err, Error::EntryNotFound { .. }), "{err}");
+        assert!(!session.is_changed());
+        assert!(session.changes().is_empty());
+        assert_eq!(session.diff(false).unwrap(), "");
+    }
 }

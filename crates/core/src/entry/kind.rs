@@ -188,5 +188,7 @@ mod tests {
         assert!(Kind::Other.is_secret("Client Secret"));
         assert!(Kind::Other.is_secret("AccessToken"));
         assert!(!Kind::Other.is_secret("Host"));
+        assert!(Kind::Other.is_secret("Api Key"));
+        assert!(Kind::Other.is_secret("client_secret"));
     }
 }

@@ -12,6 +12,7 @@ pub use name::{EntryName, eq_ignore_case};
 
 use crate::connstr::{ConnectionString, SyntaxError};
 use crate::error::Location;
+use crate::secret::MASK;
 
 /// One effective `<add>` element, as .NET would load it.
 #[derive(Clone)]
@@ -68,6 +69,43 @@ impl Entry {
     pub fn is_secret(&self, key: &str) -> bool {
         self.kind.is_secret(key)
     }
+
+    /// The connection string for display: as written, with every secret value replaced by
+    /// `********` unless `reveal`. A string that does not parse is masked after any key that
+    /// looks secret, up to the next `;`.
+    pub fn display_value(&self, reveal: bool) -> Option<String> {
+        let value = self.value.as_deref()?;
+        if reveal {
+            return Some(value.to_owned());
+        }
+        let Ok(cs) = &self.parsed else {
+            return Some(mask_leniently(value));
+        };
+        let mut out = value.to_owned();
+        let mut spans: Vec<_> = cs
+            .pairs()
+            .iter()
+            .filter(|p| p.value.as_deref().is_some_and(|v| !v.is_empty()) && self.is_secret(&p.key))
+            .map(|p| p.value_span.clone())
+            .collect();
+        spans.sort_by_key(|r| std::cmp::Reverse(r.start));
+        for span in spans {
+            out.replace_range(span, MASK);
+        }
+        Some(out)
+    }
+}
+
+/// Masks `key=value` segments whose key looks secret in text that does not parse.
+fn mask_leniently(value: &str) -> String {
+    value
+        .split(';')
+        .map(|segment| match segment.split_once('=') {
+            Some((key, _)) if schema::looks_secret(key.trim()) => format!("{key}={MASK}"),
+            _ => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 impl fmt::Debug for Entry {

@@ -516,7 +516,12 @@ pub static K2_CLIENT_KEYS: &[KeySpec] = &[
 
 /// Whether a key of an entry with no schema looks like it holds a secret.
 pub fn looks_secret(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
+    // "Api Key", "api_key" and "ApiKey" are the same word.
+    let k: String = key
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
+        .collect::<String>()
+        .to_ascii_lowercase();
     [
         "password",
         "pwd",
@@ -529,5 +534,8 @@ pub fn looks_secret(key: &str) -> bool {
     ]
     .iter()
     .any(|word| k.contains(word))
-        && !matches!(k.as_str(), "encryptedpassword" | "cachepassword")
+        && !matches!(
+            k.as_str(),
+            "encryptedpassword" | "cachepassword" | "persistsecurityinfo"
+        )
 }

@@ -1,0 +1,83 @@
+//! `k2cse demo`: a short tour on a temporary copy of the bundled sample config, so a new user
+//! sees every main feature without a K2 server.
+
+use std::io;
+
+use crate::args::{Global, LintArgs, ListArgs, ShowArgs, WriteOptions};
+use crate::context::Context;
+use crate::{Outcome, read, write};
+
+/// Runs the tour.
+pub fn run(global: &Global, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let demo = Global {
+        config: None,
+        demo: true,
+        json: false,
+        reveal: global.reveal,
+    };
+    let ctx = Context::new(&demo)?;
+    let step = |out: &mut dyn io::Write, title: &str| writeln!(out, "\n==> {title}");
+    writeln!(
+        out,
+        "k2cse demo: working on a temporary copy of the bundled sample K2HostServer.exe.config"
+    )?;
+    step(out, "k2cse list   (every entry, unknown types included)")?;
+    read::list(
+        &ctx,
+        &ListArgs {
+            kind: None,
+            long: false,
+        },
+        out,
+    )?;
+    step(out, "k2cse lint   (what would break K2's mail)")?;
+    read::lint(
+        &ctx,
+        &LintArgs {
+            strict: false,
+            rules: false,
+        },
+        out,
+    )?;
+    step(
+        out,
+        "k2cse show SourceCode.Net.Mail.SmtpConnection:notifications@denallix.com",
+    )?;
+    read::show(
+        &ctx,
+        &ShowArgs {
+            name: "SourceCode.Net.Mail.SmtpConnection:notifications@denallix.com".into(),
+            all: false,
+        },
+        out,
+    )?;
+    step(
+        out,
+        "k2cse set SourceCode.Net.Mail.SmtpConnection Port=587 TLS=BootTls --dry-run",
+    )?;
+    let change = k2cse_core::Change::Set {
+        name: "SourceCode.Net.Mail.SmtpConnection".into(),
+        values: k2cse_core::edit::Values::from_pairs([("Port", "587"), ("TLS", "BootTls")]),
+    };
+    let dry = WriteOptions {
+        dry_run: true,
+        no_backup: false,
+        backup_dir: None,
+        force: false,
+    };
+    write::apply(&ctx, vec![change.clone()], &dry, out)?;
+    step(
+        out,
+        "k2cse set SourceCode.Net.Mail.SmtpConnection Port=587 TLS=BootTls",
+    )?;
+    let real = WriteOptions {
+        dry_run: false,
+        ..dry
+    };
+    write::apply(&ctx, vec![change], &real, out)?;
+    writeln!(
+        out,
+        "\nTry it yourself: k2cse --demo list, k2cse --demo set ..., or point --config at your own file."
+    )?;
+    Ok(Outcome::Ok)
+}

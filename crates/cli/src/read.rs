@@ -1,0 +1,243 @@
+//! The read-only commands: `list`, `show`, `lint`.
+
+use std::io;
+
+use k2cse_core::Document;
+use k2cse_core::entry::Kind;
+use k2cse_core::lint::{self, LintOptions, RULES};
+use k2cse_core::secret::shown;
+use serde_json::json;
+
+use crate::args::{LintArgs, ListArgs, ShowArgs};
+use crate::context::Context;
+use crate::render::{Counts, config_json, diagnostic_text, entry_json, findings_for, write_json};
+use crate::{Outcome, UsageError};
+
+/// `k2cse list`
+pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let doc = ctx.load()?;
+    let findings = lint::lint(&doc, &LintOptions::default())?;
+    let mut entries = doc.entries()?;
+    if let Some(kind) = &args.kind {
+        let known = [
+            "ews-connection",
+            "ews-destination",
+            "smtp",
+            "hostserver-db",
+            "hostserver",
+            "other",
+        ];
+        if !known.contains(&kind.as_str()) {
+            return Err(UsageError(format!(
+                "unknown kind {kind:?}; use one of {}",
+                known.join(", ")
+            ))
+            .into());
+        }
+        entries.retain(|e| e.kind.id() == kind);
+    }
+    if ctx.json {
+        let list: Vec<_> = entries
+            .iter()
+            .map(|e| entry_json(e, ctx.reveal, &findings_for(&findings, e.name.as_str())))
+            .collect();
+        write_json(
+            out,
+            &json!({ "schema": "k2cse.list/1", "config": config_json(&doc), "entries": list }),
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    header(out, &doc)?;
+    if let Some(p) = doc.protection() {
+        writeln!(
+            out,
+            "  the section is encrypted (provider {:?}); its entries cannot be listed by this build",
+            p.provider
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    let width = entries
+        .iter()
+        .map(|e| e.name.as_str().len())
+        .max()
+        .unwrap_or(0);
+    for e in &entries {
+        let counts = Counts::of(findings_for(&findings, e.name.as_str()));
+        let status = if counts.error + counts.warning == 0 {
+            String::new()
+        } else {
+            format!("  ({})", counts.text())
+        };
+        let line = format!(
+            "  {:<width$}  {:<15}  line {:<5}{status}",
+            e.name.as_str(),
+            e.kind.id(),
+            e.location.line
+        );
+        writeln!(out, "{}", line.trim_end())?;
+        if args.long {
+            writeln!(
+                out,
+                "      {}",
+                e.display_value(ctx.reveal)
+                    .unwrap_or_else(|| "(no connectionString attribute)".into())
+            )?;
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn header(out: &mut dyn io::Write, doc: &Document) -> io::Result<()> {
+    let main = doc.main_file();
+    let eol = if main.line_ending() == "\r\n" {
+        "CRLF"
+    } else {
+        "LF"
+    };
+    let count = doc.entries().map(|e| e.len()).unwrap_or(0);
+    writeln!(
+        out,
+        "{} ({}, {eol}): {count} entr{}",
+        doc.path().display(),
+        main.encoding().label(),
+        if count == 1 { "y" } else { "ies" }
+    )?;
+    if let Some(source) = doc.config_source() {
+        writeln!(out, "  section in {} (configSource)", source.display())?;
+    }
+    Ok(())
+}
+
+/// `k2cse show NAME`
+pub fn show(ctx: &Context, args: &ShowArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let doc = ctx.load()?;
+    let entry = doc.entry(&args.name)?;
+    let options = LintOptions::default();
+    let findings = lint::entry_diagnostics(&doc, &options, entry.name.as_str())?;
+    let spec = entry.kind.spec();
+    let unset: Vec<_> = spec
+        .map(|s| {
+            s.keys
+                .iter()
+                .filter(|k| entry.setting(k.name).is_none())
+                .collect()
+        })
+        .unwrap_or_default();
+    if ctx.json {
+        let mut value = entry_json(&entry, ctx.reveal, &findings.iter().collect::<Vec<_>>());
+        value["kind_title"] = json!(spec.map(|s| s.title));
+        value["unset_keys"] = json!(
+            unset
+                .iter()
+                .map(|k| json!({"key": k.name, "default": k.default, "description": k.description}))
+                .collect::<Vec<_>>()
+        );
+        write_json(
+            out,
+            &json!({ "schema": "k2cse.show/1", "entry": value, "findings": findings }),
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    writeln!(out, "{}", entry.name)?;
+    writeln!(
+        out,
+        "  kind      {} ({})",
+        spec.map_or("unknown type; keys shown as written", |s| s.title),
+        entry.kind.id()
+    )?;
+    writeln!(out, "  type      {}", entry.name.type_name())?;
+    if let Some(entity) = entry.name.entity() {
+        writeln!(out, "  entity    {entity}")?;
+    }
+    writeln!(out, "  location  {}", entry.location)?;
+    match &entry.parsed {
+        Err(err) => writeln!(
+            out,
+            "  value     {} \n  error     {err}",
+            entry.display_value(ctx.reveal).unwrap_or_default()
+        )?,
+        Ok(_) => {
+            let pairs = entry.pairs();
+            let width = pairs
+                .iter()
+                .map(|(k, _)| k.len())
+                .chain(unset.iter().map(|k| k.name.len()))
+                .max()
+                .unwrap_or(0);
+            writeln!(out)?;
+            for (key, value) in &pairs {
+                let note = if entry.kind != Kind::Other && entry.kind.key_spec(key).is_none() {
+                    "   (unknown key)"
+                } else {
+                    ""
+                };
+                writeln!(
+                    out,
+                    "  {key:<width$}  {}{note}",
+                    shown(value, entry.is_secret(key), ctx.reveal)
+                )?;
+            }
+            if args.all {
+                for k in &unset {
+                    writeln!(
+                        out,
+                        "  {:<width$}  (not set; default {})  {}",
+                        k.name,
+                        k.default.unwrap_or("none"),
+                        k.description
+                    )?;
+                }
+            }
+        }
+    }
+    if !findings.is_empty() {
+        writeln!(out)?;
+        for d in &findings {
+            diagnostic_text(out, d)?;
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `k2cse lint --rules`: the rule table (needs no config file).
+pub fn rules(json: bool, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    if json {
+        write_json(out, &json!({ "schema": "k2cse.rules/1", "rules": RULES }))?;
+    } else {
+        for r in RULES {
+            writeln!(
+                out,
+                "{}  {:<8} {:<26} {}",
+                r.code,
+                r.severity.label(),
+                r.name,
+                r.summary
+            )?;
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `k2cse lint`
+pub fn lint(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let doc = ctx.load()?;
+    let findings = lint::lint(&doc, &LintOptions::default())?;
+    let counts = Counts::of(&findings);
+    let failed = counts.error > 0 || (args.strict && counts.warning > 0);
+    if ctx.json {
+        write_json(
+            out,
+            &json!({ "schema": "k2cse.lint/1", "config": config_json(&doc), "findings": findings, "summary": counts.json() }),
+        )?;
+    } else {
+        for d in &findings {
+            diagnostic_text(out, d)?;
+        }
+        writeln!(out, "{}: {}", doc.path().display(), counts.text())?;
+    }
+    Ok(if failed {
+        Outcome::LintErrors
+    } else {
+        Outcome::Ok
+    })
+}

@@ -1,0 +1,216 @@
+//! The commands that change the file: `set`, `unset`, `add`, `remove`, `rename`, `replace`,
+//! `apply`. They all build [`Change`]s and go through one [`EditSession`].
+
+use std::io::{self, BufRead as _};
+
+use anyhow::Context as _;
+use k2cse_core::edit::{Values, read_batch};
+use k2cse_core::lint::LintOptions;
+use k2cse_core::save::SaveOptions;
+use k2cse_core::{Change, EditSession};
+use serde_json::json;
+
+use crate::args::{Command, WriteOptions};
+use crate::context::Context;
+use crate::render::{diagnostic_text, write_json};
+use crate::{Outcome, UsageError};
+
+/// Runs a writing command.
+pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let (changes, options) = match command {
+        Command::Set(a) => {
+            let values = values(&a.pairs, a.stdin.as_deref(), a.prompt.as_deref())?;
+            if values.is_empty() {
+                return Err(UsageError(
+                    "set needs at least one KEY=VALUE (or --stdin/--prompt KEY)".into(),
+                )
+                .into());
+            }
+            (
+                vec![Change::Set {
+                    name: a.name,
+                    values,
+                }],
+                a.write,
+            )
+        }
+        Command::Add(a) => {
+            let values = values(&a.pairs, a.stdin.as_deref(), a.prompt.as_deref())?;
+            (
+                vec![Change::Add {
+                    name: a.name,
+                    values,
+                }],
+                a.write,
+            )
+        }
+        Command::Unset(a) => (
+            vec![Change::Unset {
+                name: a.name,
+                keys: a.keys,
+            }],
+            a.write,
+        ),
+        Command::Remove(a) => (vec![Change::Remove { name: a.name }], a.write),
+        Command::Rename(a) => (
+            vec![Change::Rename {
+                name: a.name,
+                to: a.new_name,
+            }],
+            a.write,
+        ),
+        Command::Replace(a) => (
+            vec![Change::Replace {
+                name: a.name,
+                connection_string: a.connection_string,
+            }],
+            a.write,
+        ),
+        Command::Apply(a) => (read_batch(&a.file)?, a.write),
+        other => anyhow::bail!("internal: {other:?} is not a write command"),
+    };
+    apply(ctx, changes, &options, out)
+}
+
+/// Loads, applies all `changes` (all or nothing), then previews or saves.
+pub fn apply(
+    ctx: &Context,
+    changes: Vec<Change>,
+    options: &WriteOptions,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let doc = ctx.load()?;
+    let mut session = EditSession::new(doc, LintOptions::default(), options.dry_run)?;
+    session.apply_all(changes)?;
+    let check = session.check()?;
+    if options.dry_run {
+        let diff = session.diff(ctx.reveal)?;
+        let refused = !options.force && !check.introduced_errors().is_empty();
+        if ctx.json {
+            write_json(
+                out,
+                &json!({
+                    "schema": "k2cse.write/1",
+                    "dry_run": true,
+                    "changed": session.is_changed(),
+                    "would_refuse": refused,
+                    "diff": diff,
+                    "introduced": check.introduced,
+                    "resolved": check.resolved,
+                    "files": [],
+                }),
+            )?;
+        } else {
+            out.write_all(diff.as_bytes())?;
+            report_check(out, &check)?;
+            let what = if session.is_changed() {
+                "dry run: nothing written"
+            } else {
+                "dry run: no change"
+            };
+            writeln!(
+                out,
+                "{what}{}",
+                if refused {
+                    " (a real run would be refused: it introduces errors; --force overrides)"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        return Ok(if refused {
+            Outcome::LintErrors
+        } else {
+            Outcome::Ok
+        });
+    }
+    let save_options = SaveOptions {
+        no_backup: options.no_backup,
+        backup_dir: options.backup_dir.clone(),
+    };
+    let saved = session.save(&save_options, options.force)?;
+    if ctx.json {
+        write_json(
+            out,
+            &json!({
+                "schema": "k2cse.write/1",
+                "dry_run": false,
+                "changed": !saved.is_empty(),
+                "would_refuse": false,
+                "diff": null,
+                "introduced": check.introduced,
+                "resolved": check.resolved,
+                "files": saved,
+            }),
+        )?;
+    } else {
+        report_check(out, &check)?;
+        if saved.is_empty() {
+            writeln!(out, "no change: the file already says that")?;
+        }
+        for file in &saved {
+            match &file.backup {
+                Some(backup) => writeln!(
+                    out,
+                    "saved {} (backup: {})",
+                    file.path.display(),
+                    backup.display()
+                )?,
+                None => writeln!(out, "saved {} (no backup)", file.path.display())?,
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn report_check(out: &mut dyn io::Write, check: &k2cse_core::edit::Check) -> io::Result<()> {
+    for d in &check.introduced {
+        write!(out, "new: ")?;
+        diagnostic_text(out, d)?;
+    }
+    for d in &check.resolved {
+        writeln!(
+            out,
+            "fixed: {}[{}] {}",
+            d.severity.label(),
+            d.code,
+            d.message
+        )?;
+    }
+    Ok(())
+}
+
+/// `KEY=VALUE` arguments plus an optional secret read from stdin or a prompt.
+fn values(
+    pairs: &[String],
+    stdin_key: Option<&str>,
+    prompt_key: Option<&str>,
+) -> anyhow::Result<Values> {
+    let mut values = Vec::new();
+    for pair in pairs {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(UsageError(format!("{pair:?} is not KEY=VALUE")).into());
+        };
+        if key.trim().is_empty() {
+            return Err(UsageError(format!("{pair:?} has an empty key")).into());
+        }
+        values.push((key.trim().to_owned(), value.to_owned()));
+    }
+    if let Some(key) = stdin_key {
+        let mut line = String::new();
+        io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the value from standard input")?;
+        values.push((
+            key.to_owned(),
+            line.trim_end_matches(['\r', '\n']).to_owned(),
+        ));
+    }
+    if let Some(key) = prompt_key {
+        let value = rpassword::prompt_password(format!("{key}: "))
+            .context("reading the value from the terminal")?;
+        values.push((key.to_owned(), value));
+    }
+    Ok(Values(values))
+}
