@@ -16,6 +16,7 @@ pub fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// A temporary folder holding one config file; removed when dropped.
+#[derive(Debug)]
 pub struct Scratch {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
@@ -110,7 +111,8 @@ pub fn binary(name: &str) -> PathBuf {
 
 /// `text` encoded as UTF-16 with a BOM, little- or big-endian.
 pub fn utf16(text: &str, little_endian: bool) -> Vec<u8> {
-    let (bom, unit): ([u8; 2], fn(u16) -> [u8; 2]) = if little_endian {
+    type Unit = fn(u16) -> [u8; 2];
+    let (bom, unit): ([u8; 2], Unit) = if little_endian {
         ([0xFF, 0xFE], u16::to_le_bytes)
     } else {
         ([0xFE, 0xFF], u16::to_be_bytes)

@@ -1,4 +1,5 @@
 //! End-to-end tests of the `k2cse` binary on realistic K2 configs.
+#![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
 use k2cse_tests::fixtures::{SAMPLE, Scratch, k2cse, sample_text, utf16};
 use predicates::prelude::*;

@@ -1,6 +1,7 @@
 //! Interop: after k2cse edits a config file, .NET's own `System.Configuration` (Mono's class
 //! library, `ConfigurationManager.OpenMappedExeConfiguration`, the API K2 and its vendor tool
 //! use) reads exactly the values k2cse says the file holds.
+#![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -10,13 +10,16 @@ use serde_json::json;
 
 use crate::args::{LintArgs, ListArgs, ShowArgs};
 use crate::context::Context;
-use crate::render::{Counts, config_json, diagnostic_text, entry_json, findings_for, write_json};
+use crate::render::{
+    Counts, FindingsByEntry, config_json, diagnostic_text, entry_json, write_json,
+};
 use crate::{Outcome, UsageError};
 
 /// `k2cse list`
 pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     let doc = ctx.load()?;
     let findings = lint::lint(&doc, &LintOptions::default())?;
+    let by_entry = FindingsByEntry::new(&findings);
     let mut entries = doc.entries()?;
     if let Some(kind) = &args.kind {
         let known = [
@@ -39,7 +42,7 @@ pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::
     if ctx.json {
         let list: Vec<_> = entries
             .iter()
-            .map(|e| entry_json(e, ctx.reveal, &findings_for(&findings, e.name.as_str())))
+            .map(|e| entry_json(e, ctx.reveal, by_entry.get(e.name.as_str())))
             .collect();
         write_json(
             out,
@@ -62,7 +65,7 @@ pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::
         .max()
         .unwrap_or(0);
     for e in &entries {
-        let counts = Counts::of(findings_for(&findings, e.name.as_str()));
+        let counts = Counts::of(by_entry.get(e.name.as_str()).iter().copied());
         let status = if counts.error + counts.warning == 0 {
             String::new()
         } else {
@@ -94,7 +97,7 @@ fn header(out: &mut dyn io::Write, doc: &Document) -> io::Result<()> {
     } else {
         "LF"
     };
-    let count = doc.entries().map(|e| e.len()).unwrap_or(0);
+    let count = doc.entries().map_or(0, |e| e.len());
     writeln!(
         out,
         "{} ({}, {eol}): {count} entr{}",
@@ -150,43 +153,36 @@ pub fn show(ctx: &Context, args: &ShowArgs, out: &mut dyn io::Write) -> anyhow::
         writeln!(out, "  entity    {entity}")?;
     }
     writeln!(out, "  location  {}", entry.location)?;
-    match &entry.parsed {
-        Err(err) => writeln!(
-            out,
-            "  value     {} \n  error     {err}",
-            entry.display_value(ctx.reveal).unwrap_or_default()
-        )?,
-        Ok(_) => {
-            let pairs = entry.pairs();
-            let width = pairs
-                .iter()
-                .map(|(k, _)| k.len())
-                .chain(unset.iter().map(|k| k.name.len()))
-                .max()
-                .unwrap_or(0);
-            writeln!(out)?;
-            for (key, value) in &pairs {
-                let note = if entry.kind != Kind::Other && entry.kind.key_spec(key).is_none() {
-                    "   (unknown key)"
-                } else {
-                    ""
-                };
+    if let Err(err) = &entry.parsed {
+        let value = entry.display_value(ctx.reveal).unwrap_or_default();
+        writeln!(out, "  value     {value}\n  error     {err}")?;
+    } else {
+        let pairs = entry.pairs();
+        let width = pairs
+            .iter()
+            .map(|(k, _)| k.len())
+            .chain(unset.iter().map(|k| k.name.len()))
+            .max()
+            .unwrap_or(0);
+        writeln!(out)?;
+        for (key, value) in &pairs {
+            let unknown = entry.kind != Kind::Other && entry.kind.key_spec(key).is_none();
+            let note = if unknown { "   (unknown key)" } else { "" };
+            writeln!(
+                out,
+                "  {key:<width$}  {}{note}",
+                shown(value, entry.is_secret(key), ctx.reveal)
+            )?;
+        }
+        if args.all {
+            for k in &unset {
                 writeln!(
                     out,
-                    "  {key:<width$}  {}{note}",
-                    shown(value, entry.is_secret(key), ctx.reveal)
+                    "  {:<width$}  (not set; default {})  {}",
+                    k.name,
+                    k.default.unwrap_or("none"),
+                    k.description
                 )?;
-            }
-            if args.all {
-                for k in &unset {
-                    writeln!(
-                        out,
-                        "  {:<width$}  (not set; default {})  {}",
-                        k.name,
-                        k.default.unwrap_or("none"),
-                        k.description
-                    )?;
-                }
             }
         }
     }

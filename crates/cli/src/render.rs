@@ -3,8 +3,11 @@
 
 use std::io;
 
+use std::collections::HashMap;
+
 use k2cse_core::Document;
 use k2cse_core::entry::Entry;
+use k2cse_core::entry::fold_name;
 use k2cse_core::lint::{Diagnostic, Severity};
 use k2cse_core::secret::shown;
 use serde_json::{Value, json};
@@ -126,13 +129,23 @@ pub fn diagnostic_text(out: &mut dyn io::Write, d: &Diagnostic) -> io::Result<()
     Ok(())
 }
 
-/// The findings concerning entry `name`.
-pub fn findings_for<'a>(all: &'a [Diagnostic], name: &str) -> Vec<&'a Diagnostic> {
-    all.iter()
-        .filter(|d| {
-            d.entry
-                .as_deref()
-                .is_some_and(|e| k2cse_core::entry::eq_ignore_case(e, name))
-        })
-        .collect()
+/// Findings grouped by the entry they concern, for listing thousands of entries.
+#[derive(Debug, Default)]
+pub struct FindingsByEntry<'a>(HashMap<String, Vec<&'a Diagnostic>>);
+
+impl<'a> FindingsByEntry<'a> {
+    pub fn new(all: &'a [Diagnostic]) -> Self {
+        let mut map: HashMap<String, Vec<&Diagnostic>> = HashMap::new();
+        for d in all {
+            if let Some(entry) = &d.entry {
+                map.entry(fold_name(entry)).or_default().push(d);
+            }
+        }
+        Self(map)
+    }
+
+    /// The findings concerning entry `name`.
+    pub fn get(&self, name: &str) -> &[&'a Diagnostic] {
+        self.0.get(&fold_name(name)).map_or(&[], Vec::as_slice)
+    }
 }

@@ -2,18 +2,19 @@
 //! replace the file atomically so that it is always either the old or the new version.
 
 use std::fs;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
+use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use crate::error::{Error, Result};
 
-/// What a file's bytes were: size and SHA-256.
-#[derive(Clone, PartialEq, Eq)]
+/// What a file's bytes were: size and a 128-bit XXH3 hash. It detects that a file changed
+/// between loading and saving (someone else's edit); it is not a security measure.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Fingerprint {
     len: u64,
-    sha256: [u8; 32],
+    hash: u128,
 }
 
 impl Fingerprint {
@@ -21,7 +22,7 @@ impl Fingerprint {
     pub fn of(bytes: &[u8]) -> Self {
         Self {
             len: bytes.len() as u64,
-            sha256: Sha256::digest(bytes).into(),
+            hash: xxh3_128(bytes),
         }
     }
 
@@ -35,15 +36,9 @@ impl Fingerprint {
         self.len == 0
     }
 
-    /// The SHA-256 in lower-case hex.
-    pub fn sha256_hex(&self) -> String {
-        use std::fmt::Write as _;
-        self.sha256
-            .iter()
-            .fold(String::with_capacity(64), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            })
+    /// The hash in lower-case hex.
+    pub fn hex(&self) -> String {
+        format!("{:032x}", self.hash)
     }
 }
 
@@ -51,9 +46,8 @@ impl std::fmt::Debug for Fingerprint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Fingerprint({} bytes, sha256 {})",
-            self.len,
-            &self.sha256_hex()[..12]
+            "Fingerprint({} bytes, xxh3 {:032x})",
+            self.len, self.hash
         )
     }
 }
@@ -76,53 +70,194 @@ pub struct SavedFile {
     pub backup: Option<PathBuf>,
     /// Bytes written.
     pub bytes: u64,
-    /// SHA-256 of what was written.
-    pub sha256: String,
+    /// What was written, for the next save's "changed on disk" check.
+    #[serde(skip)]
+    pub fingerprint: Fingerprint,
 }
 
-/// Replaces `path` with `bytes`, provided the file on disk still matches `expected` (`None`:
-/// the file must not exist yet).
+/// Replaces `path` with the concatenation of `parts`, provided the file on disk still matches
+/// `expected` (`None`: the file must not exist yet).
 ///
-/// Order of operations, each step durable before the next: check the current bytes, write a
-/// backup copy of them, write the new bytes to a temporary file in the same folder with the
-/// original permissions, flush it to disk, rename it over the original, flush the folder.
+/// Order of operations, each step durable before the next: read the current file once,
+/// hashing it and (unless disabled) copying it to a backup as it streams by; refuse if it is
+/// not what was loaded; write the new bytes to a temporary file in the same folder with the
+/// original permissions; flush it to disk; rename it over the original; flush the folder.
+/// Neither the old nor the new file is held in memory a second time.
 pub fn write_atomic(
     path: &Path,
-    bytes: &[u8],
+    parts: &[&[u8]],
     expected: Option<&Fingerprint>,
     options: &SaveOptions,
 ) -> Result<SavedFile> {
-    let current = match fs::read(path) {
-        Ok(current) => Some(current),
+    let metadata = match fs::metadata(path) {
+        Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io(path, e)),
     };
-    let unchanged = match (&current, expected) {
-        (Some(current), Some(expected)) => Fingerprint::of(current) == *expected,
-        (None, None) => true,
-        _ => false,
+    let backup = match (&metadata, expected) {
+        (None, None) => None,
+        (Some(metadata), Some(expected)) => check_and_back_up(path, metadata, expected, options)?,
+        _ => {
+            return Err(Error::ChangedOnDisk {
+                path: path.to_owned(),
+            });
+        }
     };
-    if !unchanged {
-        return Err(Error::ChangedOnDisk {
-            path: path.to_owned(),
-        });
+    let mut hasher = Xxh3::new();
+    for part in parts {
+        hasher.update(part);
     }
-    let metadata = fs::metadata(path).ok();
-    let backup = match (&current, options.no_backup) {
-        (Some(current), false) => Some(write_backup(path, current, metadata.as_ref(), options)?),
-        _ => None,
+    let fingerprint = Fingerprint {
+        len: parts.iter().map(|p| p.len() as u64).sum(),
+        hash: hasher.digest128(),
     };
-    replace(path, bytes, metadata.as_ref())?;
+    replace(path, parts, metadata.as_ref())?;
     Ok(SavedFile {
         path: path.to_owned(),
         backup,
-        bytes: bytes.len() as u64,
-        sha256: Fingerprint::of(bytes).sha256_hex(),
+        bytes: fingerprint.len,
+        fingerprint,
     })
 }
 
-/// Writes `bytes` to a temporary sibling of `path`, then renames it into place.
-fn replace(path: &Path, bytes: &[u8], metadata: Option<&fs::Metadata>) -> Result<()> {
+/// `<dir>/<file name>.<UTC timestamp>.bak`, then `-1`, `-2`, ... for saves in the same second.
+fn backup_names(path: &Path, dir: &Path) -> impl Iterator<Item = PathBuf> {
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_else(|_| "backup".to_owned());
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = dir.to_owned();
+    (0..1000).map(move |n| {
+        let suffix = if n == 0 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
+        dir.join(format!("{file_name}.{stamp}{suffix}.bak"))
+    })
+}
+
+/// Checks that the file on disk is the one that was loaded and, unless disabled, backs it up.
+///
+/// The backup is a hard link when the file system allows it: free, instant, and once the new
+/// file is renamed over the path, the link is the only name left for the old bytes (with their
+/// permissions). Otherwise the file is copied. Either way the backup itself is verified
+/// against the loaded fingerprint, so it holds exactly what k2cse read.
+fn check_and_back_up(
+    path: &Path,
+    metadata: &fs::Metadata,
+    expected: &Fingerprint,
+    options: &SaveOptions,
+) -> Result<Option<PathBuf>> {
+    if options.no_backup {
+        let mut file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        return verify(&mut file, path, expected, None).map(|()| None);
+    }
+    let dir = options
+        .backup_dir
+        .clone()
+        .unwrap_or_else(|| parent_dir(path).to_owned());
+    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    for candidate in backup_names(path, &dir) {
+        match fs::hard_link(path, &candidate) {
+            Ok(()) => {
+                let mut linked =
+                    fs::File::open(&candidate).map_err(|e| Error::io(&candidate, e))?;
+                if let Err(err) = verify(&mut linked, path, expected, None) {
+                    // Best effort: the link is a copy of someone else's edit, not our backup.
+                    let _ = fs::remove_file(&candidate);
+                    return Err(err);
+                }
+                sync_dir(&dir);
+                return Ok(Some(candidate));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // Links not supported here (another volume, FAT, permissions): copy instead.
+            Err(_) => return copy_backup(path, &dir, metadata, expected).map(Some),
+        }
+    }
+    Err(Error::io(
+        &dir,
+        std::io::Error::other("too many backups with the same timestamp"),
+    ))
+}
+
+/// Streams the current file into a new backup file, verifying it on the way.
+fn copy_backup(
+    path: &Path,
+    dir: &Path,
+    metadata: &fs::Metadata,
+    expected: &Fingerprint,
+) -> Result<PathBuf> {
+    let mut source = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".k2cse-backup-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    copy_ownership_and_mode(tmp.path(), metadata);
+    verify(&mut source, path, expected, Some(tmp.as_file_mut()))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    for candidate in backup_names(path, dir) {
+        // `persist_noclobber` never overwrites an older backup.
+        match tmp.persist_noclobber(&candidate) {
+            Ok(_) => {
+                sync_dir(dir);
+                return Ok(candidate);
+            }
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => tmp = e.file,
+            Err(e) => return Err(Error::io(&candidate, e.error)),
+        }
+    }
+    Err(Error::io(
+        dir,
+        std::io::Error::other("too many backups with the same timestamp"),
+    ))
+}
+
+/// Reads `file` to the end, comparing it with `expected` (and copying it to `copy`).
+fn verify(
+    file: &mut fs::File,
+    path: &Path,
+    expected: &Fingerprint,
+    mut copy: Option<&mut fs::File>,
+) -> Result<()> {
+    let mut hasher = Xxh3::new();
+    let mut len = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
+        if let Some(copy) = copy.as_mut() {
+            copy.write_all(&buf[..n]).map_err(|e| Error::io(path, e))?;
+        }
+    }
+    if (Fingerprint {
+        len,
+        hash: hasher.digest128(),
+    }) == *expected
+    {
+        Ok(())
+    } else {
+        Err(Error::ChangedOnDisk {
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// Writes `parts` to a temporary sibling of `path`, then renames it into place.
+fn replace(path: &Path, parts: &[&[u8]], metadata: Option<&fs::Metadata>) -> Result<()> {
     let dir = parent_dir(path);
     let file_name = path
         .file_name()
@@ -134,7 +269,9 @@ fn replace(path: &Path, bytes: &[u8], metadata: Option<&fs::Metadata>) -> Result
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     let io = |e| Error::io(path, e);
-    tmp.write_all(bytes).map_err(io)?;
+    for part in parts {
+        tmp.write_all(part).map_err(io)?;
+    }
     if let Some(metadata) = metadata {
         copy_ownership_and_mode(tmp.path(), metadata);
     }
@@ -142,37 +279,6 @@ fn replace(path: &Path, bytes: &[u8], metadata: Option<&fs::Metadata>) -> Result
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     sync_dir(dir);
     Ok(())
-}
-
-/// Copies the current bytes to `<backup dir>/<file name>.<UTC timestamp>.bak`.
-fn write_backup(
-    path: &Path,
-    current: &[u8],
-    metadata: Option<&fs::Metadata>,
-    options: &SaveOptions,
-) -> Result<PathBuf> {
-    let dir = options
-        .backup_dir
-        .clone()
-        .unwrap_or_else(|| parent_dir(path).to_owned());
-    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let stamp = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_else(|_| "backup".to_owned());
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut backup = dir.join(format!("{file_name}.{stamp}.bak"));
-    let mut n = 1;
-    while backup.exists() {
-        backup = dir.join(format!("{file_name}.{stamp}-{n}.bak"));
-        n += 1;
-    }
-    replace(&backup, current, metadata)?;
-    Ok(backup)
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -220,7 +326,7 @@ mod tests {
         }
         let saved = write_atomic(
             &path,
-            b"new",
+            &[b"new"],
             Some(&Fingerprint::of(b"old")),
             &SaveOptions::default(),
         )
@@ -254,7 +360,7 @@ mod tests {
         fs::write(&path, b"someone else's edit").unwrap();
         let err = write_atomic(
             &path,
-            b"ours",
+            &[b"ours"],
             Some(&Fingerprint::of(b"what we read")),
             &SaveOptions::default(),
         )
@@ -274,8 +380,8 @@ mod tests {
         let path = dir.path().join("a.config");
         fs::write(&path, b"1").unwrap();
         let opts = SaveOptions::default();
-        let a = write_atomic(&path, b"2", Some(&Fingerprint::of(b"1")), &opts).unwrap();
-        let b = write_atomic(&path, b"3", Some(&Fingerprint::of(b"2")), &opts).unwrap();
+        let a = write_atomic(&path, &[b"2"], Some(&Fingerprint::of(b"1")), &opts).unwrap();
+        let b = write_atomic(&path, &[b"3"], Some(&Fingerprint::of(b"2")), &opts).unwrap();
         assert_ne!(a.backup, b.backup);
         assert_eq!(fs::read(b.backup.unwrap()).unwrap(), b"2");
     }

@@ -19,6 +19,22 @@ use crate::xml::scan::ElementSpan;
 impl Document {
     /// Applies `change`. On error nothing is modified.
     pub fn apply(&mut self, change: &Change) -> Result<()> {
+        let result = self.apply_change(change);
+        let value_edit = matches!(
+            change,
+            Change::Set { .. } | Change::Unset { .. } | Change::Replace { .. }
+        );
+        match self.section_file().last_shift() {
+            // Names and elements did not change: keep the lookup memo, shifted.
+            Some((at, delta)) if value_edit && result.is_ok() => {
+                self.shift_after_value_edit(at, delta);
+            }
+            _ => self.invalidate(),
+        }
+        result
+    }
+
+    fn apply_change(&mut self, change: &Change) -> Result<()> {
         if let Some(protection) = self.protection() {
             return Err(Error::Protected {
                 location: protection.location,
@@ -67,12 +83,12 @@ impl Document {
         match self
             .names()?
             .slots
-            .into_iter()
+            .iter()
             .find(|s| eq_ignore_case(&s.name, name))
         {
             Some(existing) => Err(Error::EntryExists {
-                location: existing.location,
-                name: existing.name,
+                location: self.locate(existing.offset),
+                name: existing.name.clone(),
             }),
             None => Ok(()),
         }
@@ -98,12 +114,10 @@ impl Document {
             }
         } else {
             {
-                let (after, quote) = element
-                    .attrs
-                    .last()
-                    .map_or((element.name.end, '"'), |last| {
-                        (last.value.end + 1, element.attrs[0].quote)
-                    });
+                let attrs = element.attrs(text);
+                let (after, quote) = attrs.last().map_or((element.name.end, '"'), |last| {
+                    (last.value.end + 1, attrs[0].quote)
+                });
                 let inserted = format!(" {attr_name}={quote}{}{quote}", attr::escape(value, quote));
                 (after..after, inserted)
             }
@@ -115,7 +129,7 @@ impl Document {
         let children: Vec<usize> = self
             .names()?
             .slots
-            .into_iter()
+            .iter()
             .filter(|s| eq_ignore_case(&s.name, name))
             .map(|s| s.child)
             .collect();

@@ -3,11 +3,12 @@
 use std::path::{Component, Path, PathBuf};
 
 use crate::config::file::ConfigFile;
-use crate::config::section::{self, SectionNames, SectionNote, SectionText, SectionView};
+use std::sync::{Mutex, OnceLock};
+
+use crate::config::section::{self, SectionNames, SectionNote, SectionText, SectionView, Slot};
 use crate::entry::{Entry, eq_ignore_case};
 use crate::error::{Error, Location, Result};
 use crate::xml::attr;
-use crate::xml::lines::LineIndex;
 use crate::xml::scan::{ScanMode, SectionSpan};
 
 /// How the section is protected, when it is.
@@ -25,6 +26,41 @@ pub struct Document {
     main: ConfigFile,
     /// The file named by `configSource`, when the section lives in one.
     external: Option<ConfigFile>,
+    /// The entry names, read once per version of the text (edits reset it).
+    names: OnceLock<SectionNames>,
+    /// The last [`Self::entries_named`] lookup: an edit looks its entry up several times
+    /// (lint before, the edit itself), and a large file makes each lookup count.
+    last_lookup: LookupMemo,
+}
+
+/// A one-entry memo of name lookups, emptied by every edit. Cloning a document starts it empty.
+#[derive(Debug, Default)]
+struct LookupMemo(Mutex<Option<(String, Vec<Slot>)>>);
+
+impl LookupMemo {
+    fn get(&self, name: &str) -> Option<Vec<Slot>> {
+        let memo = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        memo.as_ref()
+            .filter(|(n, _)| n == name)
+            .map(|(_, slots)| slots.clone())
+    }
+
+    fn set(&self, name: &str, slots: &[Slot]) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((name.to_owned(), slots.to_vec()));
+    }
+}
+
+impl Clone for LookupMemo {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 impl Document {
@@ -50,7 +86,12 @@ impl Document {
             Some(section) => config_source(&main, section)?,
             None => None,
         };
-        Ok(Self { main, external })
+        Ok(Self {
+            main,
+            external,
+            names: OnceLock::new(),
+            last_lookup: LookupMemo::default(),
+        })
     }
 
     /// The config file's path.
@@ -114,15 +155,12 @@ impl Document {
     fn with_section<T>(&self, empty: T, f: impl FnOnce(SectionText<'_>) -> Result<T>) -> Result<T> {
         let file = self.section_file();
         match file.section() {
-            Some(section) if self.protection().is_none() => {
-                let lines = LineIndex::new(file.text());
-                f(SectionText {
-                    path: file.path(),
-                    text: file.text(),
-                    section,
-                    lines: &lines,
-                })
-            }
+            Some(section) if self.protection().is_none() => f(SectionText {
+                path: file.path(),
+                text: file.text(),
+                section,
+                lines: file.lines(),
+            }),
             _ => Ok(empty),
         }
     }
@@ -132,9 +170,41 @@ impl Document {
         self.with_section(SectionView::default(), section::view)
     }
 
-    /// The effective entries by name only, and the structural notes: cheap on large files.
-    pub fn names(&self) -> Result<SectionNames> {
-        self.with_section(SectionNames::default(), section::names)
+    /// The effective entries by name only, and the structural notes: cheap on large files,
+    /// and computed once per version of the text.
+    pub fn names(&self) -> Result<&SectionNames> {
+        if let Some(names) = self.names.get() {
+            return Ok(names);
+        }
+        let names = self.with_section(SectionNames::default(), section::names)?;
+        Ok(self.names.get_or_init(|| names))
+    }
+
+    /// Forgets what was read from the text; called after every edit.
+    pub(crate) fn invalidate(&mut self) {
+        self.names = OnceLock::new();
+        self.last_lookup = LookupMemo::default();
+    }
+
+    /// Keeps what is still true after an edit inside one attribute value: the lookup memo
+    /// (offsets moved by `delta` from `at`); the names cache is rebuilt when next needed.
+    pub(crate) fn shift_after_value_edit(&mut self, at: usize, delta: isize) {
+        self.names = OnceLock::new();
+        let mut memo = self
+            .last_lookup
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, slots)) = memo.as_mut() {
+            for slot in slots.iter_mut().filter(|s| s.offset >= at) {
+                slot.offset = slot.offset.saturating_add_signed(delta);
+            }
+        }
+    }
+
+    /// `path:line:column` of a byte offset in the section's file (e.g. [`Slot::offset`]).
+    pub fn locate(&self, offset: usize) -> Location {
+        self.section_file().location(offset)
     }
 
     /// The effective entries.
@@ -145,11 +215,15 @@ impl Document {
     /// Every effective entry named `name` (normally one; more when the file has duplicates).
     pub fn entries_named(&self, name: &str) -> Result<Vec<Entry>> {
         self.with_section(Vec::new(), |src| {
-            let names = section::names(src)?;
-            names
-                .slots
+            let slots = if let Some(slots) = self.last_lookup.get(name) {
+                slots
+            } else {
+                let slots = section::find_named(src, name)?;
+                self.last_lookup.set(name, &slots);
+                slots
+            };
+            slots
                 .into_iter()
-                .filter(|s| eq_ignore_case(&s.name, name))
                 .map(|slot| section::materialize(src, slot))
                 .collect()
         })
@@ -163,7 +237,7 @@ impl Document {
             0 => Err(Error::EntryNotFound {
                 path: self.section_file().path().to_owned(),
                 name: name.to_owned(),
-                hint: not_found_hint(&self.names()?, name),
+                hint: not_found_hint(self.names()?, name),
             }),
             count => Err(Error::AmbiguousEntry {
                 path: self.section_file().path().to_owned(),
@@ -202,7 +276,7 @@ fn config_source(main: &ConfigFile, section: &SectionSpan) -> Result<Option<Conf
             ),
         });
     }
-    if !section.children.is_empty() || section.element.attrs.len() > 1 {
+    if !section.children.is_empty() || section.element.attrs(text).len() > 1 {
         return Err(Error::Xml {
             location: main.location(section.element.range.start),
             message: "a section with configSource may contain no other attributes or elements"

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Location, Result};
 use crate::save::Fingerprint;
-use crate::xml::lines::line_column;
+use std::sync::OnceLock;
+
+use crate::xml::lines::LineIndex;
 use crate::xml::scan::{self, FileIndex, ScanMode, SectionSpan};
 use crate::xml::source::{Encoding, SourceText};
 
@@ -21,6 +23,11 @@ pub struct ConfigFile {
     index: FileIndex,
     mode: ScanMode,
     changed: bool,
+    /// Line starts, built on first use and dropped on every edit.
+    lines: OnceLock<LineIndex>,
+    /// Where the last [`Self::splice`] moved text, when it was a single in-attribute edit:
+    /// `(position, delta)`. Lets callers shift cached offsets instead of re-reading.
+    last_shift: Option<(usize, isize)>,
 }
 
 impl ConfigFile {
@@ -44,6 +51,8 @@ impl ConfigFile {
             index,
             mode,
             changed: false,
+            lines: OnceLock::new(),
+            last_shift: None,
         })
     }
 
@@ -70,6 +79,11 @@ impl ConfigFile {
     /// The bytes to write: the text in the original encoding.
     pub fn encode(&self) -> Vec<u8> {
         self.source.encode()
+    }
+
+    /// Runs `f` on the bytes to write, as consecutive slices (see [`SourceText::with_encoded`]).
+    pub fn with_encoded<R>(&self, f: impl FnOnce(&[&[u8]]) -> R) -> R {
+        self.source.with_encoded(f)
     }
 
     /// Whether an edit changed the text since loading.
@@ -99,8 +113,21 @@ impl ConfigFile {
 
     /// `path:line:column` of a byte offset in the text.
     pub fn location(&self, offset: usize) -> Location {
-        let (line, column) = line_column(self.text(), offset);
+        let (line, column) = self
+            .lines()
+            .get_or_init(|| LineIndex::new(self.text()))
+            .locate(self.text(), offset);
         Location::new(&self.path, line, column)
+    }
+
+    /// `(position, delta)` when the last splice only changed bytes inside one attribute value.
+    pub fn last_shift(&self) -> Option<(usize, isize)> {
+        self.last_shift
+    }
+
+    /// The (lazily built) line index of the text.
+    pub fn lines(&self) -> &OnceLock<LineIndex> {
+        &self.lines
     }
 
     /// Replaces each byte range with its text (ranges refer to the current text and must not
@@ -108,9 +135,15 @@ impl ConfigFile {
     /// held twice. If the result does not scan, the edits are undone and the error returned
     /// (that would be a k2cse bug: edits are built to keep the file well-formed).
     pub fn splice(&mut self, mut edits: Vec<(Range<usize>, String)>) -> Result<()> {
+        self.last_shift = None;
         edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
         if edits.windows(2).any(|w| w[1].0.end > w[0].0.start) {
             return Err(Error::InvalidChange("internal: overlapping edits".into()));
+        }
+        if let [(range, replacement)] = edits.as_slice()
+            && self.splice_in_attribute(range.clone(), replacement)
+        {
+            return Ok(());
         }
         let mut undo = Vec::with_capacity(edits.len());
         for (range, replacement) in edits {
@@ -120,6 +153,7 @@ impl ConfigFile {
         }
         // Free the old index before building the new one: on large files it is sizeable.
         self.index = FileIndex::default();
+        self.lines = OnceLock::new();
         match scan::scan(&self.path, &self.source.text, self.mode) {
             Ok(index) => {
                 self.index = index;
@@ -134,6 +168,46 @@ impl ConfigFile {
                 Err(err)
             }
         }
+    }
+
+    /// The fast path for the most common edit, a change inside one attribute value of a section
+    /// child: the structure cannot change, so instead of re-scanning the whole file, the edited
+    /// start tag is checked on its own and the spans after the edit are shifted. Returns false
+    /// (having changed nothing) when the edit is not of that kind.
+    fn splice_in_attribute(&mut self, range: Range<usize>, replacement: &str) -> bool {
+        let text = &self.source.text;
+        let Some(section) = self.index.sections.first() else {
+            return false;
+        };
+        let i = section
+            .children
+            .partition_point(|c| c.range.start <= range.start);
+        let Some(element) = i.checked_sub(1).and_then(|i| section.children.get(i)) else {
+            return false;
+        };
+        let inside_value = element
+            .attrs(text)
+            .iter()
+            .any(|a| a.value.start <= range.start && range.end <= a.value.end);
+        if !inside_value || range.end > element.start_tag.end {
+            return false;
+        }
+        let delta = replacement.len().cast_signed() - range.len().cast_signed();
+        let new_tag_end = element.start_tag.end.saturating_add_signed(delta);
+        let tag_start = element.start_tag.start;
+        let mut candidate = String::with_capacity(new_tag_end - tag_start);
+        candidate.push_str(&text[tag_start..range.start]);
+        candidate.push_str(replacement);
+        candidate.push_str(&text[range.end..element.start_tag.end]);
+        if !scan::is_well_formed_start_tag(&candidate) {
+            return false;
+        }
+        self.source.text.replace_range(range.clone(), replacement);
+        self.index.shift(range.end, delta);
+        self.last_shift = Some((range.end, delta));
+        self.lines = OnceLock::new();
+        self.changed = true;
+        true
     }
 
     /// Marks the file as saved with `fingerprint` now on disk.

@@ -38,7 +38,9 @@ impl Layout {
         let indent = model
             .and_then(|m| line_indent(text, m.range.start))
             .map_or_else(|| format!("{section_indent}{unit}"), str::to_owned);
-        let quote = model.and_then(|m| m.attrs.first()).map_or('"', |a| a.quote);
+        let quote = model
+            .and_then(|m| m.attrs(text).first().map(|a| a.quote))
+            .unwrap_or('"');
         let empty_end = model.map_or_else(|| " />".to_owned(), |m| empty_end(text, m));
         Self {
             eol,
@@ -93,7 +95,7 @@ fn indent_unit(file: &ConfigFile) -> String {
 /// What follows the last attribute of an empty element: `" />"`, `"/>"`, `"  />"`.
 fn empty_end(text: &str, element: &ElementSpan) -> String {
     let is_empty = element.content.is_none();
-    match element.attrs.last() {
+    match element.attrs(text).last() {
         Some(last) if is_empty => {
             let tail = &text[last.value.end + 1..element.range.end];
             if tail.contains('\n') {

@@ -4,11 +4,15 @@
 use std::path::Path;
 
 use crate::connstr::ConnectionString;
-use crate::entry::{Entry, EntryName, Kind, eq_ignore_case};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::OnceLock;
+
+use crate::entry::{self, EntryName, Kind, eq_ignore_case};
 use crate::error::{Error, Location, Result};
 use crate::xml::attr;
 use crate::xml::lines::LineIndex;
-use crate::xml::scan::{ElementSpan, SectionSpan};
+use crate::xml::scan::{Attr, ElementSpan, SectionSpan};
 
 /// Attributes .NET accepts on `<add>` (the three properties plus the configuration system's
 /// lock attributes).
@@ -74,7 +78,7 @@ pub enum SectionNote {
 #[derive(Debug, Clone, Default)]
 pub struct SectionView {
     /// Effective entries in file order (duplicates included, each flagged by a note).
-    pub entries: Vec<Entry>,
+    pub entries: Vec<entry::Entry>,
     /// Structural findings.
     pub notes: Vec<SectionNote>,
 }
@@ -86,8 +90,8 @@ pub struct Slot {
     pub child: usize,
     /// Its decoded name.
     pub name: String,
-    /// Where it starts.
-    pub location: Location,
+    /// Byte offset of the element in the section's file (see [`crate::Document::locate`]).
+    pub offset: usize,
 }
 
 /// The effective entries by name, and the structural notes.
@@ -108,13 +112,16 @@ pub struct SectionText<'a> {
     pub text: &'a str,
     /// The section's spans.
     pub section: &'a SectionSpan,
-    /// Line index of `text`.
-    pub lines: &'a LineIndex,
+    /// Line index of `text`, built on first use (most reads never need a position).
+    pub lines: &'a OnceLock<LineIndex>,
 }
 
 impl SectionText<'_> {
     fn at(&self, offset: usize) -> Location {
-        let (line, column) = self.lines.locate(self.text, offset);
+        let (line, column) = self
+            .lines
+            .get_or_init(|| LineIndex::new(self.text))
+            .locate(self.text, offset);
         Location::new(self.path, line, column)
     }
 }
@@ -124,12 +131,21 @@ impl SectionText<'_> {
 pub fn names(src: SectionText<'_>) -> Result<SectionNames> {
     let text = src.text;
     let mut out = SectionNames::default();
+    // Hash of the folded name -> index in `out.slots` of the first `<add>` with it: finds
+    // duplicates without comparing every pair or allocating a folded copy of each name.
+    let mut first_seen: HashMap<u64, usize> = HashMap::new();
     for (child, element) in src.section.children.iter().enumerate() {
-        let location = src.at(element.range.start);
+        let offset = element.range.start;
+        // Locations are computed only for notes: there are few, and a file may have 10,000 entries.
+        let location = || src.at(offset);
         match &text[element.name.clone()] {
             "add" => {
-                for a in &element.attrs {
+                let mut name_attr = None;
+                for a in element.attr_iter(text) {
                     let attribute = &text[a.name.clone()];
+                    if attribute == "name" {
+                        name_attr = Some(a.clone());
+                    }
                     let foreign = attribute.starts_with("xmlns") || attribute.contains(':');
                     if !ADD_ATTRIBUTES.contains(&attribute) && !foreign {
                         out.notes.push(SectionNote::UnknownAttribute {
@@ -138,44 +154,137 @@ pub fn names(src: SectionText<'_>) -> Result<SectionNames> {
                         });
                     }
                 }
-                let Some(name) = attr_value(src, element, "name")? else {
+                let Some(name) = name_attr.map(|a| decode_attr(src, &a)).transpose()? else {
                     out.notes.push(SectionNote::MissingName {
-                        location,
+                        location: location(),
                         element: "add".into(),
                     });
                     continue;
                 };
-                if let Some(first) = out.slots.iter().find(|s| eq_ignore_case(&s.name, &name)) {
-                    out.notes.push(SectionNote::DuplicateName {
-                        location: location.clone(),
-                        name: name.clone(),
-                        first: first.location.clone(),
-                    });
+                match first_seen.entry(folded_hash(&name)) {
+                    Entry::Occupied(first) => {
+                        // Equal hashes of different names would be a harmless miss, never a
+                        // false "duplicate".
+                        if let Some(first) = out
+                            .slots
+                            .get(*first.get())
+                            .filter(|f| eq_ignore_case(&f.name, &name))
+                        {
+                            out.notes.push(SectionNote::DuplicateName {
+                                location: location(),
+                                name: name.clone(),
+                                first: src.at(first.offset),
+                            });
+                        }
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(out.slots.len());
+                    }
                 }
                 out.slots.push(Slot {
                     child,
                     name,
-                    location,
+                    offset,
                 });
             }
             "remove" => {
                 let Some(name) = attr_value(src, element, "name")? else {
                     out.notes.push(SectionNote::MissingName {
-                        location,
+                        location: location(),
                         element: "remove".into(),
                     });
                     continue;
                 };
-                shadow(&mut out, &location, |s| eq_ignore_case(&s.name, &name));
+                shadow(&mut out, src, offset, |s| eq_ignore_case(&s.name, &name));
+                // Slots moved: rebuild the index of first occurrences (rare: `<remove>` is).
+                first_seen.clear();
+                for (i, s) in out.slots.iter().enumerate() {
+                    first_seen.entry(folded_hash(&s.name)).or_insert(i);
+                }
             }
-            "clear" => shadow(&mut out, &location, |_| true),
+            "clear" => {
+                shadow(&mut out, src, offset, |_| true);
+                first_seen.clear();
+            }
             other => out.notes.push(SectionNote::UnknownElement {
-                location,
+                location: location(),
                 element: other.to_owned(),
             }),
         }
     }
+    out.slots.shrink_to_fit();
     Ok(out)
+}
+
+/// The effective `<add>` elements named `name` (case-insensitive), found in one pass without
+/// reading every name into memory: what an edit of one entry needs.
+pub fn find_named(src: SectionText<'_>, name: &str) -> Result<Vec<Slot>> {
+    let text = src.text;
+    let mut found = Vec::new();
+    for (child, element) in src.section.children.iter().enumerate() {
+        let tag = &text[element.name.clone()];
+        if tag == "clear" {
+            found.clear();
+            continue;
+        }
+        if tag != "add" && tag != "remove" {
+            continue;
+        }
+        let Some(a) = element.attr(text, "name") else {
+            continue;
+        };
+        let raw = &text[a.value.clone()];
+        if raw.is_ascii() && name.is_ascii() && !raw.contains('&') && !quick_match(raw, name) {
+            continue;
+        }
+        let decoded = attr::decode(raw).map_err(|e| Error::Xml {
+            location: src.at(a.value.start + e.offset),
+            message: e.message,
+        })?;
+        if !eq_ignore_case(&decoded, name) {
+            continue;
+        }
+        if tag == "add" {
+            found.push(Slot {
+                child,
+                name: decoded.into_owned(),
+                offset: element.range.start,
+            });
+        } else {
+            found.clear();
+        }
+    }
+    Ok(found)
+}
+
+/// Case-insensitive equality of ASCII names, checking length and the last bytes first: names
+/// in one section mostly share a long type prefix and differ at the end (the mailbox).
+fn quick_match(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let tail = a.len().saturating_sub(8);
+    a[tail..].eq_ignore_ascii_case(&b[tail..]) && a[..tail].eq_ignore_ascii_case(&b[..tail])
+}
+
+/// A hash of `name` folded as [`eq_ignore_case`] compares it (an FxHash-style mix: fast, and
+/// collisions only cost a comparison).
+fn folded_hash(name: &str) -> u64 {
+    let mix = |h: u64, x: u64| (h.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    if name.is_ascii() {
+        return name
+            .bytes()
+            .fold(0, |h, b| mix(h, u64::from(b.to_ascii_uppercase())));
+    }
+    name.chars().fold(0, |h, c| {
+        let mut upper = c.to_uppercase();
+        let u = match (upper.next(), upper.next()) {
+            (Some(u), None) => u,
+            _ => c,
+        };
+        mix(h, u64::from(u32::from(u)))
+    })
 }
 
 /// Every effective entry, fully read.
@@ -188,26 +297,32 @@ pub fn view(src: SectionText<'_>) -> Result<SectionView> {
     Ok(SectionView { entries, notes })
 }
 
-fn shadow(out: &mut SectionNames, by: &Location, matches: impl Fn(&Slot) -> bool) {
+fn shadow(
+    out: &mut SectionNames,
+    src: SectionText<'_>,
+    by: usize,
+    matches: impl Fn(&Slot) -> bool,
+) {
     let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut out.slots)
         .into_iter()
         .partition(|s| matches(s));
     out.slots = kept;
     out.notes
         .extend(gone.into_iter().map(|s| SectionNote::Shadowed {
-            location: s.location,
+            location: src.at(s.offset),
             name: s.name,
-            by: by.clone(),
+            by: src.at(by),
         }));
 }
 
 /// Reads one entry fully: kind, value, parsed connection string.
-pub fn materialize(src: SectionText<'_>, slot: Slot) -> Result<Entry> {
+pub fn materialize(src: SectionText<'_>, slot: Slot) -> Result<entry::Entry> {
     let Slot {
         child,
         name,
-        location,
+        offset,
     } = slot;
+    let location = src.at(offset);
     let Some(element) = src.section.children.get(child) else {
         return Err(Error::InvalidChange(
             "internal: no such section child".into(),
@@ -227,7 +342,7 @@ pub fn materialize(src: SectionText<'_>, slot: Slot) -> Result<Entry> {
         }
         _ => None,
     };
-    Ok(Entry {
+    Ok(entry::Entry {
         provider_name: attr_value(src, element, "providerName")?,
         name,
         kind,
@@ -237,6 +352,15 @@ pub fn materialize(src: SectionText<'_>, slot: Slot) -> Result<Entry> {
         location,
         child,
     })
+}
+
+fn decode_attr(src: SectionText<'_>, a: &Attr) -> Result<String> {
+    attr::decode(&src.text[a.value.clone()])
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|e| Error::Xml {
+            location: src.at(a.value.start + e.offset),
+            message: e.message,
+        })
 }
 
 /// The decoded value of attribute `name` on `element`, or an error pointing at a bad reference.

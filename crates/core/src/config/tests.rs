@@ -443,6 +443,21 @@ fn malformed_files_are_refused_with_a_position() {
             "second",
         ),
         ("<configuration>\n  <connectionStrings>", 2, "ends before"),
+        (
+            "<configuration>\n  <x:appSettings />\n</configuration>",
+            2,
+            "prefix \"x\" is not declared",
+        ),
+        (
+            "<?xml version=\"2.0\"?>\n<configuration/>",
+            1,
+            "invalid version",
+        ),
+        (
+            "<configuration>\n <a b='1'/><!-- x -- y -->\n</configuration>",
+            2,
+            "'--' is not allowed",
+        ),
     ] {
         let err =
             Document::from_bytes(Path::new("bad.config"), text.as_bytes().to_vec()).unwrap_err();

@@ -1,5 +1,7 @@
 //! An editing session: a document, the changes applied to it, what they would do, and saving.
 
+use std::sync::OnceLock;
+
 use crate::config::Document;
 use crate::diff;
 use crate::edit::Change;
@@ -37,25 +39,32 @@ pub struct EditSession {
     /// The document as loaded, kept when a diff will be wanted.
     original: Option<Document>,
     options: LintOptions,
-    /// Findings before the session touched anything (structure) or each entry (entries).
+    /// Findings about each touched entry before the session first touched it.
     baseline: Vec<Diagnostic>,
+    /// Findings about the section's structure before the first change that could alter it
+    /// (add, remove, rename). `None` while only values changed: values cannot change the
+    /// structure, and skipping it keeps one-value edits of huge files cheap.
+    structural_baseline: Option<Vec<Diagnostic>>,
     touched: Vec<String>,
     changes: Vec<Change>,
+    /// The last [`Self::check`] result, until the next change.
+    checked: OnceLock<Check>,
 }
 
 impl EditSession {
     /// Starts a session on `doc`. With `keep_original` the session can produce diffs (it then
     /// holds the file twice in memory).
     pub fn new(doc: Document, options: LintOptions, keep_original: bool) -> Result<Self> {
-        let baseline = lint::structural(&doc)?;
         let original = keep_original.then(|| doc.clone());
         Ok(Self {
             doc,
             original,
             options,
-            baseline,
+            baseline: Vec::new(),
+            structural_baseline: None,
             touched: Vec::new(),
             changes: Vec::new(),
+            checked: OnceLock::new(),
         })
     }
 
@@ -76,6 +85,13 @@ impl EditSession {
 
     /// Applies one change; on error nothing changes.
     pub fn apply(&mut self, change: Change) -> Result<()> {
+        let structural = matches!(
+            change,
+            Change::Add { .. } | Change::Remove { .. } | Change::Rename { .. }
+        );
+        if structural && self.structural_baseline.is_none() {
+            self.structural_baseline = Some(lint::structural(&self.doc)?);
+        }
         for name in touched_names(&change) {
             if !self.touched.iter().any(|t| eq_ignore_case(t, name)) {
                 self.baseline
@@ -83,6 +99,7 @@ impl EditSession {
                 self.touched.push(name.to_owned());
             }
         }
+        self.checked = OnceLock::new();
         self.doc.apply(&change)?;
         self.changes.push(change);
         Ok(())
@@ -90,6 +107,11 @@ impl EditSession {
 
     /// Applies every change or none of them.
     pub fn apply_all(&mut self, changes: impl IntoIterator<Item = Change>) -> Result<()> {
+        let mut changes: Vec<Change> = changes.into_iter().collect();
+        if changes.len() == 1 {
+            // One change is atomic by itself; skip the trial copy (a large file held twice).
+            return self.apply(changes.remove(0));
+        }
         let mut trial = self.clone();
         for (i, change) in changes.into_iter().enumerate() {
             trial.apply(change).map_err(|e| match e {
@@ -103,14 +125,23 @@ impl EditSession {
 
     /// Findings introduced and resolved by the changes so far.
     pub fn check(&self) -> Result<Check> {
-        let mut after = lint::structural(&self.doc)?;
+        if let Some(check) = self.checked.get() {
+            return Ok(check.clone());
+        }
+        let mut before = self.baseline.clone();
+        let mut after = Vec::new();
+        if let Some(structural) = &self.structural_baseline {
+            before.extend(structural.iter().cloned());
+            after = lint::structural(&self.doc)?;
+        }
         for name in &self.touched {
             after.extend(lint::entry_diagnostics(&self.doc, &self.options, name)?);
         }
-        Ok(Check {
-            introduced: minus(&after, &self.baseline),
-            resolved: minus(&self.baseline, &after),
-        })
+        let check = Check {
+            introduced: minus(&after, &before),
+            resolved: minus(&before, &after),
+        };
+        Ok(self.checked.get_or_init(|| check).clone())
     }
 
     /// A unified diff of every file the changes touch, secrets masked unless `reveal`.
@@ -156,10 +187,10 @@ impl EditSession {
         }
         let mut saved = Vec::new();
         for file in self.doc.files_mut().filter(|f| f.is_changed()) {
-            let bytes = file.encode();
-            let report =
-                save::write_atomic(file.path(), &bytes, file.loaded_fingerprint(), options)?;
-            file.mark_saved(save::Fingerprint::of(&bytes));
+            let report = file.with_encoded(|parts| {
+                save::write_atomic(file.path(), parts, file.loaded_fingerprint(), options)
+            })?;
+            file.mark_saved(report.fingerprint);
             saved.push(report);
         }
         Ok(saved)

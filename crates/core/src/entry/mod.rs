@@ -8,7 +8,7 @@ pub mod schema;
 use std::fmt;
 
 pub use kind::{EntityRule, KINDS, Kind, KindSpec};
-pub use name::{EntryName, eq_ignore_case};
+pub use name::{EntryName, eq_ignore_case, fold_name};
 
 use crate::connstr::{ConnectionString, SyntaxError};
 use crate::error::Location;

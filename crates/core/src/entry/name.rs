@@ -48,6 +48,15 @@ pub fn eq_ignore_case(a: &str, b: &str) -> bool {
     a.chars().map(upper).eq(b.chars().map(upper))
 }
 
+/// A key for hashing names so that names equal under [`eq_ignore_case`] hash equal.
+pub fn fold_name(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_uppercase()
+    } else {
+        s.chars().map(upper).collect()
+    }
+}
+
 fn upper(c: char) -> char {
     let mut u = c.to_uppercase();
     match (u.next(), u.next()) {

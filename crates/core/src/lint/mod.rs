@@ -9,7 +9,7 @@ mod values;
 use serde::Serialize;
 
 use crate::config::{Document, SectionNote};
-use crate::entry::{EntryName, Kind};
+use crate::entry::Kind;
 use crate::error::{Location, Result};
 
 /// How bad a finding is. Errors make `k2cse lint` exit with 3, and k2cse refuses to save a
@@ -217,12 +217,14 @@ pub fn structural(doc: &Document) -> Result<Vec<Diagnostic>> {
     }
     let names = doc.names()?;
     let mut out: Vec<Diagnostic> = names.notes.iter().map(note_diagnostic).collect();
-    let kinds: Vec<Kind> = names
-        .slots
-        .iter()
-        .map(|s| Kind::of_type(EntryName::new(s.name.as_str()).type_name()))
-        .collect();
-    if kinds.iter().any(|k| *k != Kind::Other) && !kinds.contains(&Kind::HostServerDb) {
+    // The type is the part before the first `:`, as `EntryName` splits it.
+    let kinds = || {
+        names
+            .slots
+            .iter()
+            .map(|s| Kind::of_type(s.name.split(':').next().unwrap_or_default()))
+    };
+    if kinds().any(|k| k != Kind::Other) && !kinds().any(|k| k == Kind::HostServerDb) {
         out.push(Diagnostic::new(
             NO_HOSTSERVERDB,
             "no HostserverDB entry: the K2 server cannot reach its database",

@@ -1,14 +1,14 @@
 //! One pass over a config file's XML that records byte spans of what k2cse may edit.
 //!
-//! The scanner is a thin layer over the `xmlparser` tokenizer: it checks the document is
-//! well-formed (one root, matching end tags, no DTD) and keeps, for the `connectionStrings`
-//! section and its children, where every element and attribute starts and ends. It builds no
-//! tree, so memory stays proportional to the number of entries, not to the file.
+//! The scanner sits on the [`lexer`]: it checks the document is well-formed (one root,
+//! matching end tags, no DTD) and keeps, for the `connectionStrings` section and its children,
+//! where every element starts and ends. It builds no tree, so memory stays proportional to the
+//! number of entries, not to the size of the file.
 
 use std::ops::Range;
 use std::path::Path;
 
-use xmlparser::{ElementEnd, Token, Tokenizer};
+use crate::xml::lexer::{self, Event, LexError};
 
 use crate::error::{Error, Location, Result};
 use crate::xml::lines::line_column;
@@ -33,7 +33,9 @@ pub struct Attr {
     pub quote: char,
 }
 
-/// An element's spans.
+/// An element's spans. Attributes are not stored (a large file has tens of thousands of
+/// elements); [`ElementSpan::attrs`] re-reads them from the start tag, which the scanner has
+/// already checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ElementSpan {
     /// From `<` to the end of the end tag (or of `/>`).
@@ -44,14 +46,75 @@ pub struct ElementSpan {
     pub content: Option<Range<usize>>,
     /// The element's local name (start and end).
     pub name: Range<usize>,
-    /// Its attributes in source order.
-    pub attrs: Vec<Attr>,
 }
 
 impl ElementSpan {
+    /// The attributes in source order.
+    pub fn attrs(&self, text: &str) -> Vec<Attr> {
+        self.attr_iter(text).collect()
+    }
+
+    /// The attributes in source order, read lazily from the start tag.
+    pub fn attr_iter<'t>(&self, text: &'t str) -> AttrIter<'t> {
+        AttrIter {
+            text,
+            at: self.name.end,
+            end: self.start_tag.end,
+        }
+    }
+
     /// The attribute whose qualified name is `name` (XML names are case-sensitive).
-    pub fn attr<'a>(&'a self, text: &str, name: &str) -> Option<&'a Attr> {
-        self.attrs.iter().find(|a| &text[a.name.clone()] == name)
+    pub fn attr(&self, text: &str, name: &str) -> Option<Attr> {
+        self.attr_iter(text).find(|a| &text[a.name.clone()] == name)
+    }
+}
+
+/// Iterator over the attributes of a start tag the scanner has already checked.
+#[derive(Debug, Clone)]
+pub struct AttrIter<'t> {
+    text: &'t str,
+    at: usize,
+    end: usize,
+}
+
+impl AttrIter<'_> {
+    fn skip_ws(&self, mut i: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        while i < self.end && matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
+        i
+    }
+}
+
+impl Iterator for AttrIter<'_> {
+    type Item = Attr;
+
+    fn next(&mut self) -> Option<Attr> {
+        let bytes = self.text.as_bytes();
+        let mut i = self.skip_ws(self.at);
+        if i >= self.end || matches!(bytes[i], b'/' | b'>') {
+            self.at = self.end;
+            return None;
+        }
+        let name_start = i;
+        while i < self.end && !matches!(bytes[i], b'=' | b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
+        let name = name_start..i;
+        i = self.skip_ws(self.skip_ws(i) + 1); // past the `=`
+        let quote = bytes.get(i).copied().unwrap_or(b'"');
+        let value_start = i + 1;
+        let value_end = bytes[value_start.min(self.end)..self.end]
+            .iter()
+            .position(|&b| b == quote)
+            .map_or(self.end, |e| value_start + e);
+        self.at = value_end + 1;
+        Some(Attr {
+            name,
+            value: value_start..value_end,
+            quote: char::from(quote),
+        })
     }
 }
 
@@ -64,6 +127,40 @@ pub struct FileIndex {
     pub sections: Vec<SectionSpan>,
     /// Ranges of the root's child elements, with their local names, for placing a new section.
     pub top_level: Vec<(String, Range<usize>)>,
+}
+
+impl FileIndex {
+    /// Moves every position at or after `from` by `delta` bytes (after an edit that changed no
+    /// structure).
+    pub fn shift(&mut self, from: usize, delta: isize) {
+        let fix = |p: &mut usize| {
+            if *p >= from {
+                *p = p.saturating_add_signed(delta);
+            }
+        };
+        let fix_range = |r: &mut Range<usize>| {
+            fix(&mut r.start);
+            fix(&mut r.end);
+        };
+        let fix_element = |e: &mut ElementSpan| {
+            fix_range(&mut e.range);
+            fix_range(&mut e.start_tag);
+            fix_range(&mut e.name);
+            if let Some(c) = e.content.as_mut() {
+                fix_range(c);
+            }
+        };
+        if let Some(root) = self.root.as_mut() {
+            fix_element(root);
+        }
+        for section in &mut self.sections {
+            fix_element(&mut section.element);
+            section.children.iter_mut().for_each(fix_element);
+        }
+        for (_, r) in &mut self.top_level {
+            fix_range(r);
+        }
+    }
 }
 
 /// A `connectionStrings` element and its children.
@@ -79,6 +176,8 @@ struct Open {
     depth_kind: Depth,
     element: ElementSpan,
     prefixed: bool,
+    /// How many namespace prefixes this element declared.
+    declared: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +190,6 @@ enum Depth {
 }
 
 /// Scans `text`, reporting problems against `path`.
-#[allow(clippy::too_many_lines)] // One token loop with its stack; split, the state would scatter.
 pub fn scan(path: &Path, text: &str, mode: ScanMode) -> Result<FileIndex> {
     let fail = |offset: usize, message: String| {
         let (line, column) = line_column(text, offset);
@@ -100,147 +198,25 @@ pub fn scan(path: &Path, text: &str, mode: ScanMode) -> Result<FileIndex> {
             message,
         }
     };
-    let mut index = FileIndex::default();
-    let mut stack: Vec<Open> = Vec::new();
-    let mut pending: Option<Open> = None;
-    let mut root_closed = false;
-    let mut children: Vec<ElementSpan> = Vec::new();
-
-    for token in Tokenizer::from(text) {
-        let token = token.map_err(|e| {
-            let pos = e.pos();
-            Error::Xml {
-                location: Location::new(path, pos.row as usize, pos.col as usize),
-                message: format!("not well-formed XML: {e}"),
-            }
-        })?;
-        match token {
-            Token::DtdStart { span, .. } | Token::EmptyDtd { span, .. } => {
-                return Err(fail(
-                    span.start(),
-                    "DOCTYPE declarations are not allowed in .NET config files".to_owned(),
-                ));
-            }
-            Token::ElementStart {
-                prefix,
-                local,
-                span,
-            } => {
-                if root_closed {
-                    return Err(fail(
-                        span.start(),
-                        "a second root element; an XML file has exactly one".into(),
-                    ));
-                }
-                let parent = stack.last().map(|o| (o.depth_kind, o.prefixed));
-                let depth_kind = child_depth(mode, parent, prefix.is_empty(), local.as_str());
-                pending = Some(Open {
-                    depth_kind,
-                    prefixed: !prefix.is_empty(),
-                    element: ElementSpan {
-                        range: span.start()..span.end(),
-                        start_tag: span.start()..span.end(),
-                        content: None,
-                        name: local.range(),
-                        attrs: Vec::new(),
-                    },
-                });
-            }
-            Token::Attribute {
-                prefix,
-                local,
-                value,
-                span,
-            } => {
-                check_references(value, &fail)?;
-                if let Some(open) = pending.as_mut() {
-                    let name = if prefix.is_empty() {
-                        local.range()
-                    } else {
-                        prefix.start()..local.end()
-                    };
-                    let quote = text[value.start() - 1..].chars().next().unwrap_or('"');
-                    if open
-                        .element
-                        .attrs
-                        .iter()
-                        .any(|a| text[a.name.clone()] == text[name.clone()])
-                    {
-                        return Err(fail(
-                            span.start(),
-                            format!("duplicate attribute {:?}", &text[name]),
-                        ));
-                    }
-                    open.element.attrs.push(Attr {
-                        name,
-                        value: value.range(),
-                        quote,
-                    });
-                }
-            }
-            Token::ElementEnd {
-                end: ElementEnd::Open,
-                span,
-            } => {
-                if let Some(mut open) = pending.take() {
-                    open.element.start_tag.end = span.end();
-                    open.element.content = Some(span.end()..span.end());
-                    stack.push(open);
-                }
-            }
-            Token::ElementEnd {
-                end: ElementEnd::Empty,
-                span,
-            } => {
-                if let Some(mut open) = pending.take() {
-                    open.element.start_tag.end = span.end();
-                    open.element.range.end = span.end();
-                    root_closed |= stack.is_empty();
-                    record(&mut index, &mut children, open, text, stack.is_empty());
-                }
-            }
-            Token::ElementEnd {
-                end: ElementEnd::Close(prefix, local),
-                span,
-            } => {
-                let Some(mut open) = stack.pop() else {
-                    return Err(fail(span.start(), "end tag without a start tag".into()));
-                };
-                let open_name = &text[open.element.name.clone()];
-                if local.as_str() != open_name || prefix.is_empty() == open.prefixed {
-                    let (line, column) = line_column(text, open.element.range.start);
-                    return Err(fail(
-                        span.start(),
-                        format!(
-                            "end tag </{}> does not match <{open_name}> opened at {line}:{column}",
-                            span.as_str()
-                                .trim_start_matches("</")
-                                .trim_end_matches('>')
-                                .trim()
-                        ),
-                    ));
-                }
-                if let Some(content) = open.element.content.as_mut() {
-                    content.end = span.start();
-                }
-                open.element.range.end = span.end();
-                root_closed |= stack.is_empty();
-                record(&mut index, &mut children, open, text, stack.is_empty());
-            }
-            Token::Text { text: t } if stack.is_empty() && !t.as_str().trim().is_empty() => {
-                return Err(fail(t.start(), "text outside the root element".into()));
-            }
-            Token::Text { text: t } => check_references(t, &fail)?,
-            _ => {}
-        }
-    }
-    if let Some(open) = stack.last() {
+    let mut builder = Builder {
+        text,
+        mode,
+        index: FileIndex::default(),
+        stack: Vec::new(),
+        root_closed: false,
+        children: Vec::new(),
+        declared: Vec::new(),
+        pending_declared: Vec::new(),
+    };
+    lexer::lex(text, |event| builder.on(event)).map_err(|e| fail(e.offset, e.message))?;
+    if let Some(open) = builder.stack.last() {
         let name = &text[open.element.name.clone()];
         return Err(fail(
             text.len(),
             format!("the file ends before </{name}> (truncated?)"),
         ));
     }
+    let index = builder.index;
     let Some(root) = index.root.as_ref() else {
         return Err(fail(
             0,
@@ -252,29 +228,203 @@ pub fn scan(path: &Path, text: &str, mode: ScanMode) -> Result<FileIndex> {
         ScanMode::SectionFile => "connectionStrings",
     };
     if text[root.name.clone()] != *expected {
+        let found = &text[root.name.clone()];
         return Err(fail(
             root.range.start,
-            format!(
-                "the root element is <{}>, expected <{expected}>",
-                &text[root.name.clone()]
-            ),
+            format!("the root element is <{found}>, expected <{expected}>"),
         ));
     }
     Ok(index)
 }
 
-/// Rejects malformed `&` references, which the tokenizer passes through but .NET refuses.
-fn check_references(
-    span: xmlparser::StrSpan<'_>,
-    fail: &impl Fn(usize, String) -> Error,
-) -> Result<()> {
-    if !span.as_str().contains('&') {
-        return Ok(());
+/// The element stack and the index being filled while the lexer runs.
+struct Builder<'t> {
+    text: &'t str,
+    mode: ScanMode,
+    index: FileIndex,
+    stack: Vec<Open>,
+    root_closed: bool,
+    /// Children of the section being read (sections cannot nest, so one list is enough).
+    children: Vec<ElementSpan>,
+    /// Namespace prefixes declared by the open elements, innermost last.
+    declared: Vec<String>,
+    /// Prefixes declared by the start tag being read, until it is pushed.
+    pending_declared: Vec<String>,
+}
+
+impl Builder<'_> {
+    fn on(&mut self, event: Event) -> std::result::Result<(), LexError> {
+        let fail = |offset, message: &str| {
+            Err(LexError {
+                offset,
+                message: message.to_owned(),
+            })
+        };
+        match event {
+            Event::Doctype { at } => fail(
+                at,
+                "DOCTYPE declarations are not allowed in .NET config files",
+            ),
+            Event::Text { at } if self.stack.is_empty() => {
+                fail(at, "text outside the root element")
+            }
+            Event::Text { .. } => Ok(()),
+            Event::Start { tag, .. } if self.root_closed => fail(
+                tag.start,
+                "a second root element; an XML file has exactly one",
+            ),
+            Event::Start {
+                tag,
+                name,
+                empty,
+                namespaced,
+            } => {
+                if namespaced {
+                    self.check_namespaces(&tag)?;
+                }
+                self.start(tag, name, empty);
+                Ok(())
+            }
+            Event::End { tag, name } => self.end(tag, name),
+        }
     }
-    match crate::xml::attr::decode(span.as_str()) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(fail(span.start() + e.offset, e.message)),
+
+    /// Namespaces in XML: every prefix used must be declared on the element or an ancestor
+    /// (`xml` is predefined); a declaration may not be empty or redefine `xmlns`.
+    fn check_namespaces(&mut self, tag: &Range<usize>) -> std::result::Result<(), LexError> {
+        let text = self.text;
+        let fail = |offset, message: String| Err(LexError { offset, message });
+        let element = ElementSpan {
+            range: tag.clone(),
+            start_tag: tag.clone(),
+            content: None,
+            name: tag.start + 1..self.qname_end(tag),
+        };
+        let attrs = element.attrs(text);
+        let mut declared: Vec<String> = Vec::new();
+        for a in &attrs {
+            if let Some(prefix) = text[a.name.clone()].strip_prefix("xmlns:") {
+                if prefix == "xmlns" || a.value.is_empty() {
+                    return fail(
+                        a.name.start,
+                        format!("invalid namespace declaration {:?}", &text[a.name.clone()]),
+                    );
+                }
+                declared.push(prefix.to_owned());
+            }
+        }
+        let in_scope = |p: &str| {
+            p == "xml" || declared.iter().any(|d| d == p) || self.declared.iter().any(|d| d == p)
+        };
+        let element_name = &text[tag.start + 1..element.name.end];
+        let names = std::iter::once((tag.start + 1, element_name, true)).chain(
+            attrs
+                .iter()
+                .map(|a| (a.name.start, &text[a.name.clone()], false)),
+        );
+        for (at, name, is_element) in names {
+            let Some((prefix, _)) = name.split_once(':') else {
+                continue;
+            };
+            if prefix == "xmlns" && !is_element {
+                continue;
+            }
+            if prefix == "xmlns" || !in_scope(prefix) {
+                return fail(
+                    at,
+                    format!("the namespace prefix {prefix:?} is not declared"),
+                );
+            }
+        }
+        self.pending_declared = declared;
+        Ok(())
     }
+
+    /// End of the qualified name right after `<` in `tag`.
+    fn qname_end(&self, tag: &Range<usize>) -> usize {
+        let bytes = self.text.as_bytes();
+        let mut end = tag.start + 1;
+        while end < tag.end && !matches!(bytes[end], b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>') {
+            end += 1;
+        }
+        end
+    }
+
+    fn start(&mut self, tag: Range<usize>, name: Range<usize>, empty: bool) {
+        let (prefixed, local) = match self.text[name.clone()].find(':') {
+            Some(colon) => (true, name.start + colon + 1..name.end),
+            None => (false, name),
+        };
+        let parent = self.stack.last().map(|o| (o.depth_kind, o.prefixed));
+        let depth_kind = child_depth(self.mode, parent, !prefixed, &self.text[local.clone()]);
+        let content = (!empty).then_some(tag.end..tag.end);
+        let element = ElementSpan {
+            range: tag.clone(),
+            start_tag: tag,
+            content,
+            name: local,
+        };
+        let declared = std::mem::take(&mut self.pending_declared);
+        let open = Open {
+            depth_kind,
+            element,
+            prefixed,
+            declared: declared.len(),
+        };
+        if empty {
+            self.close(open);
+        } else {
+            self.declared.extend(declared);
+            self.stack.push(open);
+        }
+    }
+
+    fn end(&mut self, tag: Range<usize>, name: Range<usize>) -> std::result::Result<(), LexError> {
+        let text = self.text;
+        let Some(mut open) = self.stack.pop() else {
+            return Err(LexError {
+                offset: tag.start,
+                message: "end tag without a start tag".to_owned(),
+            });
+        };
+        let start_name = &text[open.element.start_tag.start + 1..open.element.name.end];
+        if text[name.clone()] != *start_name {
+            let (line, column) = line_column(text, open.element.range.start);
+            let message = format!(
+                "end tag </{}> does not match <{start_name}> opened at {line}:{column}",
+                &text[name]
+            );
+            return Err(LexError {
+                offset: tag.start,
+                message,
+            });
+        }
+        if let Some(content) = open.element.content.as_mut() {
+            content.end = tag.start;
+        }
+        open.element.range.end = tag.end;
+        let still_declared = self.declared.len() - open.declared;
+        self.declared.truncate(still_declared);
+        self.close(open);
+        Ok(())
+    }
+
+    fn close(&mut self, open: Open) {
+        let is_root = self.stack.is_empty();
+        self.root_closed |= is_root;
+        record(
+            &mut self.index,
+            &mut self.children,
+            open,
+            self.text,
+            is_root,
+        );
+    }
+}
+
+/// Whether `tag` (a start tag such as `<add name="a" />`) is well-formed on its own.
+pub fn is_well_formed_start_tag(tag: &str) -> bool {
+    lexer::is_start_tag(tag)
 }
 
 /// Where an element sits relative to the parts we index.
@@ -318,10 +468,10 @@ fn record(
                     .top_level
                     .push(("connectionStrings".into(), element.range.clone()));
             }
-            index.sections.push(SectionSpan {
-                element,
-                children: std::mem::take(children),
-            });
+            let mut children = std::mem::take(children);
+            // Growth left up to half the capacity unused; the index lives as long as the file.
+            children.shrink_to_fit();
+            index.sections.push(SectionSpan { element, children });
         }
         Depth::SectionChild => children.push(element),
         Depth::TopLevel => {

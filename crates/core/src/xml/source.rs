@@ -98,6 +98,18 @@ impl SourceText {
         }
     }
 
+    /// Runs `f` on the encoded bytes as slices to write one after the other. For UTF-8 this
+    /// borrows the text instead of copying it (a large file is not held twice).
+    pub fn with_encoded<R>(&self, f: impl FnOnce(&[&[u8]]) -> R) -> R {
+        match self.encoding {
+            Encoding::Utf8 { bom } => {
+                let bom: &[u8] = if bom { &[0xEF, 0xBB, 0xBF] } else { &[] };
+                f(&[bom, self.text.as_bytes()])
+            }
+            _ => f(&[&self.encode()]),
+        }
+    }
+
     /// The line ending the file uses most: `\r\n` or `\n`.
     pub fn line_ending(&self) -> &'static str {
         let crlf = self.text.matches("\r\n").count();
