@@ -385,4 +385,25 @@ mod tests {
         assert_ne!(a.backup, b.backup);
         assert_eq!(fs::read(b.backup.unwrap()).unwrap(), b"2");
     }
+
+    #[test]
+    fn copied_backups_are_verified_and_named_like_linked_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.config");
+        fs::write(&path, b"current").unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        let backup = copy_backup(&path, dir.path(), &meta, &Fingerprint::of(b"current")).unwrap();
+        assert_eq!(fs::read(&backup).unwrap(), b"current");
+        assert!(
+            backup
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("a.config.20")
+        );
+        let err = copy_backup(&path, dir.path(), &meta, &Fingerprint::of(b"other")).unwrap_err();
+        assert!(matches!(err, Error::ChangedOnDisk { .. }));
+        // The refused copy leaves nothing behind (its temp file is removed).
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
 }

@@ -3,7 +3,7 @@
 //! The EWS and SMTP tables come from the public source of K2's original editor
 //! (`ExchangeWebServicesConnectionStringBuilder`, `SmtpConnectionStringBuilder`) plus the OAuth
 //! keys added in 2020; the SQL Server table from `SqlConnectionStringBuilder`; the K2 client
-//! table from K2's `SCConnectionStringBuilder` documentation. See docs/design/k2-entries.md.
+//! table from K2's `SCConnectionStringBuilder` documentation. See docs/k2-entries.md.
 
 use crate::connstr::same_key;
 

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Benchmarks `k2cse set` against `xmlstarlet ed -L -u` making the same edit, side by side in
+one run, and regenerates docs/performance.md.
+
+Usage: bench/run.sh [--runs N] [--sizes 100,1000,10000]
+
+For each size it generates a K2-shaped config (bench/gen_config.py), then times with hyperfine
+(no shell, warm-up runs, a fresh copy of the file before every run):
+  - k2cse set NAME "Poll Interval=2M"              (default: backup, fsync, atomic rename)
+  - k2cse set NAME "Poll Interval=2M" --no-backup
+  - xmlstarlet ed -L -u XPATH -v NEW_VALUE         (same resulting value; no fsync, no backup)
+and measures peak resident memory (/usr/bin/time %M, median of 7 runs). It also checks that
+both tools produced the same value, and counts the bytes each changed.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+K2CSE = ROOT / "target" / "release" / "k2cse"
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def entry(n):
+    i = n // 2
+    name = f"SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:user{i:05d}@denallix.com"
+    if i % 2:
+        old = f"Autodiscover=False;OAuth Resource=EWS;OAuth Resource Audience=https://outlook.office365.com;User ID=user{i:05d}@denallix.com"
+        new = old + ";Poll Interval=2M"
+    else:
+        old = f"Autodiscover=False;URL=https://mail.denallix.com/EWS/Exchange.asmx;User ID=DENALLIX\\svc{i:05d};Password=Pw{i:05d}!;Poll Interval=1M"
+        new = old.replace("Poll Interval=1M", "Poll Interval=2M")
+    return name, new
+
+
+def commands(base, work, n):
+    name, new = entry(n)
+    xpath = f"/configuration/connectionStrings/add[@name='{name}']/@connectionString"
+    return [
+        ("k2cse set", [str(K2CSE), "-c", str(work), "set", name, "Poll Interval=2M"]),
+        ("k2cse set --no-backup", [str(K2CSE), "-c", str(work), "set", name, "Poll Interval=2M", "--no-backup"]),
+        ("xmlstarlet ed -L -u", ["xmlstarlet", "ed", "-L", "-u", xpath, "-v", new, str(work)]),
+    ]
+
+
+def shell_quote(args):
+    # hyperfine -N splits its command like a shell; quote every argument.
+    return " ".join("'" + a.replace("'", "'\\''") + "'" for a in args)
+
+
+def reset(base, work):
+    for f in work.parent.glob(work.name + ".*.bak"):
+        f.unlink()
+    shutil.copyfile(base, work)
+
+
+def peak_rss_kib(args, base, work, runs=7):
+    samples = []
+    for _ in range(runs):
+        reset(base, work)
+        with tempfile.NamedTemporaryFile("r") as t:
+            subprocess.run(["/usr/bin/time", "-f", "%M", "-o", t.name, *args], check=True, capture_output=True)
+            samples.append(int(t.read().strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+def changed_bytes(a, b):
+    a, b = Path(a).read_bytes(), Path(b).read_bytes()
+    prefix = 0
+    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(a), len(b)) - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+    return max(len(a), len(b)) - prefix - suffix
+
+
+def value_after(work, n):
+    name, _ = entry(n)
+    shown = json.loads(run([str(K2CSE), "-c", str(work), "--reveal", "show", name, "--json"]))
+    return shown["entry"]["connection_string"]
+
+
+def measure(n, runs):
+    base, work = OUT / f"base-{n}.config", OUT / f"work-{n}.config"
+    run([sys.executable, str(ROOT / "bench" / "gen_config.py"), str(n), str(base)])
+    cmds = commands(base, work, n)
+    prepare = f"sh -c 'rm -f {work}.*.bak; cp {base} {work}'"
+    hyperfine = ["hyperfine", "-N", "--warmup", "5", "--runs", str(runs), "--prepare", prepare, "--export-json", str(OUT / f"time-{n}.json")]
+    for label, args in cmds:
+        hyperfine += ["-n", label, shell_quote(args)]
+    subprocess.run(hyperfine, check=True, capture_output=True)
+    times = {r["command"]: r for r in json.loads((OUT / f"time-{n}.json").read_text())["results"]}
+    result = {"entries": n, "file_bytes": base.stat().st_size, "tools": {}}
+    values = {}
+    for label, args in cmds:
+        reset(base, work)
+        subprocess.run(args, check=True, capture_output=True)
+        values[label] = value_after(work, n)
+        result["tools"][label] = {
+            "median_ms": statistics.median(times[label]["times"]) * 1000,
+            "mean_ms": times[label]["mean"] * 1000,
+            "stddev_ms": (times[label]["stddev"] or 0) * 1000,
+            "peak_rss_kib": peak_rss_kib(args, base, work),
+            "bytes_changed": changed_bytes(base, work),
+        }
+    if len(set(values.values())) != 1:
+        raise SystemExit(f"the tools disagree on the result at {n} entries: {values}")
+    reset(base, work)
+    return result
+
+
+def machine():
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+    fs = run(["df", "-T", str(OUT)]).splitlines()[-1].split()[1]
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(mem) / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "filesystem": fs,
+        "rustc": run(["rustc", "--version"]).strip(),
+        "xmlstarlet": run(["xmlstarlet", "--version"]).splitlines()[0].strip(),
+        "hyperfine": run(["hyperfine", "--version"]).strip(),
+    }
+
+
+def report(results, info, runs):
+    lines = [
+        "# Performance",
+        "",
+        "Generated by `bench/run.sh` (do not edit by hand). Reproduce with:",
+        "",
+        "```sh",
+        f"bench/run.sh --runs {runs}",
+        "```",
+        "",
+        "## What is measured",
+        "",
+        "One edit of one key in a K2-shaped `K2HostServer.exe.config` (UTF-8 with BOM, CRLF,",
+        "EWS entries, the commented template) with N entries: the entry in the middle gets",
+        "`Poll Interval=2M`. Each tool runs as a fresh process on a fresh copy of the file",
+        f"(hyperfine, no shell, 5 warm-up runs, {runs} timed runs). `xmlstarlet ed -L -u` sets the",
+        "same resulting connection string (checked after each tool). Peak memory is the median",
+        "of 7 runs of `/usr/bin/time -f %M` (maximum resident set size).",
+        "",
+        "k2cse does more than xmlstarlet here: it checks the file did not change since it was",
+        "read, lints the entry before and after, writes a temporary file, `fsync`s it, renames it",
+        "over the original and `fsync`s the folder; by default it also keeps a backup (a hard link",
+        "to the old file, or a verified copy). xmlstarlet rewrites the whole file in place",
+        "without `fsync`, and re-serializes it (the \"bytes changed\" column).",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {info['cpu']}, {info['cores']} cores; memory {info['memory_gib']} GiB",
+        f"- Linux {info['kernel']}, file system {info['filesystem']}",
+        f"- {info['rustc']}; {info['xmlstarlet'] and 'xmlstarlet ' + info['xmlstarlet']}; {info['hyperfine']}",
+        "",
+        "## Results",
+        "",
+        "| entries | file size | tool | median | mean ± σ | peak RSS | RSS / file size | bytes changed |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        size = r["file_bytes"]
+        for label, t in r["tools"].items():
+            lines.append(
+                f"| {r['entries']:,} | {size / 1024:,.0f} KiB | `{label}` | {t['median_ms']:.1f} ms "
+                f"| {t['mean_ms']:.1f} ± {t['stddev_ms']:.1f} ms | {t['peak_rss_kib'] / 1024:.1f} MiB "
+                f"| {t['peak_rss_kib'] * 1024 / size:.1f}× | {t['bytes_changed']:,} |"
+            )
+    lines += ["", "## Ratios (median wall time, same run)", "", "| entries | k2cse set / xmlstarlet | k2cse set --no-backup / xmlstarlet |", "|---:|---:|---:|"]
+    for r in results:
+        t = r["tools"]
+        x = t["xmlstarlet ed -L -u"]["median_ms"]
+        lines.append(f"| {r['entries']:,} | {t['k2cse set']['median_ms'] / x:.2f} | {t['k2cse set --no-backup']['median_ms'] / x:.2f} |")
+    big = results[-1]
+    t = big["tools"]
+    ratio = t["k2cse set"]["median_ms"] / t["xmlstarlet ed -L -u"]["median_ms"]
+    mem = t["k2cse set"]["peak_rss_kib"] * 1024 / big["file_bytes"]
+    lines += [
+        "",
+        "## Targets (issue #2)",
+        "",
+        f"- k2cse at most half of xmlstarlet's wall time at {big['entries']:,} entries: "
+        f"**{ratio:.2f}** ({'met' if ratio <= 0.5 else 'NOT met'}).",
+        f"- Peak memory under 4× the file size: **{mem:.1f}×** ({'met' if mem < 4 else 'NOT met'}).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--sizes", default="100,1000,10000")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "k2cse"], check=True, cwd=ROOT)
+    results = [measure(int(n), args.runs) for n in args.sizes.split(",")]
+    info = machine()
+    (OUT / "results.json").write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    (ROOT / "docs" / "performance.md").write_text(report(results, info, args.runs))
+    print((ROOT / "docs" / "performance.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

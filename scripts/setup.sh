@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what building, testing and benchmarking k2cse needs on Debian 12 (bookworm).
+#
+#   Mono's .NET class library  the interop oracles (tests/oracle/*.cs) - required by the tests
+#   mingw-w64                  cargo check/build for x86_64-pc-windows-gnu
+#   xmlstarlet, hyperfine      bench/run.sh
+#
+# Safe to run again: packages already installed are skipped, unless CI=true (then apt-get
+# update and install always run, as on a fresh machine).
+set -euo pipefail
+
+packages=(
+  mono-mcs mono-runtime
+  libmono-system-configuration4.0-cil libmono-system-data4.0-cil
+  libmono-system-security4.0-cil libmono-system-xml4.0-cil
+  gcc-mingw-w64-x86-64
+  xmlstarlet hyperfine time python3
+)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if [ "${CI:-}" = "true" ] || ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo not found; install Rust 1.95 or later with rustup (https://rustup.rs)" >&2
+  exit 1
+fi
+if command -v rustup >/dev/null; then
+  rustup component add rustfmt clippy >/dev/null 2>&1 || true
+  rustup target add x86_64-pc-windows-gnu >/dev/null
+fi
+echo "setup: ready ($(cargo --version), $(mono --version | head -n1))"

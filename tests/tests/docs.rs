@@ -1,0 +1,81 @@
+//! The documentation must stay true to the code it describes.
+#![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
+
+use std::path::Path;
+
+fn doc(name: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)).unwrap()
+}
+
+#[test]
+fn every_lint_rule_is_documented_with_its_severity() {
+    let text = doc("docs/lint-rules.md");
+    for rule in k2cse_core::lint::RULES {
+        let row = format!(
+            "| `{}` | `{}` | {} |",
+            rule.code,
+            rule.name,
+            rule.severity.label()
+        );
+        assert!(
+            text.contains(&row),
+            "docs/lint-rules.md lacks the row starting {row}"
+        );
+    }
+}
+
+#[test]
+fn every_command_is_documented() {
+    let text = doc("docs/cli.md");
+    for command in [
+        "list",
+        "show",
+        "lint",
+        "set",
+        "unset",
+        "add",
+        "remove",
+        "rename",
+        "replace",
+        "apply",
+        "demo",
+        "completions",
+    ] {
+        assert!(
+            text.contains(&format!("### `k2cse {command}")),
+            "docs/cli.md lacks a section for `k2cse {command}`"
+        );
+    }
+    for schema in [
+        "k2cse.list/1",
+        "k2cse.show/1",
+        "k2cse.lint/1",
+        "k2cse.write/1",
+        "k2cse.error/1",
+        "k2cse.rules/1",
+    ] {
+        assert!(
+            text.contains(schema),
+            "docs/cli.md does not describe the JSON schema {schema}"
+        );
+    }
+}
+
+#[test]
+fn the_readme_test_command_is_what_ci_runs() {
+    let readme = doc("README.md");
+    let marker = readme
+        .find("<!-- test-command -->")
+        .expect("README marks its test command");
+    let block = &readme[marker..];
+    let command = block
+        .lines()
+        .skip_while(|l| !l.starts_with("```"))
+        .nth(1)
+        .unwrap();
+    assert_eq!(command, "cargo test --workspace");
+    assert!(
+        doc(".ci/run").contains("<!-- test-command -->"),
+        ".ci/run must take the command from README.md"
+    );
+}
