@@ -188,8 +188,12 @@ pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
         out.push(Diagnostic::new(
             PLAINTEXT_SECRETS,
             format!(
-                "{secrets} entr{} hold passwords in an unencrypted section",
-                if secrets == 1 { "y" } else { "ies" }
+                "{secrets} {} passwords in an unencrypted section",
+                if secrets == 1 {
+                    "entry holds"
+                } else {
+                    "entries hold"
+                }
             ),
             "K2 encrypts the section again when it starts; restart the K2 service after editing",
         ));
