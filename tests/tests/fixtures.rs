@@ -6,7 +6,7 @@ use k2cse_tests::fixtures::{Scratch, fixture};
 use k2cse_tests::mono;
 use predicates::prelude::*;
 
-/// What .NET's ConfigurationManager sees (machine.config defaults left out).
+/// What .NET's `ConfigurationManager` sees (machine.config defaults left out).
 fn dotnet(s: &Scratch) -> Vec<(String, String)> {
     let out = mono::run(
         &mono::oracle("ConfigReader"),
@@ -101,7 +101,10 @@ fn k2_five_utf16_config() {
     assert_eq!(&after[..2], [0xFF, 0xFE]);
     let line_bytes = original.len() - after.len();
     // Exactly one line (CRLF + indentation + element) went, as UTF-16.
-    assert!(line_bytes > 100 && line_bytes % 2 == 0, "{line_bytes}");
+    assert!(
+        line_bytes > 100 && line_bytes.is_multiple_of(2),
+        "{line_bytes}"
+    );
     assert_eq!(dotnet(&s).len(), 7);
 }
 

@@ -137,10 +137,9 @@ pub struct WriteOptions {
     pub force: bool,
 }
 
+/// The values a `set` or `add` gives.
 #[derive(Debug, Args)]
-pub struct SetArgs {
-    /// The entry's name.
-    pub name: String,
+pub struct ValueArgs {
     /// KEY=VALUE pairs (split at the first '=').
     #[arg(value_name = "KEY=VALUE")]
     pub pairs: Vec<String>,
@@ -150,6 +149,14 @@ pub struct SetArgs {
     /// Ask for the value of KEY without echoing it, e.g. --prompt Password.
     #[arg(long, value_name = "KEY", conflicts_with = "stdin")]
     pub prompt: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// The entry's name.
+    pub name: String,
+    #[command(flatten)]
+    pub values: ValueArgs,
     #[command(flatten)]
     pub write: WriteOptions,
 }
@@ -169,15 +176,8 @@ pub struct UnsetArgs {
 pub struct AddArgs {
     /// The new entry's name: Type or Type:Entity.
     pub name: String,
-    /// KEY=VALUE pairs.
-    #[arg(value_name = "KEY=VALUE")]
-    pub pairs: Vec<String>,
-    /// Read the value of KEY from standard input (one line).
-    #[arg(long, value_name = "KEY")]
-    pub stdin: Option<String>,
-    /// Ask for the value of KEY without echoing it.
-    #[arg(long, value_name = "KEY", conflicts_with = "stdin")]
-    pub prompt: Option<String>,
+    #[command(flatten)]
+    pub values: ValueArgs,
     #[command(flatten)]
     pub write: WriteOptions,
 }

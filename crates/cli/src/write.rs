@@ -10,7 +10,7 @@ use k2cse_core::save::SaveOptions;
 use k2cse_core::{Change, EditSession};
 use serde_json::json;
 
-use crate::args::{Command, WriteOptions};
+use crate::args::{Command, ValueArgs, WriteOptions};
 use crate::context::Context;
 use crate::render::{diagnostic_text, write_json};
 use crate::{Outcome, UsageError};
@@ -19,7 +19,7 @@ use crate::{Outcome, UsageError};
 pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     let (changes, options) = match command {
         Command::Set(a) => {
-            let values = values(&a.pairs, a.stdin.as_deref(), a.prompt.as_deref())?;
+            let values = values(&a.values)?;
             if values.is_empty() {
                 return Err(UsageError(
                     "set needs at least one KEY=VALUE (or --stdin/--prompt KEY)".into(),
@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
             )
         }
         Command::Add(a) => {
-            let values = values(&a.pairs, a.stdin.as_deref(), a.prompt.as_deref())?;
+            let values = values(&a.values)?;
             (
                 vec![Change::Add {
                     name: a.name,
@@ -181,11 +181,13 @@ fn report_check(out: &mut dyn io::Write, check: &k2cse_core::edit::Check) -> io:
 }
 
 /// `KEY=VALUE` arguments plus an optional secret read from stdin or a prompt.
-fn values(
-    pairs: &[String],
-    stdin_key: Option<&str>,
-    prompt_key: Option<&str>,
-) -> anyhow::Result<Values> {
+fn values(args: &ValueArgs) -> anyhow::Result<Values> {
+    let ValueArgs {
+        pairs,
+        stdin,
+        prompt,
+    } = args;
+    let (stdin_key, prompt_key) = (stdin.as_deref(), prompt.as_deref());
     let mut values = Vec::new();
     for pair in pairs {
         let Some((key, value)) = pair.split_once('=') else {

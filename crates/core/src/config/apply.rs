@@ -11,6 +11,7 @@ use crate::config::file::ConfigFile;
 use crate::config::layout::{Layout, line_indent};
 use crate::connstr::{ConnectionString, same_key};
 use crate::edit::Change;
+use crate::entry::schema::KeySpec;
 use crate::entry::{EntityRule, Entry, EntryName, Kind, eq_ignore_case};
 use crate::error::{Error, Result};
 use crate::xml::attr;
@@ -305,12 +306,7 @@ fn set_key(
     let Some(spec) = entry.kind.key_spec(key) else {
         return cs.with_value(key, value).map_err(invalid);
     };
-    let written: Vec<String> = cs
-        .pairs()
-        .iter()
-        .filter(|p| spec.matches(&p.key))
-        .map(|p| p.key.clone())
-        .collect();
+    let written = spellings(&cs, spec);
     let chosen = written
         .last()
         .cloned()
@@ -327,13 +323,18 @@ fn unset_key(kind: Kind, cs: &ConnectionString, key: &str) -> ConnectionString {
     let Some(spec) = kind.key_spec(key) else {
         return cs.without_key(key);
     };
-    let written: Vec<String> = cs
-        .pairs()
+    spellings(cs, spec)
+        .iter()
+        .fold(cs.clone(), |cs, k| cs.without_key(k))
+}
+
+/// The keys of `cs` that name the setting `spec` (its name or a synonym), as written.
+fn spellings(cs: &ConnectionString, spec: &KeySpec) -> Vec<String> {
+    cs.pairs()
         .iter()
         .filter(|p| spec.matches(&p.key))
         .map(|p| p.key.clone())
-        .collect();
-    written.iter().fold(cs.clone(), |cs, k| cs.without_key(k))
+        .collect()
 }
 
 fn check_new_name(name: &str) -> Result<()> {
