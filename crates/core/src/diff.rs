@@ -24,64 +24,87 @@ pub fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
         .to_string()
 }
 
-/// The texts of `doc`'s files with every secret value replaced by `********`. Where
-/// `compare_to` has a different value for the same entry and key, the mask reads
-/// `******** (changed)`, so a diff still shows that a password changed without showing it.
-pub fn masked_texts(
+/// What a person should see of `doc`: each file on disk, and the decrypted section (which
+/// is not on disk) when the section is encrypted and unlocked. Secret values are replaced by
+/// `********` unless `reveal`; where `compare_to` has a different value for the same entry and
+/// key, the mask reads `******** (changed)`, so a diff shows that a password changed without
+/// showing it.
+pub fn display_texts(
     doc: &Document,
     compare_to: Option<&Document>,
+    reveal: bool,
 ) -> Result<Vec<(PathBuf, String)>> {
     let section_path = doc.section_file().path().to_owned();
     let old_entries = match compare_to {
-        Some(other) => other.entries()?,
-        None => Vec::new(),
+        Some(other) if !reveal => other.entries()?,
+        _ => Vec::new(),
     };
     let mut out = Vec::new();
-    for file in doc.files() {
+    let decrypted = doc
+        .protection()
+        .is_some_and(|p| p.unlocked)
+        .then(|| doc.section_file());
+    for file in doc.files().chain(decrypted) {
         let mut text = file.text().to_owned();
-        if file.path() == section_path
+        if !reveal
+            && file.path() == section_path
             && let Some(section) = doc.section()
         {
-            let mut edits = Vec::new();
-            for entry in doc.entries()? {
-                let Some(element) = section.children.get(entry.child) else {
-                    continue;
-                };
-                let Some(a) = element.attr(file.text(), "connectionString") else {
-                    continue;
-                };
-                let (Ok(cs), Ok(mapped)) = (
-                    &entry.parsed,
-                    attr::decode_mapped(&file.text()[a.value.clone()]),
-                ) else {
-                    continue;
-                };
-                for pair in cs.pairs() {
-                    let Some(value) = pair.value.as_deref().filter(|v| !v.is_empty()) else {
-                        continue;
-                    };
-                    if !entry.is_secret(&pair.key) {
-                        continue;
-                    }
-                    let raw = mapped.raw_range(pair.value_span.clone());
-                    let changed = compare_to.is_some()
-                        && old_value(&old_entries, &entry, &pair.key) != Some(value);
-                    let mask = if changed {
-                        format!("{MASK} (changed)")
-                    } else {
-                        MASK.to_owned()
-                    };
-                    edits.push((a.value.start + raw.start..a.value.start + raw.end, mask));
-                }
-            }
-            edits.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
-            for (range, mask) in edits {
-                text.replace_range(range, &mask);
-            }
+            mask(
+                doc,
+                file.text(),
+                section,
+                compare_to.map(|_| old_entries.as_slice()),
+                &mut text,
+            )?;
         }
         out.push((file.path().to_owned(), text));
     }
     Ok(out)
+}
+
+/// Replaces each secret value of the section's entries in `text` (a copy of `source`).
+fn mask(
+    doc: &Document,
+    source: &str,
+    section: &crate::xml::scan::SectionSpan,
+    old: Option<&[Entry]>,
+    text: &mut String,
+) -> Result<()> {
+    let mut edits = Vec::new();
+    for entry in doc.entries()? {
+        let Some(element) = section.children.get(entry.child) else {
+            continue;
+        };
+        let Some(a) = element.attr(source, "connectionString") else {
+            continue;
+        };
+        let (Ok(cs), Ok(mapped)) = (&entry.parsed, attr::decode_mapped(&source[a.value.clone()]))
+        else {
+            continue;
+        };
+        for pair in cs.pairs() {
+            let Some(value) = pair.value.as_deref().filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            if !entry.is_secret(&pair.key) {
+                continue;
+            }
+            let raw = mapped.raw_range(pair.value_span.clone());
+            let changed = old.is_some_and(|old| old_value(old, &entry, &pair.key) != Some(value));
+            let mask = if changed {
+                format!("{MASK} (changed)")
+            } else {
+                MASK.to_owned()
+            };
+            edits.push((a.value.start + raw.start..a.value.start + raw.end, mask));
+        }
+    }
+    edits.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+    for (range, mask) in edits {
+        text.replace_range(range, &mask);
+    }
+    Ok(())
 }
 
 fn old_value<'a>(old: &'a [Entry], entry: &Entry, key: &str) -> Option<&'a str> {

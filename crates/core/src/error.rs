@@ -125,18 +125,33 @@ pub enum Error {
     #[error("{0}")]
     InvalidChange(String),
 
-    /// The section is encrypted and this build cannot edit it.
+    /// The section is encrypted and no usable key was given.
     #[error(
         "{location}: the connectionStrings section is encrypted (provider {provider:?}); {what}"
     )]
-    Protected {
+    KeyRequired {
         /// The section.
         location: Location,
-        /// The `configProtectionProvider` value.
+        /// The provider.
         provider: String,
-        /// What could not be done and how to proceed.
+        /// What to do.
         what: String,
     },
+
+    /// Decrypting or encrypting the section failed.
+    #[error("{location}: provider {provider:?}: {message}")]
+    Crypto {
+        /// The section (or the provider declaration).
+        location: Location,
+        /// The provider.
+        provider: String,
+        /// What went wrong and what to do next (never key material or plain text).
+        message: String,
+    },
+
+    /// A key file could not be used.
+    #[error("{0}")]
+    Key(#[from] crate::protect::KeyError),
 
     /// The file on disk is not the one that was loaded.
     #[error("{}: the file changed on disk since it was loaded; nothing was written (load it again and redo the change)", path.display())]
@@ -188,7 +203,8 @@ impl Error {
             | Self::Xml { location, .. }
             | Self::ConnectionString { location, .. }
             | Self::EntryExists { location, .. }
-            | Self::Protected { location, .. } => Some(location),
+            | Self::KeyRequired { location, .. }
+            | Self::Crypto { location, .. } => Some(location),
             _ => None,
         }
     }

@@ -20,6 +20,7 @@ pub mod edit;
 pub mod entry;
 mod error;
 pub mod lint;
+pub mod protect;
 pub mod sample;
 pub mod save;
 pub mod secret;

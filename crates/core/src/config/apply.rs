@@ -36,11 +36,19 @@ impl Document {
     }
 
     fn apply_change(&mut self, change: &Change) -> Result<()> {
-        if let Some(protection) = self.protection() {
-            return Err(Error::Protected {
+        match change {
+            Change::Protect {
+                provider,
+                algorithm,
+            } => return self.protect(provider.as_deref(), *algorithm),
+            Change::Unprotect => return self.unprotect(),
+            _ => {}
+        }
+        if let Some(protection) = self.protection().filter(|p| !p.unlocked) {
+            return Err(Error::KeyRequired {
                 location: protection.location,
                 provider: protection.provider,
-                what: "this build of k2cse cannot decrypt it yet, so it cannot be edited".into(),
+                what: "editing it needs the key: pass --key-file (the key exported with aspnet_regiis -px \"<container>\" key.xml -pri)".into(),
             });
         }
         match change {
@@ -77,6 +85,7 @@ impl Document {
             }
             Change::Remove { name } => self.remove(name),
             Change::Add { name, values } => self.add(name, values.iter()),
+            Change::Protect { .. } | Change::Unprotect => Ok(()),
         }
     }
 

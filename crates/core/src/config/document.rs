@@ -2,8 +2,11 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::config::file::ConfigFile;
 use std::sync::{Mutex, OnceLock};
+
+use crate::config::file::ConfigFile;
+use crate::config::protected::SealedSection;
+use crate::protect::{KeyStore, Scheme};
 
 use crate::config::section::{self, SectionNames, SectionNote, SectionText, SectionView, Slot};
 use crate::entry::{Entry, eq_ignore_case};
@@ -18,6 +21,10 @@ pub struct Protection {
     pub provider: String,
     /// The section element.
     pub location: Location,
+    /// Whether the section was decrypted (see [`Document::unlock`]).
+    pub unlocked: bool,
+    /// How it is encrypted, once decrypted.
+    pub scheme: Option<Scheme>,
 }
 
 /// A loaded config file: `K2HostServer.exe.config` or any .NET `*.config`.
@@ -31,6 +38,10 @@ pub struct Document {
     /// The last [`Self::entries_named`] lookup: an edit looks its entry up several times
     /// (lint before, the edit itself), and a large file makes each lookup count.
     last_lookup: LookupMemo,
+    /// The decrypted section, when the section is encrypted and a key opened it.
+    pub(crate) sealed: Option<SealedSection>,
+    /// The keys given to [`Self::unlock`], kept to encrypt again on save.
+    pub(crate) keys: KeyStore,
 }
 
 /// A one-entry memo of name lookups, emptied by every edit. Cloning a document starts it empty.
@@ -91,6 +102,8 @@ impl Document {
             external,
             names: OnceLock::new(),
             last_lookup: LookupMemo::default(),
+            sealed: None,
+            keys: KeyStore::default(),
         })
     }
 
@@ -104,12 +117,28 @@ impl Document {
         &self.main
     }
 
-    /// The file holding the section: the `configSource` file, or the config file.
+    /// The text the section's entries are read from and edited in: the decrypted section when
+    /// the section is encrypted and unlocked, else the file holding the section.
     pub fn section_file(&self) -> &ConfigFile {
-        self.external.as_ref().unwrap_or(&self.main)
+        match &self.sealed {
+            Some(sealed) => &sealed.plain,
+            None => self.host_file(),
+        }
     }
 
     pub(crate) fn section_file_mut(&mut self) -> &mut ConfigFile {
+        match &mut self.sealed {
+            Some(sealed) => &mut sealed.plain,
+            None => self.external.as_mut().unwrap_or(&mut self.main),
+        }
+    }
+
+    /// The file on disk holding the section: the `configSource` file, or the config file.
+    pub fn host_file(&self) -> &ConfigFile {
+        self.external.as_ref().unwrap_or(&self.main)
+    }
+
+    pub(crate) fn host_file_mut(&mut self) -> &mut ConfigFile {
         self.external.as_mut().unwrap_or(&mut self.main)
     }
 
@@ -138,7 +167,7 @@ impl Document {
 
     /// The protection of the section, if it is encrypted.
     pub fn protection(&self) -> Option<Protection> {
-        let file = self.section_file();
+        let file = self.host_file();
         let section = file.section()?;
         let a = section
             .element
@@ -147,7 +176,15 @@ impl Document {
             provider: attr::decode(&file.text()[a.value.clone()])
                 .map_or_else(|_| String::new(), std::borrow::Cow::into_owned),
             location: file.location(section.element.range.start),
+            unlocked: self.sealed.is_some(),
+            scheme: self.sealed.as_ref().map(|s| s.scheme),
         })
+    }
+
+    /// Whether any change is waiting to be saved (decrypted edits included).
+    pub fn is_changed(&self) -> bool {
+        self.files().any(ConfigFile::is_changed)
+            || self.sealed.as_ref().is_some_and(|s| s.plain.is_changed())
     }
 
     /// Runs `f` on the section's text, or returns `empty` when the section is missing or
@@ -155,7 +192,7 @@ impl Document {
     fn with_section<T>(&self, empty: T, f: impl FnOnce(SectionText<'_>) -> Result<T>) -> Result<T> {
         let file = self.section_file();
         match file.section() {
-            Some(section) if self.protection().is_none() => f(SectionText {
+            Some(section) if self.protection().is_none_or(|p| p.unlocked) => f(SectionText {
                 path: file.path(),
                 text: file.text(),
                 section,

@@ -56,6 +56,33 @@ impl ConfigFile {
         })
     }
 
+    /// Text that exists only in memory (a decrypted section), indexed as if read from `path`.
+    /// It is never written to disk: [`crate::Document::files`] does not list it.
+    pub(crate) fn in_memory(path: &Path, text: String, mode: ScanMode) -> Result<Self> {
+        let index = scan::scan(path, &text, mode)?;
+        let source = SourceText {
+            text,
+            encoding: crate::xml::source::Encoding::Utf8 { bom: false },
+        };
+        Ok(Self {
+            path: path.to_owned(),
+            original_len: source.text.len(),
+            source,
+            loaded: None,
+            index,
+            mode,
+            changed: false,
+            lines: OnceLock::new(),
+            last_shift: None,
+        })
+    }
+
+    /// Forgets that the text changed (after its changes were carried elsewhere, e.g. encrypted
+    /// into the file that holds it).
+    pub(crate) fn clear_changed(&mut self) {
+        self.changed = false;
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path

@@ -5,6 +5,9 @@ mod discover;
 mod document;
 mod file;
 mod layout;
+mod protected;
+#[cfg(test)]
+mod protected_tests;
 mod section;
 #[cfg(test)]
 mod tests;

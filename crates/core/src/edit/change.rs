@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{Error, Result};
+use crate::protect::DataAlgorithm;
 
 /// Key/value pairs to set, in the order given (the order new keys are appended in).
 #[derive(Clone, Default, PartialEq, Eq, Serialize)]
@@ -120,18 +121,30 @@ pub enum Change {
         /// The new connection string, as written in the file.
         connection_string: String,
     },
+    /// Encrypt the section (`configProtectionProvider`), as .NET's `ProtectSection` does.
+    Protect {
+        /// The provider (default: `K2ConfigurationKey` when declared, else the only one).
+        #[serde(default)]
+        provider: Option<String>,
+        /// The data algorithm (default: the provider's, Triple DES unless `useFIPS`).
+        #[serde(default)]
+        algorithm: Option<DataAlgorithm>,
+    },
+    /// Store the section decrypted, as the documented manual procedure does.
+    Unprotect,
 }
 
 impl Change {
-    /// The entry this change concerns.
-    pub fn name(&self) -> &str {
+    /// The entry this change concerns (none for section-wide changes).
+    pub fn name(&self) -> Option<&str> {
         match self {
             Self::Set { name, .. }
             | Self::Unset { name, .. }
             | Self::Add { name, .. }
             | Self::Remove { name }
             | Self::Rename { name, .. }
-            | Self::Replace { name, .. } => name,
+            | Self::Replace { name, .. } => Some(name),
+            Self::Protect { .. } | Self::Unprotect => None,
         }
     }
 }

@@ -80,7 +80,7 @@ impl EditSession {
 
     /// Whether any file's bytes differ from what was loaded.
     pub fn is_changed(&self) -> bool {
-        self.doc.files().any(crate::config::ConfigFile::is_changed)
+        self.doc.is_changed()
     }
 
     /// Applies one change; on error nothing changes.
@@ -152,23 +152,16 @@ impl EditSession {
                 "internal: diff requested from a session that did not keep the original".into(),
             ));
         };
-        let (before, after) = if reveal {
-            let texts = |d: &Document| {
-                d.files()
-                    .map(|f| (f.path().to_owned(), f.text().to_owned()))
-                    .collect::<Vec<_>>()
-            };
-            (texts(original), texts(&self.doc))
-        } else {
-            (
-                diff::masked_texts(original, None)?,
-                diff::masked_texts(&self.doc, Some(original))?,
-            )
-        };
+        let before = diff::display_texts(original, None, reveal)?;
+        let after = diff::display_texts(&self.doc, Some(original), reveal)?;
         let mut out = String::new();
-        for ((path, old), (_, new)) in before.iter().zip(&after) {
-            let name = path.display().to_string();
-            out.push_str(&diff::unified(old, new, &name, &name));
+        // Files are paired by name: encrypting or decrypting a section adds or drops the
+        // decrypted view, which has nothing to be compared with.
+        for (path, old) in &before {
+            if let Some((_, new)) = after.iter().find(|(p, _)| p == path) {
+                let name = path.display().to_string();
+                out.push_str(&diff::unified(old, new, &name, &name));
+            }
         }
         Ok(out)
     }
@@ -185,6 +178,8 @@ impl EditSession {
                 });
             }
         }
+        // An edited encrypted section is encrypted back into its file first.
+        self.doc.seal()?;
         let mut saved = Vec::new();
         for file in self.doc.files_mut().filter(|f| f.is_changed()) {
             let report = file.with_encoded(|parts| {
@@ -200,7 +195,7 @@ impl EditSession {
 fn touched_names(change: &Change) -> Vec<&str> {
     match change {
         Change::Rename { name, to } => vec![name, to],
-        other => vec![other.name()],
+        other => other.name().into_iter().collect(),
     }
 }
 

@@ -184,7 +184,8 @@ pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
                 .any(|(k, v)| !v.is_empty() && e.is_secret(k))
         })
         .count();
-    if secrets > 0 {
+    // Secrets in an encrypted section are encrypted on disk.
+    if secrets > 0 && doc.protection().is_none() {
         out.push(Diagnostic::new(
             PLAINTEXT_SECRETS,
             format!(
@@ -209,12 +210,12 @@ pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
 /// Findings about the section as a whole, which need entry names only: structure,
 /// duplicates, shadowed entries, a missing `HostserverDB`, encryption.
 pub fn structural(doc: &Document) -> Result<Vec<Diagnostic>> {
-    if let Some(protection) = doc.protection() {
+    if let Some(protection) = doc.protection().filter(|p| !p.unlocked) {
         return Ok(vec![
             Diagnostic::new(
                 PROTECTED,
                 format!("the connectionStrings section is encrypted with provider {:?}; its entries were not checked", protection.provider),
-                "decrypt it to check the entries (see `k2cse unprotect`)",
+                "pass --key-file (the key exported with aspnet_regiis -px) to check its entries",
             )
             .at(Some(&protection.location)),
         ]);
@@ -245,7 +246,7 @@ pub fn entry_diagnostics(
     name: &str,
 ) -> Result<Vec<Diagnostic>> {
     let mut out = Vec::new();
-    if doc.protection().is_none() {
+    if doc.protection().is_none_or(|p| p.unlocked) {
         for entry in doc.entries_named(name)? {
             entry_rules::check(&entry, *options, &mut out);
         }

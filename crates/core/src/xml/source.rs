@@ -50,6 +50,13 @@ pub struct SourceText {
     pub encoding: Encoding,
 }
 
+impl Drop for SourceText {
+    /// Config text can hold passwords (and decrypted sections always do): wipe it.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.text);
+    }
+}
+
 impl std::fmt::Debug for SourceText {
     /// The text may hold passwords in plain text; show only its size.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

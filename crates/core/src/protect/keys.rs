@@ -1,0 +1,303 @@
+//! RSA keys from files: the `<RSAKeyValue>` XML that `aspnet_regiis -px NAME file.xml -pri`
+//! exports, or PEM (PKCS#1 or PKCS#8, private or public).
+
+use std::fmt::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
+use rsa::pkcs8::{
+    DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _,
+    LineEnding,
+};
+use rsa::traits::PublicKeyParts as _;
+use rsa::{BoxedUint, Oaep, Pkcs1v15Encrypt, PrivateKey, PublicKey};
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+/// Why a key file could not be used. Never contains key material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct KeyError {
+    /// The key file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// An RSA key: always the public half, the private half when the file has it.
+#[derive(Clone)]
+pub struct RsaKey {
+    private: Option<PrivateKey>,
+    public: PublicKey,
+    path: PathBuf,
+}
+
+impl fmt::Debug for RsaKey {
+    /// Prints where the key came from and its fingerprint, never its numbers.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RsaKey")
+            .field("path", &self.path)
+            .field("bits", &self.bits())
+            .field("private", &self.private.is_some())
+            .field("sha256", &self.fingerprint())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RsaKey {
+    /// Reads a key file (`<RSAKeyValue>` XML or PEM).
+    pub fn from_file(path: &Path) -> Result<Self, KeyError> {
+        let text = std::fs::read(path).map_err(|e| KeyError {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let text = Zeroizing::new(String::from_utf8_lossy(&text).into_owned());
+        Self::from_text(path, &text)
+    }
+
+    /// Parses key text; `path` is for messages.
+    pub fn from_text(path: &Path, text: &str) -> Result<Self, KeyError> {
+        let error = |message: String| KeyError {
+            path: path.to_owned(),
+            message,
+        };
+        let trimmed = text.trim_start_matches('\u{FEFF}').trim();
+        let (private, public) = if trimmed.starts_with('<') {
+            from_xml(trimmed).map_err(error)?
+        } else if trimmed.starts_with("-----BEGIN") {
+            from_pem(trimmed).map_err(error)?
+        } else {
+            return Err(error("not a key file: expected an <RSAKeyValue> export (aspnet_regiis -px NAME FILE -pri) or a PEM key".into()));
+        };
+        Ok(Self {
+            private,
+            public,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Where the key was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Modulus size in bits.
+    pub fn bits(&self) -> usize {
+        self.public.size() * 8
+    }
+
+    /// Whether the private half is present (needed to decrypt).
+    pub fn has_private(&self) -> bool {
+        self.private.is_some()
+    }
+
+    /// SHA-256 of the DER `SubjectPublicKeyInfo`, lower-case hex: the same as
+    /// `openssl pkey -pubout -outform DER | sha256sum`.
+    pub fn fingerprint(&self) -> String {
+        fingerprint_of(&self.public)
+    }
+
+    /// The public key.
+    pub fn public(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// RSA-decrypts a session key (big-endian, as XML Encryption stores it).
+    pub fn decrypt(&self, oaep: bool, data: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
+        let Some(private) = &self.private else {
+            return Err(format!(
+                "{} holds only a public key; decrypting needs the private key (export it with -pri)",
+                self.path.display()
+            ));
+        };
+        let result = if oaep {
+            private.decrypt(Oaep::<sha1::Sha1>::new(), data)
+        } else {
+            private.decrypt(Pkcs1v15Encrypt, data)
+        };
+        result
+            .map(Zeroizing::new)
+            .map_err(|_| "the key does not decrypt the session key (wrong key?)".to_owned())
+    }
+
+    /// RSA-encrypts a session key.
+    pub fn encrypt(&self, oaep: bool, data: &[u8]) -> Result<Vec<u8>, String> {
+        let mut rng = rand::rng();
+        let result = if oaep {
+            self.public
+                .encrypt(&mut rng, Oaep::<sha1::Sha1>::new(), data)
+        } else {
+            self.public.encrypt(&mut rng, Pkcs1v15Encrypt, data)
+        };
+        result.map_err(|e| format!("RSA encryption failed: {e}"))
+    }
+
+    /// The private key as PKCS#8 PEM, for tools such as `openssl` and `xmlsec1`.
+    pub fn private_pkcs8_pem(&self) -> Option<Zeroizing<String>> {
+        let pem = self.private.as_ref()?.to_pkcs8_pem(LineEnding::LF).ok()?;
+        Some(Zeroizing::new(pem.as_str().to_owned()))
+    }
+}
+
+/// SHA-256 of a public key's DER `SubjectPublicKeyInfo`, lower-case hex.
+pub fn fingerprint_of(public: &PublicKey) -> String {
+    let der = public
+        .to_public_key_der()
+        .map(|d| d.as_bytes().to_vec())
+        .unwrap_or_default();
+    Sha256::digest(&der)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
+type KeyPair = (Option<PrivateKey>, PublicKey);
+
+/// `<RSAKeyValue><Modulus/><Exponent/>[<P/><Q/><DP/><DQ/><InverseQ/><D/>]</RSAKeyValue>`, each
+/// a base64 big-endian integer (.NET's `RSA.ToXmlString`).
+fn from_xml(text: &str) -> Result<KeyPair, String> {
+    let doc = roxmltree::Document::parse(text).map_err(|e| format!("not well-formed XML: {e}"))?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "RSAKeyValue" {
+        return Err(format!(
+            "expected <RSAKeyValue>, found <{}>",
+            root.tag_name().name()
+        ));
+    }
+    let field = |name: &str| -> Result<Option<Zeroizing<Vec<u8>>>, String> {
+        let Some(node) = root.children().find(|n| n.has_tag_name(name)) else {
+            return Ok(None);
+        };
+        let b64: String = node
+            .text()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_bytes())
+            .map_err(|_| format!("<{name}> is not valid base64"))?;
+        Ok(Some(Zeroizing::new(bytes)))
+    };
+    let number = |bytes: &[u8]| BoxedUint::from_be_slice_vartime(bytes);
+    let (Some(modulus), Some(exponent)) = (field("Modulus")?, field("Exponent")?) else {
+        return Err("<RSAKeyValue> needs <Modulus> and <Exponent>".into());
+    };
+    let public = PublicKey::new(number(&modulus), number(&exponent))
+        .map_err(|e| format!("invalid public key: {e}"))?;
+    let Some(private_exponent) = field("D")? else {
+        return Ok((None, public));
+    };
+    let primes = match (field("P")?, field("Q")?) {
+        (Some(first), Some(second)) => vec![number(&first), number(&second)],
+        _ => Vec::new(),
+    };
+    let private = PrivateKey::from_components(
+        number(&modulus),
+        number(&exponent),
+        number(&private_exponent),
+        primes,
+    )
+    .map_err(|e| format!("invalid private key: {e}"))?;
+    Ok((Some(private), public))
+}
+
+fn from_pem(text: &str) -> Result<KeyPair, String> {
+    let label = text.lines().next().unwrap_or_default();
+    let private = if label.contains("BEGIN RSA PRIVATE KEY") {
+        PrivateKey::from_pkcs1_pem(text).map_err(|e| format!("invalid PKCS#1 private key: {e}"))?
+    } else if label.contains("BEGIN PRIVATE KEY") {
+        PrivateKey::from_pkcs8_pem(text).map_err(|e| format!("invalid PKCS#8 private key: {e}"))?
+    } else if label.contains("BEGIN PUBLIC KEY") {
+        let public =
+            PublicKey::from_public_key_pem(text).map_err(|e| format!("invalid public key: {e}"))?;
+        return Ok((None, public));
+    } else if label.contains("BEGIN RSA PUBLIC KEY") {
+        let public =
+            PublicKey::from_pkcs1_pem(text).map_err(|e| format!("invalid public key: {e}"))?;
+        return Ok((None, public));
+    } else if label.contains("ENCRYPTED") {
+        return Err(
+            "the PEM key is password-protected; decrypt it first (openssl pkey -in KEY -out PLAIN)"
+                .into(),
+        );
+    } else {
+        return Err(format!("unsupported PEM type {label:?}"));
+    };
+    let public = private.to_public_key();
+    Ok((Some(private), public))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY_XML: &str = include_str!("../../../../tests/fixtures/keys/k2-test-key.xml");
+
+    #[test]
+    fn reads_dotnet_xml_and_pem_exports_of_the_same_key() {
+        let xml = RsaKey::from_text(Path::new("k.xml"), KEY_XML).unwrap();
+        assert!(xml.has_private());
+        assert_eq!(xml.bits(), 2048);
+        let pem = xml.private_pkcs8_pem().unwrap();
+        let from_pem = RsaKey::from_text(Path::new("k.pem"), &pem).unwrap();
+        assert_eq!(from_pem.fingerprint(), xml.fingerprint());
+        let session = [5u8; 24];
+        for oaep in [false, true] {
+            let enc = from_pem.encrypt(oaep, &session).unwrap();
+            assert_eq!(*xml.decrypt(oaep, &enc).unwrap(), session);
+            // PKCS#1 v1.5 decryption rejects implicitly (it returns unrelated bytes rather than
+            // an error, against timing attacks), so the wrong padding never yields the key.
+            assert!(
+                xml.decrypt(!oaep, &enc)
+                    .map_or(true, |wrong| *wrong != session)
+            );
+        }
+    }
+
+    #[test]
+    fn public_only_keys_encrypt_but_cannot_decrypt() {
+        let public_xml = KEY_XML.split("<P>").next().unwrap().to_owned() + "</RSAKeyValue>";
+        let key = RsaKey::from_text(Path::new("pub.xml"), &public_xml).unwrap();
+        assert!(!key.has_private());
+        let enc = key.encrypt(false, b"x").unwrap();
+        assert!(
+            key.decrypt(false, &enc)
+                .unwrap_err()
+                .contains("only a public key")
+        );
+    }
+
+    #[test]
+    fn bad_key_files_say_what_is_wrong_without_key_material() {
+        for (text, needle) in [
+            ("hello", "not a key file"),
+            (
+                "<RSAKeyValue><Modulus>!!!</Modulus><Exponent>AQAB</Exponent></RSAKeyValue>",
+                "not valid base64",
+            ),
+            ("<Other/>", "expected <RSAKeyValue>"),
+            (
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----",
+                "password-protected",
+            ),
+        ] {
+            let err = RsaKey::from_text(Path::new("bad.key"), text).unwrap_err();
+            assert!(
+                err.to_string().starts_with("bad.key: ") && err.to_string().contains(needle),
+                "{err}"
+            );
+        }
+        let debug = format!(
+            "{:?}",
+            RsaKey::from_text(Path::new("k.xml"), KEY_XML).unwrap()
+        );
+        assert!(
+            !debug.contains("Modulus") && debug.contains("sha256"),
+            "{debug}"
+        );
+    }
+}
