@@ -108,3 +108,38 @@ pub fn unhex(text: &str) -> String {
         .collect();
     String::from_utf8(bytes).unwrap()
 }
+
+/// A private copy of an oracle with its own `.exe.config` and its own `HOME` (where Mono keeps
+/// key containers), so tests that install keys or declare providers do not meet each other.
+#[derive(Debug)]
+pub struct Sandbox {
+    /// The sandbox folder (`HOME` of the oracle).
+    pub dir: tempfile::TempDir,
+    exe: PathBuf,
+}
+
+impl Sandbox {
+    /// Copies oracle `name` into a new sandbox, with `exe_config` as its `.exe.config`.
+    pub fn new(name: &str, exe_config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join(format!("{name}.exe"));
+        std::fs::copy(oracle(name), &exe).unwrap();
+        std::fs::write(dir.path().join(format!("{name}.exe.config")), exe_config).unwrap();
+        Self { dir, exe }
+    }
+
+    /// Runs the oracle with `HOME` set to the sandbox: its stdout, or its stderr on failure.
+    pub fn run(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("mono")
+            .arg(&self.exe)
+            .args(args)
+            .env("HOME", self.dir.path())
+            .output()
+            .unwrap_or_else(|e| missing_mono("mono", &e));
+        if out.status.success() {
+            Ok(String::from_utf8(out.stdout).unwrap())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+}

@@ -333,7 +333,7 @@ fn protected_sections_are_reported() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "encrypted (provider \"K2ConfigurationKey\")",
+            "the section is encrypted with provider \"K2ConfigurationKey\"; pass --key-file",
         ));
     let v = json_of(&mut s.k2cse(&["list", "--json"]));
     assert_eq!(v["config"]["protected"]["provider"], "K2ConfigurationKey");

@@ -116,7 +116,7 @@ fn encrypted_k2_config_is_reported_not_touched() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "encrypted (provider \"K2ConfigurationKey\")",
+            "the section is encrypted with provider \"K2ConfigurationKey\"",
         ));
     s.k2cse(&["lint"])
         .assert()

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use k2cse_core::protect::DataAlgorithm;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -60,6 +61,18 @@ pub struct Global {
     /// Show passwords and other secrets instead of ********.
     #[arg(long, global = true)]
     pub reveal: bool,
+
+    /// The RSA key of an encrypted section: the `<RSAKeyValue>` file exported with
+    /// `aspnet_regiis -px "<container>" key.xml -pri`, or a PEM private key. On Windows the
+    /// provider's key container (or DPAPI) is used when this is not given.
+    #[arg(
+        long,
+        short = 'k',
+        global = true,
+        env = "K2CSE_KEY_FILE",
+        value_name = "PATH"
+    )]
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +97,14 @@ pub enum Command {
     Replace(ReplaceArgs),
     /// Apply a batch of changes from a TOML or JSON file, all or nothing.
     Apply(ApplyArgs),
+    /// Encrypt the connectionStrings section as the K2 server does (needs --key-file on Linux).
+    Protect(ProtectArgs),
+    /// Store the connectionStrings section decrypted (the documented manual procedure; K2
+    /// encrypts it again when it starts). Secrets are then in plain text on disk.
+    Unprotect(UnprotectArgs),
+    /// Keys of encrypted sections.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// A short guided tour on a copy of the bundled sample config.
     Demo,
     /// Print a shell completion script.
@@ -216,6 +237,44 @@ pub struct ApplyArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub write: WriteOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct ProtectArgs {
+    /// The provider [default: `K2ConfigurationKey` if the file declares it, else the one it
+    /// declares].
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// The data algorithm [default: the provider's: tripledes-cbc, or aes256-cbc with
+    /// useFIPS].
+    #[arg(long, value_parser = parse_algorithm)]
+    pub algorithm: Option<DataAlgorithm>,
+    #[command(flatten)]
+    pub write: WriteOptions,
+}
+
+fn parse_algorithm(s: &str) -> Result<DataAlgorithm, String> {
+    s.parse()
+}
+
+#[derive(Debug, Args)]
+pub struct UnprotectArgs {
+    #[command(flatten)]
+    pub write: WriteOptions,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Show the provider, the key container and the key (size, SHA-256 fingerprint of the
+    /// public key, whether it opens the section). Never the private key.
+    Inspect(KeyInspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyInspectArgs {
+    /// The provider to describe [default: the section's, or `K2ConfigurationKey`].
+    #[arg(long)]
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Args)]

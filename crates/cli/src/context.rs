@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use k2cse_core::Document;
 use k2cse_core::config::discover_config;
+use k2cse_core::protect::{KeyStore, RsaKey};
 
 use crate::args::Global;
 
@@ -17,6 +18,8 @@ pub struct Context {
     pub json: bool,
     /// Show secrets.
     pub reveal: bool,
+    /// Keys for encrypted sections.
+    pub keys: KeyStore,
     /// With --demo, the temporary folder holding the sample (removed on exit).
     _demo_dir: Option<tempfile::TempDir>,
 }
@@ -38,16 +41,27 @@ impl Context {
             })?;
             (path, None)
         };
+        let key = global
+            .key_file
+            .as_deref()
+            .map(RsaKey::from_file)
+            .transpose()?;
         Ok(Self {
             path,
             json: global.json,
             reveal: global.reveal,
+            keys: KeyStore::new(key),
             _demo_dir: demo_dir,
         })
     }
 
-    /// Loads the config file.
+    /// Loads the config file and, when its section is encrypted and a key is at hand
+    /// (`--key-file`, or the OS key store on Windows), decrypts it.
     pub fn load(&self) -> anyhow::Result<Document> {
-        Ok(Document::load(&self.path)?)
+        let mut doc = Document::load(&self.path)?;
+        if doc.protection().is_none() || !self.keys.is_empty() {
+            doc.unlock(self.keys.clone())?;
+        }
+        Ok(doc)
     }
 }

@@ -14,6 +14,7 @@ pub fn run(global: &Global, out: &mut dyn io::Write) -> anyhow::Result<Outcome> 
         demo: true,
         json: false,
         reveal: global.reveal,
+        key_file: None,
     };
     let ctx = Context::new(&demo)?;
     let step = |out: &mut dyn io::Write, title: &str| writeln!(out, "\n==> {title}");

@@ -5,6 +5,7 @@
 mod args;
 mod context;
 mod demo;
+mod keys;
 mod read;
 mod render;
 mod write;
@@ -71,6 +72,7 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
                 Command::List(args) => read::list(&ctx, &args, out),
                 Command::Show(args) => read::show(&ctx, &args, out),
                 Command::Lint(args) => read::lint(&ctx, &args, out),
+                Command::Key(args::KeyCommand::Inspect(args)) => keys::inspect(&ctx, &args, out),
                 other => write::run(&ctx, other, out),
             }
         }

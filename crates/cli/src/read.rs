@@ -5,6 +5,7 @@ use std::io;
 use k2cse_core::Document;
 use k2cse_core::entry::Kind;
 use k2cse_core::lint::{self, LintOptions, RULES};
+use k2cse_core::protect::Scheme;
 use k2cse_core::secret::shown;
 use serde_json::json;
 
@@ -51,12 +52,7 @@ pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::
         return Ok(Outcome::Ok);
     }
     header(out, &doc)?;
-    if let Some(p) = doc.protection() {
-        writeln!(
-            out,
-            "  the section is encrypted (provider {:?}); its entries cannot be listed by this build",
-            p.provider
-        )?;
+    if doc.protection().is_some_and(|p| !p.unlocked) {
         return Ok(Outcome::Ok);
     }
     let width = entries
@@ -107,6 +103,20 @@ fn header(out: &mut dyn io::Write, doc: &Document) -> io::Result<()> {
     )?;
     if let Some(source) = doc.config_source() {
         writeln!(out, "  section in {} (configSource)", source.display())?;
+    }
+    match doc.protection() {
+        Some(p) if p.unlocked => writeln!(
+            out,
+            "  encrypted with provider {:?} ({}); decrypted in memory",
+            p.provider,
+            describe_scheme(p.scheme)
+        )?,
+        Some(p) => writeln!(
+            out,
+            "  the section is encrypted with provider {:?}; pass --key-file (the key exported with aspnet_regiis -px) to read it",
+            p.provider
+        )?,
+        None => {}
     }
     Ok(())
 }
@@ -236,4 +246,17 @@ pub fn lint(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::
     } else {
         Outcome::Ok
     })
+}
+
+/// `tripledes-cbc, RSA PKCS#1 v1.5` and the like.
+pub fn describe_scheme(scheme: Option<Scheme>) -> String {
+    match scheme {
+        Some(Scheme::Rsa { data, oaep, .. }) => format!(
+            "{}, RSA {}",
+            data.label(),
+            if oaep { "OAEP" } else { "PKCS#1 v1.5" }
+        ),
+        Some(Scheme::Dpapi) => "DPAPI".to_owned(),
+        None => "unknown".to_owned(),
+    }
 }

@@ -1,7 +1,7 @@
 //! The commands that change the file: `set`, `unset`, `add`, `remove`, `rename`, `replace`,
 //! `apply`. They all build [`Change`]s and go through one [`EditSession`].
 
-use std::io::{self, BufRead as _};
+use std::io::{self, BufRead as _, Write as _};
 
 use anyhow::Context as _;
 use k2cse_core::edit::{Values, read_batch};
@@ -67,6 +67,14 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
             a.write,
         ),
         Command::Apply(a) => (read_batch(&a.file)?, a.write),
+        Command::Protect(a) => (
+            vec![Change::Protect {
+                provider: a.provider,
+                algorithm: a.algorithm,
+            }],
+            a.write,
+        ),
+        Command::Unprotect(a) => (vec![Change::Unprotect], a.write),
         other => anyhow::bail!("internal: {other:?} is not a write command"),
     };
     apply(ctx, changes, &options, out)
@@ -79,6 +87,7 @@ pub fn apply(
     options: &WriteOptions,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
+    let unprotecting = changes.iter().any(|c| matches!(c, Change::Unprotect));
     let doc = ctx.load()?;
     let mut session = EditSession::new(doc, LintOptions::default(), options.dry_run)?;
     session.apply_all(changes)?;
@@ -129,6 +138,17 @@ pub fn apply(
         backup_dir: options.backup_dir.clone(),
     };
     let saved = session.save(&save_options, options.force)?;
+    let warning = (unprotecting && !saved.is_empty()).then(|| {
+        format!(
+            "the connectionStrings section of {} is now stored DECRYPTED: its passwords are readable by anyone who can read the file. \
+             K2 encrypts it again when the K2 service starts; or run `k2cse protect` now. The backup still holds the encrypted version.",
+            ctx.path.display()
+        )
+    });
+    if let Some(warning) = &warning {
+        // Loud on purpose, and on stderr so that it is seen even when stdout is redirected.
+        let _ = writeln!(io::stderr().lock(), "WARNING: {warning}");
+    }
     if ctx.json {
         write_json(
             out,
@@ -141,6 +161,7 @@ pub fn apply(
                 "introduced": check.introduced,
                 "resolved": check.resolved,
                 "files": saved,
+                "warning": warning,
             }),
         )?;
     } else {
