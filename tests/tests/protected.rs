@@ -40,7 +40,7 @@ fn plain_k2(oaep: bool) -> String {
     )
 }
 
-/// The config encrypted by .NET's EncryptedXml the way RsaProtectedConfigurationProvider does.
+/// The config encrypted by .NET's `EncryptedXml` the way `RsaProtectedConfigurationProvider` does.
 fn dotnet_encrypted(oaep: bool, algorithm: &str) -> Scratch {
     let s = Scratch::with(plain_k2(false).as_bytes());
     let exe = mono::oracle("ProtectedConfig");
@@ -89,7 +89,7 @@ fn plain_entries() -> BTreeMap<String, String> {
     k2cse_entries(&s, &key())
 }
 
-/// A sandboxed ProtectedConfig oracle whose ConfigurationManager can decrypt with the test
+/// A sandboxed `ProtectedConfig` oracle whose `ConfigurationManager` can decrypt with the test
 /// key (Mono looks providers up in the program's own config, not the mapped file).
 fn dotnet_reader() -> Sandbox {
     let sandbox = Sandbox::new(
@@ -430,8 +430,8 @@ fn key_inspect_shows_the_public_fingerprint_never_the_key() {
 fn bad_inputs_are_one_line_errors_and_nothing_is_written() {
     let good = dotnet_encrypted(false, "tripledes").text();
     let last = good.rfind("</CipherValue>").unwrap();
-    let dpapi = format!(
-        "<configuration>\n  <connectionStrings configProtectionProvider=\"DataProtectionConfigurationProvider\">\n    <EncryptedData>\n      <CipherData>\n        <CipherValue>AQAAANCMnd8BFdERjHoAwE/Cl+s=</CipherValue>\n      </CipherData>\n    </EncryptedData>\n  </connectionStrings>\n</configuration>\n"
+    let dpapi = String::from(
+        "<configuration>\n  <connectionStrings configProtectionProvider=\"DataProtectionConfigurationProvider\">\n    <EncryptedData>\n      <CipherData>\n        <CipherValue>AQAAANCMnd8BFdERjHoAwE/Cl+s=</CipherValue>\n      </CipherData>\n    </EncryptedData>\n  </connectionStrings>\n</configuration>\n",
     );
     let cases: Vec<(String, Vec<String>, &str)> = vec![
         (
