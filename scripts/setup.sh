@@ -3,6 +3,7 @@
 #
 #   Mono's .NET class library  the interop oracles (tests/oracle/*.cs) - required by the tests
 #   mingw-w64                  cargo check/build for x86_64-pc-windows-gnu
+#   xmlsec1, openssl           independent checks of encrypted sections
 #   xmlstarlet, hyperfine      bench/run.sh
 #
 # Safe to run again: packages already installed are skipped, unless CI=true (then apt-get
@@ -14,6 +15,7 @@ packages=(
   libmono-system-configuration4.0-cil libmono-system-data4.0-cil
   libmono-system-security4.0-cil libmono-system-xml4.0-cil
   gcc-mingw-w64-x86-64
+  xmlsec1 openssl
   xmlstarlet hyperfine time python3
 )
 

@@ -40,6 +40,9 @@ fn every_command_is_documented() {
         "apply",
         "demo",
         "completions",
+        "protect",
+        "unprotect",
+        "key inspect",
     ] {
         assert!(
             text.contains(&format!("### `k2cse {command}")),
@@ -53,6 +56,7 @@ fn every_command_is_documented() {
         "k2cse.write/1",
         "k2cse.error/1",
         "k2cse.rules/1",
+        "k2cse.key/1",
     ] {
         assert!(
             text.contains(schema),

@@ -30,7 +30,12 @@ fn k2cse_view(config: &Path) -> BTreeMap<String, String> {
         .entries()
         .unwrap()
         .into_iter()
-        .map(|e| (e.name.as_str().to_owned(), e.value.unwrap_or_default()))
+        .map(|e| {
+            (
+                e.name.as_str().to_owned(),
+                e.value.clone().unwrap_or_default(),
+            )
+        })
         .collect()
 }
 

@@ -58,6 +58,10 @@ pub fn display_texts(
                 &mut text,
             )?;
         }
+        // The decrypted view ends at `</connectionStrings>`; a final newline keeps diffs quiet.
+        if decrypted.is_some_and(|d| std::ptr::eq(d, file)) && !text.ends_with('\n') {
+            text.push('\n');
+        }
         out.push((file.path().to_owned(), text));
     }
     Ok(out)

@@ -477,6 +477,6 @@ fn connection_string_errors_point_into_the_attribute() {
     );
     let e = d.entry("a").unwrap();
     assert!(e.parsed.is_err());
-    let loc = e.error_location.unwrap();
+    let loc = e.error_location.clone().unwrap();
     assert_eq!((loc.line, loc.column), (3, 41));
 }

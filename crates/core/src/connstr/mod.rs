@@ -251,6 +251,18 @@ impl ConnectionString {
     }
 }
 
+impl Drop for ConnectionString {
+    /// Connection strings hold passwords (decrypted ones included): wipe them.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.text);
+        for pair in &mut self.pairs {
+            if let Some(value) = pair.value.as_mut() {
+                zeroize::Zeroize::zeroize(value);
+            }
+        }
+    }
+}
+
 impl fmt::Debug for ConnectionString {
     /// Values may be passwords: debug output lists keys only.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -108,6 +108,15 @@ fn mask_leniently(value: &str) -> String {
         .join(";")
 }
 
+impl Drop for Entry {
+    /// The raw value may hold passwords: wipe it.
+    fn drop(&mut self) {
+        if let Some(value) = self.value.as_mut() {
+            zeroize::Zeroize::zeroize(value);
+        }
+    }
+}
+
 impl fmt::Debug for Entry {
     /// Connection strings hold passwords: debug output names the keys, never the values.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
