@@ -1,0 +1,451 @@
+//! The T-SQL the simulator understands, translated to SQLite.
+//!
+//! This is deliberately small: it covers the statements k2cse sends (see `k2cse-core`'s
+//! `db::sql`) and simple queries from test clients, nothing more. Anything else reaches SQLite
+//! unchanged and fails there with an error that says so. The rewrites:
+//!
+//! | T-SQL | SQLite |
+//! |---|---|
+//! | `N'text'` | `'text'` |
+//! | `@@VERSION`, `@@SERVERNAME`, `DB_NAME()` | simulator functions |
+//! | `CONVERT(NVARCHAR(MAX), x)` / `CONVERT(VARBINARY(MAX), x)` | UTF-16LE aware conversions |
+//! | `WITH (UPDLOCK, HOLDLOCK)` table hints | removed (explicit transactions are `BEGIN IMMEDIATE`) |
+//! | `OPENJSON(@p) WITH (col TYPE '$.path', ...) AS j` | a `json_each` subquery |
+//! | `ISNULL(`, `LEN(` | `IFNULL(`, `length(` |
+//! | `[dbo].x` | `main.x` |
+//!
+//! Statements handled by the session instead of SQLite: `SET ...` (only `XACT_ABORT` matters),
+//! `BEGIN/COMMIT/ROLLBACK TRAN`, `OPEN/CLOSE MASTER KEY`, `OPEN/CLOSE SYMMETRIC KEY`, and the
+//! dynamic-SQL form k2cse uses to pass the master key password as a parameter.
+
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
+
+/// Where the master key password comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Password {
+    /// A literal in the statement.
+    Literal(String),
+    /// A parameter of `sp_executesql`.
+    Param(String),
+}
+
+/// One translated statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Statement {
+    /// SQL for SQLite.
+    Sql(String),
+    /// A `SET` option with no effect here.
+    NoOp,
+    /// `SET XACT_ABORT ON|OFF`.
+    XactAbort(bool),
+    /// `BEGIN TRAN[SACTION]`.
+    Begin,
+    /// `COMMIT [TRAN[SACTION]]`.
+    Commit,
+    /// `ROLLBACK [TRAN[SACTION]]`.
+    Rollback,
+    /// `OPEN MASTER KEY DECRYPTION BY PASSWORD = ...`.
+    OpenMasterKey(Password),
+    /// `CLOSE MASTER KEY`.
+    CloseMasterKey,
+    /// `OPEN SYMMETRIC KEY k DECRYPTION BY CERTIFICATE c`.
+    OpenSymmetricKey {
+        /// Key name.
+        key: String,
+        /// Certificate name.
+        certificate: String,
+    },
+    /// `CLOSE SYMMETRIC KEY k`.
+    CloseSymmetricKey(String),
+    /// `CLOSE ALL SYMMETRIC KEYS`.
+    CloseAllSymmetricKeys,
+}
+
+/// A statement's text with its string literals replaced by numbered placeholders, so that
+/// rewrites never touch what is inside quotes.
+struct Masked {
+    text: String,
+    literals: Vec<String>,
+}
+
+const MARK: char = '\u{1}';
+
+fn re(pattern: &str) -> Regex {
+    // The patterns are constants checked by the tests below.
+    Regex::new(pattern).unwrap_or_else(|e| unreachable!("bad built-in pattern {pattern}: {e}"))
+}
+
+static LITERAL: LazyLock<Regex> = LazyLock::new(|| re(r"'\x01(\d+)\x01'"));
+
+impl Masked {
+    fn new(statement: &str) -> Self {
+        let mut text = String::with_capacity(statement.len());
+        let mut literals = Vec::new();
+        let mut chars = statement.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' => {
+                    let mut literal = String::new();
+                    while let Some(c) = chars.next() {
+                        if c == '\'' {
+                            if chars.peek() == Some(&'\'') {
+                                chars.next();
+                                literal.push_str("''");
+                                continue;
+                            }
+                            break;
+                        }
+                        literal.push(c);
+                    }
+                    let _ = write!(text, "'{MARK}{}{MARK}'", literals.len());
+                    literals.push(literal);
+                }
+                '-' if chars.peek() == Some(&'-') => {
+                    for c in chars.by_ref() {
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                    text.push(' ');
+                }
+                '/' if chars.peek() == Some(&'*') => {
+                    chars.next();
+                    let mut last = ' ';
+                    for c in chars.by_ref() {
+                        if last == '*' && c == '/' {
+                            break;
+                        }
+                        last = c;
+                    }
+                    text.push(' ');
+                }
+                _ => text.push(c),
+            }
+        }
+        Self {
+            text: text.trim().to_owned(),
+            literals,
+        }
+    }
+
+    /// A literal's value (doubled quotes undone).
+    fn literal(&self, index: &str) -> Option<String> {
+        let i: usize = index.parse().ok()?;
+        self.literals.get(i).map(|l| l.replace("''", "'"))
+    }
+
+    fn unmask(&self, text: &str) -> String {
+        LITERAL
+            .replace_all(text, |c: &Captures<'_>| {
+                let i: usize = c[1].parse().unwrap_or(usize::MAX);
+                format!("'{}'", self.literals.get(i).map_or("", String::as_str))
+            })
+            .into_owned()
+    }
+}
+
+/// Splits a batch at top-level semicolons (not inside quotes, brackets or comments).
+pub fn split(batch: &str) -> Vec<&str> {
+    let bytes = batch.as_bytes();
+    let mut out = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' | b'"' | b'[' => {
+                let close = if bytes[i] == b'[' { b']' } else { bytes[i] };
+                i += 1;
+                while i < bytes.len() {
+                    if bytes[i] == close {
+                        if bytes.get(i + 1) == Some(&close) {
+                            i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b';' => {
+                out.push(&batch[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(&batch[start.min(batch.len())..]);
+    out.into_iter().filter(|s| !s.trim().is_empty()).collect()
+}
+
+/// Translates one statement.
+pub fn translate(statement: &str) -> Statement {
+    static SET_XACT: LazyLock<Regex> = LazyLock::new(|| re(r"(?is)^SET\s+XACT_ABORT\s+(ON|OFF)$"));
+    static SET: LazyLock<Regex> = LazyLock::new(|| re(r"(?is)^SET\s+\w+"));
+    static BEGIN: LazyLock<Regex> = LazyLock::new(|| re(r"(?is)^BEGIN\s+TRAN(SACTION)?(\s+\w+)?$"));
+    static COMMIT: LazyLock<Regex> =
+        LazyLock::new(|| re(r"(?is)^COMMIT(\s+TRAN(SACTION)?)?(\s+\w+)?$"));
+    static ROLLBACK: LazyLock<Regex> =
+        LazyLock::new(|| re(r"(?is)^ROLLBACK(\s+TRAN(SACTION)?)?(\s+\w+)?$"));
+    static OPEN_MASTER: LazyLock<Regex> = LazyLock::new(|| {
+        re(r"(?is)^OPEN\s+MASTER\s+KEY\s+DECRYPTION\s+BY\s+PASSWORD\s*=\s*N?'\x01(\d+)\x01'$")
+    });
+    static OPEN_MASTER_DYNAMIC: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(?is)^EXEC(UTE)?\s*\(\s*N?'\x01(\d+)\x01'\s*\+\s*REPLACE\s*\(\s*(@\w+)\s*,\s*N?'\x01\d+\x01'\s*,\s*N?'\x01\d+\x01'\s*\)\s*\+\s*N?'\x01\d+\x01'\s*\)$",
+        )
+    });
+    static CLOSE_MASTER: LazyLock<Regex> = LazyLock::new(|| re(r"(?is)^CLOSE\s+MASTER\s+KEY$"));
+    static OPEN_KEY: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(?is)^OPEN\s+SYMMETRIC\s+KEY\s+\[?(\w+)\]?\s+DECRYPTION\s+BY\s+CERTIFICATE\s+\[?(\w+)\]?$",
+        )
+    });
+    static CLOSE_KEY: LazyLock<Regex> =
+        LazyLock::new(|| re(r"(?is)^CLOSE\s+SYMMETRIC\s+KEY\s+\[?(\w+)\]?$"));
+    static CLOSE_ALL: LazyLock<Regex> =
+        LazyLock::new(|| re(r"(?is)^CLOSE\s+ALL\s+SYMMETRIC\s+KEYS$"));
+
+    let masked = Masked::new(statement);
+    let t = masked.text.as_str();
+    if let Some(c) = SET_XACT.captures(t) {
+        return Statement::XactAbort(c[1].eq_ignore_ascii_case("on"));
+    }
+    if SET.is_match(t) {
+        return Statement::NoOp;
+    }
+    if BEGIN.is_match(t) {
+        return Statement::Begin;
+    }
+    if COMMIT.is_match(t) {
+        return Statement::Commit;
+    }
+    if ROLLBACK.is_match(t) {
+        return Statement::Rollback;
+    }
+    if let Some(password) = OPEN_MASTER.captures(t).and_then(|c| masked.literal(&c[1])) {
+        return Statement::OpenMasterKey(Password::Literal(password));
+    }
+    if let Some(c) = OPEN_MASTER_DYNAMIC.captures(t) {
+        let prefix = masked.literal(&c[2]).unwrap_or_default();
+        let words = prefix
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_uppercase();
+        if words == "OPEN MASTER KEY DECRYPTION BY PASSWORD = N'"
+            || words == "OPEN MASTER KEY DECRYPTION BY PASSWORD = '"
+        {
+            return Statement::OpenMasterKey(Password::Param(c[3].to_owned()));
+        }
+    }
+    if CLOSE_MASTER.is_match(t) {
+        return Statement::CloseMasterKey;
+    }
+    if let Some(c) = OPEN_KEY.captures(t) {
+        return Statement::OpenSymmetricKey {
+            key: c[1].to_owned(),
+            certificate: c[2].to_owned(),
+        };
+    }
+    if let Some(c) = CLOSE_KEY.captures(t) {
+        return Statement::CloseSymmetricKey(c[1].to_owned());
+    }
+    if CLOSE_ALL.is_match(t) {
+        return Statement::CloseAllSymmetricKeys;
+    }
+    Statement::Sql(masked.unmask(&rewrite(&masked)))
+}
+
+/// The expression rewrites, on masked text.
+fn rewrite(masked: &Masked) -> String {
+    static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+        vec![
+            (re(r"(?i)\bN'\x01"), "'\u{1}"),
+            (re(r"(?i)@@VERSION\b"), "k2sim_version()"),
+            (re(r"(?i)@@SERVERNAME\b"), "k2sim_servername()"),
+            (
+                re(r"(?i)\bCONVERT\s*\(\s*NVARCHAR\s*\(\s*MAX\s*\)\s*,"),
+                "k2sim_nvarchar(",
+            ),
+            (
+                re(r"(?i)\bCONVERT\s*\(\s*VARBINARY\s*\(\s*MAX\s*\)\s*,"),
+                "k2sim_varbinary(",
+            ),
+            (
+                re(
+                    r"(?i)\bWITH\s*\(\s*(UPDLOCK|HOLDLOCK|ROWLOCK|NOLOCK)(\s*,\s*(UPDLOCK|HOLDLOCK|ROWLOCK|NOLOCK))*\s*\)",
+                ),
+                "",
+            ),
+            (re(r"(?i)\bISNULL\s*\("), "IFNULL("),
+            (re(r"(?i)\bLEN\s*\("), "length("),
+            (re(r"(?i)(^|[^\w.\]])(\[dbo\]|dbo)\."), "${1}main."),
+        ]
+    });
+    let mut text = openjson(&masked.text, masked);
+    for (pattern, replacement) in RULES.iter() {
+        text = pattern.replace_all(&text, *replacement).into_owned();
+    }
+    text
+}
+
+/// `OPENJSON(@p) WITH (name TYPE '$.path', ...)` → `(SELECT json_extract(value, '$.path') AS name, ... FROM json_each(@p))`.
+fn openjson(text: &str, masked: &Masked) -> String {
+    static START: LazyLock<Regex> =
+        LazyLock::new(|| re(r"(?i)\bOPENJSON\s*\(\s*(@\w+)\s*\)\s*WITH\s*\("));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = START.captures(rest) {
+        let (Some(whole), param) = (c.get(0), c[1].to_owned()) else {
+            break;
+        };
+        let body_start = whole.end();
+        let mut depth = 1;
+        let mut end = None;
+        for (i, ch) in rest[body_start..].char_indices() {
+            match ch {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(body_start + i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else { break };
+        let mut columns = Vec::new();
+        let mut depth = 0;
+        let mut from = body_start;
+        for (i, ch) in rest[body_start..end].char_indices() {
+            match ch {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    columns.push(&rest[from..body_start + i]);
+                    from = body_start + i + 1;
+                }
+                _ => {}
+            }
+        }
+        columns.push(&rest[from..end]);
+        let selected: Vec<String> = columns
+            .iter()
+            .filter_map(|def| {
+                let name = def.split_whitespace().next()?;
+                let path = LITERAL
+                    .captures(def)
+                    .and_then(|c| masked.literal(&c[1]))
+                    .unwrap_or_else(|| format!("$.{}", name.trim_matches(['[', ']'])));
+                // The path goes back in as a new literal: literals are restored after rewriting.
+                Some(format!(
+                    "json_extract(value, '{}') AS {name}",
+                    path.replace('\'', "''")
+                ))
+            })
+            .collect();
+        out.push_str(&rest[..whole.start()]);
+        let _ = write!(out, "(SELECT {} FROM json_each({param}))", selected.join(", "));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql(s: &str) -> String {
+        match translate(s) {
+            Statement::Sql(s) => s,
+            other => panic!("not SQL: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn batches_split_outside_quotes_and_comments() {
+        assert_eq!(
+            split("SELECT 'a;b'; SELECT [x;y] -- c;d\n; /* e;f */ SELECT 2;"),
+            [
+                "SELECT 'a;b'",
+                " SELECT [x;y] -- c;d\n",
+                " /* e;f */ SELECT 2"
+            ]
+        );
+    }
+
+    #[test]
+    fn control_statements() {
+        assert_eq!(translate("SET XACT_ABORT ON"), Statement::XactAbort(true));
+        assert_eq!(translate(" set nocount on "), Statement::NoOp);
+        assert_eq!(translate("BEGIN TRANSACTION"), Statement::Begin);
+        assert_eq!(translate("commit tran"), Statement::Commit);
+        assert_eq!(
+            translate("OPEN MASTER KEY DECRYPTION BY PASSWORD = N'it''s'"),
+            Statement::OpenMasterKey(Password::Literal("it's".into()))
+        );
+        assert_eq!(
+            translate(
+                "EXEC (N'OPEN MASTER KEY DECRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N'''')"
+            ),
+            Statement::OpenMasterKey(Password::Param("@P1".into()))
+        );
+        assert_eq!(
+            translate("OPEN SYMMETRIC KEY [SCSSOKey] DECRYPTION BY CERTIFICATE SCHostServerCert"),
+            Statement::OpenSymmetricKey {
+                key: "SCSSOKey".into(),
+                certificate: "SCHostServerCert".into()
+            }
+        );
+        assert_eq!(
+            translate("CLOSE ALL SYMMETRIC KEYS"),
+            Statement::CloseAllSymmetricKeys
+        );
+    }
+
+    #[test]
+    fn expressions_are_rewritten_but_literals_are_not() {
+        assert_eq!(
+            sql("SELECT N'CONVERT(NVARCHAR(MAX), x)', @@VERSION"),
+            "SELECT 'CONVERT(NVARCHAR(MAX), x)', k2sim_version()"
+        );
+        assert_eq!(
+            sql(
+                "SELECT CONVERT(NVARCHAR(MAX), c.VariableValue) FROM [HostServer].[Configuration] AS c WITH (UPDLOCK, HOLDLOCK)"
+            ),
+            "SELECT k2sim_nvarchar( c.VariableValue) FROM [HostServer].[Configuration] AS c "
+        );
+        assert_eq!(
+            sql("SELECT * FROM dbo.T JOIN [dbo].[U] ON 1 = 1"),
+            "SELECT * FROM main.T JOIN main.[U] ON 1 = 1"
+        );
+    }
+
+    #[test]
+    fn openjson_becomes_json_each() {
+        assert_eq!(
+            sql(
+                "SELECT j.token FROM OPENJSON(@P1) WITH (token NVARCHAR(256) '$.token', old NVARCHAR(MAX) '$.old') AS j"
+            ),
+            "SELECT j.token FROM (SELECT json_extract(value, '$.token') AS token, json_extract(value, '$.old') AS old FROM json_each(@P1)) AS j"
+        );
+    }
+}

@@ -1,0 +1,338 @@
+//! The simulator as tiberius sees it: handshake variants, logins, queries, parameters,
+//! transactions, the K2 key stack and fault injection.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use k2cse_mssql_sim::{Faults, SAMPLE_MASTER_KEY_PASSWORD, ServerEncryption, SimConfig, Simulator};
+use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt as _};
+
+type Conn = Client<Compat<TcpStream>>;
+
+fn config(sim: &Simulator, encryption: EncryptionLevel, password: &str) -> Config {
+    let mut config = Config::new();
+    config.host("127.0.0.1");
+    config.port(sim.port());
+    config.database("K2");
+    config.authentication(AuthMethod::sql_server("sa", password));
+    config.encryption(encryption);
+    config.trust_cert();
+    config
+}
+
+async fn connect_with(
+    sim: &Simulator,
+    encryption: EncryptionLevel,
+    password: &str,
+) -> tiberius::Result<Conn> {
+    let config = config(sim, encryption, password);
+    let tcp = TcpStream::connect(config.get_addr()).await?;
+    tcp.set_nodelay(true)?;
+    Box::pin(Client::connect(config, tcp.compat_write())).await
+}
+
+async fn connect(sim: &Simulator) -> Conn {
+    connect_with(sim, EncryptionLevel::Required, sim.sa_password())
+        .await
+        .unwrap()
+}
+
+fn start(encryption: ServerEncryption) -> Simulator {
+    Simulator::start(SimConfig {
+        encryption,
+        ..SimConfig::default()
+    })
+    .unwrap()
+}
+
+async fn open_keys(client: &mut Conn) {
+    client
+        .execute(
+            "EXEC (N'OPEN MASTER KEY DECRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N''''); OPEN SYMMETRIC KEY SCSSOKey DECRYPTION BY CERTIFICATE SCHostServerCert",
+            &[&SAMPLE_MASTER_KEY_PASSWORD],
+        )
+        .await
+        .unwrap();
+}
+
+async fn token(client: &mut Conn, name: &str) -> Option<String> {
+    let row = client
+        .query(
+            "SELECT CASE WHEN Encrypted = 1 THEN CONVERT(NVARCHAR(MAX), DecryptByKey(VariableValue)) ELSE CONVERT(NVARCHAR(MAX), VariableValue) END AS v FROM [HostServer].[Configuration] WHERE VariableToken = @P1",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    row.get::<&str, _>(0).map(str::to_owned)
+}
+
+#[tokio::test]
+async fn every_encryption_combination_connects_or_fails_like_sql_server() {
+    for (server, client, works) in [
+        (ServerEncryption::Optional, EncryptionLevel::Required, true),
+        (ServerEncryption::Optional, EncryptionLevel::On, true),
+        (ServerEncryption::Optional, EncryptionLevel::Off, true),
+        (
+            ServerEncryption::Optional,
+            EncryptionLevel::NotSupported,
+            true,
+        ),
+        (ServerEncryption::Forced, EncryptionLevel::Off, true),
+        (
+            ServerEncryption::Forced,
+            EncryptionLevel::NotSupported,
+            false,
+        ),
+        (
+            ServerEncryption::Unsupported,
+            EncryptionLevel::NotSupported,
+            true,
+        ),
+        (
+            ServerEncryption::Unsupported,
+            EncryptionLevel::Required,
+            false,
+        ),
+    ] {
+        let sim = start(server);
+        let result = connect_with(&sim, client, sim.sa_password()).await;
+        match (works, result) {
+            (true, Ok(mut c)) => {
+                let row = c
+                    .simple_query("SELECT DB_NAME() AS db")
+                    .await
+                    .unwrap()
+                    .into_row()
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    row.get::<&str, _>("db"),
+                    Some("K2"),
+                    "{server:?}/{client:?}"
+                );
+            }
+            (false, Err(_)) => {}
+            (works, result) => panic!(
+                "{server:?}/{client:?}: expected works={works}, got {:?}",
+                result.map(|_| ())
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_is_login_failed_18456() {
+    let sim = start(ServerEncryption::Optional);
+    let err = connect_with(&sim, EncryptionLevel::Required, "nope")
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    match err {
+        tiberius::error::Error::Server(e) => {
+            assert_eq!(e.code(), 18456);
+            assert!(
+                e.message().contains("Login failed for user 'sa'"),
+                "{}",
+                e.message()
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.counters().failed_logins, 1);
+}
+
+#[tokio::test]
+async fn parameters_nulls_and_types_round_trip() {
+    let sim = start(ServerEncryption::Optional);
+    let mut c = connect(&sim).await;
+    let long = "x".repeat(9000);
+    let row = c
+        .query(
+            "SELECT @P1 AS t, @P2 AS i, @P3 AS n, @P4 AS b, @P5 AS long, @P6 AS big",
+            &[
+                &"héllo ☃",
+                &42i32,
+                &Option::<&str>::None,
+                &vec![1u8, 2, 3],
+                &long.as_str(),
+                &5_000_000_000i64,
+            ],
+        )
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<&str, _>("t"), Some("héllo ☃"));
+    assert_eq!(row.get::<i32, _>("i"), Some(42));
+    assert_eq!(row.get::<&str, _>("n"), None);
+    assert_eq!(row.get::<&[u8], _>("b"), Some(&[1u8, 2, 3][..]));
+    assert_eq!(row.get::<&str, _>("long").map(str::len), Some(9000));
+    assert_eq!(row.get::<i64, _>("big"), Some(5_000_000_000));
+    let version = c
+        .simple_query("SELECT @@VERSION")
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        version
+            .get::<&str, _>(0)
+            .unwrap()
+            .starts_with("Microsoft SQL Server")
+    );
+}
+
+#[tokio::test]
+async fn the_key_stack_behaves_like_k2s() {
+    let sim = start(ServerEncryption::Optional);
+    let mut c = connect(&sim).await;
+    // Closed key: encrypted values read as NULL, plain ones as text.
+    assert_eq!(token(&mut c, "[ConnectionString:HostserverDB]").await, None);
+    assert_eq!(
+        token(&mut c, "[USESQLENCRYPTION]").await.as_deref(),
+        Some("true")
+    );
+    // The symmetric key needs the master key; a wrong master key password is error 15313.
+    let err = c
+        .execute(
+            "OPEN SYMMETRIC KEY SCSSOKey DECRYPTION BY CERTIFICATE SCHostServerCert",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(15581));
+    let err = c.execute("EXEC (N'OPEN MASTER KEY DECRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N'''')", &[&"wrong"]).await.unwrap_err();
+    assert_eq!(err.code(), Some(15313));
+    open_keys(&mut c).await;
+    assert!(
+        token(&mut c, "[ConnectionString:HostserverDB]")
+            .await
+            .unwrap()
+            .starts_with("Data Source=SQL01\\K2;")
+    );
+    // Keys are per session: another connection still reads NULL.
+    let mut other = connect(&sim).await;
+    assert_eq!(
+        token(&mut other, "[ConnectionString:HostserverDB]").await,
+        None
+    );
+    // EncryptByKey writes what DecryptByKey reads back.
+    c.execute("UPDATE [HostServer].[Configuration] SET VariableValue = EncryptByKey(Key_GUID(N'SCSSOKey'), @P2) WHERE VariableToken = @P1", &[&"[K2SERVER]", &"K2SERVER02"]).await.unwrap();
+    c.execute(
+        "UPDATE [HostServer].[Configuration] SET Encrypted = 1 WHERE VariableToken = @P1",
+        &[&"[K2SERVER]"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        token(&mut c, "[K2SERVER]").await.as_deref(),
+        Some("K2SERVER02")
+    );
+}
+
+#[tokio::test]
+async fn transactions_commit_roll_back_and_isolate() {
+    let sim = start(ServerEncryption::Optional);
+    let mut a = connect(&sim).await;
+    a.begin_transaction().await.unwrap();
+    let done = a.execute("UPDATE [HostServer].[Configuration] SET Encrypted = 0, VariableValue = CONVERT(VARBINARY(MAX), @P2) WHERE VariableToken = @P1", &[&"[K2SERVER]", &"changed"]).await.unwrap();
+    assert_eq!(done.total(), 1);
+    a.rollback_transaction().await.unwrap();
+    assert_eq!(
+        token(&mut a, "[K2SERVER]").await.as_deref(),
+        Some("K2SERVER01")
+    );
+    a.begin_transaction().await.unwrap();
+    a.execute("UPDATE [HostServer].[Configuration] SET VariableValue = CONVERT(VARBINARY(MAX), @P2) WHERE VariableToken = @P1", &[&"[K2SERVER]", &"committed"]).await.unwrap();
+    a.commit_transaction().await.unwrap();
+    let mut b = connect(&sim).await;
+    assert_eq!(
+        token(&mut b, "[K2SERVER]").await.as_deref(),
+        Some("committed")
+    );
+    let c = sim.counters();
+    assert_eq!((c.commits, c.rollbacks), (1, 1));
+}
+
+#[tokio::test]
+async fn xact_abort_rolls_back_on_a_failed_statement() {
+    let sim = start(ServerEncryption::Optional);
+    let mut c = connect(&sim).await;
+    c.simple_query("SET XACT_ABORT ON")
+        .await
+        .unwrap()
+        .into_results()
+        .await
+        .unwrap();
+    c.begin_transaction().await.unwrap();
+    c.execute("UPDATE [HostServer].[Configuration] SET VariableValue = CONVERT(VARBINARY(MAX), @P1) WHERE VariableToken = N'[K2SERVER]'", &[&"lost"]).await.unwrap();
+    sim.set_faults(Faults {
+        fail_statement: Some("INSERT".into()),
+        ..Faults::default()
+    });
+    let err = c.execute("INSERT INTO [HostServer].[Configuration] (VariableToken, VariableValue, Encrypted) VALUES (@P1, NULL, 0)", &[&"[NEW]"]).await.unwrap_err();
+    assert_eq!(err.code(), Some(50000));
+    sim.set_faults(Faults::default());
+    assert_eq!(
+        token(&mut c, "[K2SERVER]").await.as_deref(),
+        Some("K2SERVER01")
+    );
+    assert_eq!(sim.counters().rollbacks, 1);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_rolls_back_its_transaction() {
+    let sim = start(ServerEncryption::Optional);
+    let mut c = connect(&sim).await;
+    c.begin_transaction().await.unwrap();
+    sim.set_faults(Faults {
+        drop_after_statements: Some(1),
+        ..Faults::default()
+    });
+    let err = c.execute("UPDATE [HostServer].[Configuration] SET VariableValue = CONVERT(VARBINARY(MAX), @P1) WHERE VariableToken = N'[K2SERVER]'", &[&"lost"]).await;
+    assert!(err.is_err());
+    let mut other = connect(&sim).await;
+    assert_eq!(
+        token(&mut other, "[K2SERVER]").await.as_deref(),
+        Some("K2SERVER01")
+    );
+}
+
+#[tokio::test]
+async fn delays_trip_the_clients_command_timeout() {
+    let sim = start(ServerEncryption::Optional);
+    let mut config = config(&sim, EncryptionLevel::Required, sim.sa_password());
+    config.command_timeout(Some(Duration::from_millis(200)));
+    let tcp = TcpStream::connect(config.get_addr()).await.unwrap();
+    let mut c = Box::pin(Client::connect(config, tcp.compat_write())).await.unwrap();
+    sim.set_faults(Faults {
+        delay: Some(Duration::from_millis(800)),
+        ..Faults::default()
+    });
+    assert!(c.simple_query("SELECT 1").await.is_err());
+}
+
+#[tokio::test]
+async fn unknown_tables_are_sql_server_error_208() {
+    let sim = start(ServerEncryption::Optional);
+    let mut c = connect(&sim).await;
+    let err = c
+        .simple_query("SELECT * FROM [HostServer].[Nope]")
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(err.code(), Some(208));
+    let rows = c.simple_query("SELECT COUNT(*) AS n FROM sys.tables t JOIN sys.schemas s ON s.schema_id = t.schema_id WHERE s.name = N'HostServer'").await.unwrap().into_row().await.unwrap().unwrap();
+    assert_eq!(rows.get::<i32, _>("n"), Some(1));
+}
