@@ -179,6 +179,14 @@ pub enum Error {
         message: String,
     },
 
+    /// The K2 database.
+    #[error(transparent)]
+    Database(#[from] crate::db::DbError),
+
+    /// The OS keyring.
+    #[error(transparent)]
+    Keyring(#[from] crate::credentials::KeyringError),
+
     /// No config file was given and none was found in the usual places.
     #[error("no K2 config file found; looked for {}. Pass --config PATH", tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
     ConfigNotFound {

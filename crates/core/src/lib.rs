@@ -9,12 +9,16 @@
 //! - [`config`]: the config file, its encoding and the section, edited by byte splicing;
 //! - [`lint`]: rules that catch what would break K2's mail;
 //! - [`edit`]: the load → change → preview → save model shared by every front end;
-//! - [`save`]: atomic writes with backups and lost-update protection.
+//! - [`save`]: atomic writes with backups and lost-update protection;
+//! - [`db`]: the K2 database's configuration tokens, over TDS, and their drift from the file;
+//! - [`credentials`]: secrets kept in the OS keyring.
 //!
 //! The crate prints nothing and owns no runtime; it returns data and [`Error`]s.
 
 pub mod config;
 pub mod connstr;
+pub mod credentials;
+pub mod db;
 pub mod diff;
 pub mod edit;
 pub mod entry;

@@ -82,7 +82,9 @@ pub fn client_encryption(data: &[u8]) -> Result<WireEncryption, Malformed> {
 pub fn negotiate(server: ServerEncryption, client: WireEncryption) -> (WireEncryption, Mode) {
     use WireEncryption as W;
     match (server, client) {
-        (ServerEncryption::Unsupported, _) | (ServerEncryption::Optional, W::NotSupported) => (W::NotSupported, Mode::Plain),
+        (ServerEncryption::Unsupported, _) | (ServerEncryption::Optional, W::NotSupported) => {
+            (W::NotSupported, Mode::Plain)
+        }
         (ServerEncryption::Optional, W::Off) => (W::Off, Mode::LoginOnly),
         (ServerEncryption::Optional, W::On | W::Required) => (W::On, Mode::Full),
         (ServerEncryption::Forced, W::NotSupported) => (W::Required, Mode::Refuse),

@@ -85,10 +85,10 @@ pub fn parse_rpc(data: &[u8]) -> Result<Request, Malformed> {
     };
     if let Some(name) = &proc_name
         && !name.eq_ignore_ascii_case("sp_executesql")
-            && !name.eq_ignore_ascii_case("sys.sp_executesql")
-        {
-            return Ok(Request::UnknownProcedure(name.clone()));
-        }
+        && !name.eq_ignore_ascii_case("sys.sp_executesql")
+    {
+        return Ok(Request::UnknownProcedure(name.clone()));
+    }
     let _options = r.u16()?;
     let mut params = Vec::new();
     while r.remaining() > 0 {

@@ -356,10 +356,12 @@ fn execute(
             Err(message) => {
                 r.error(&message);
                 // XACT_ABORT: a run-time error rolls the whole transaction back.
-                if session.xact_abort() && session.transaction().is_some()
-                    && let Ok(outcome) = session.rollback() {
-                        environment(shared, r, &outcome);
-                    }
+                if session.xact_abort()
+                    && session.transaction().is_some()
+                    && let Ok(outcome) = session.rollback()
+                {
+                    environment(shared, r, &outcome);
+                }
                 finish(
                     r,
                     if rpc {

@@ -315,7 +315,9 @@ async fn delays_trip_the_clients_command_timeout() {
     let mut config = config(&sim, EncryptionLevel::Required, sim.sa_password());
     config.command_timeout(Some(Duration::from_millis(200)));
     let tcp = TcpStream::connect(config.get_addr()).await.unwrap();
-    let mut c = Box::pin(Client::connect(config, tcp.compat_write())).await.unwrap();
+    let mut c = Box::pin(Client::connect(config, tcp.compat_write()))
+        .await
+        .unwrap();
     sim.set_faults(Faults {
         delay: Some(Duration::from_millis(800)),
         ..Faults::default()

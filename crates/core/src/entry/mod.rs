@@ -78,22 +78,45 @@ impl Entry {
         if reveal {
             return Some(value.to_owned());
         }
-        let Ok(cs) = &self.parsed else {
-            return Some(mask_leniently(value));
-        };
-        let mut out = value.to_owned();
-        let mut spans: Vec<_> = cs
-            .pairs()
-            .iter()
-            .filter(|p| p.value.as_deref().is_some_and(|v| !v.is_empty()) && self.is_secret(&p.key))
-            .map(|p| p.value_span.clone())
-            .collect();
-        spans.sort_by_key(|r| std::cmp::Reverse(r.start));
-        for span in spans {
-            out.replace_range(span, MASK);
-        }
-        Some(out)
+        Some(masked(value, self.parsed.as_ref().ok(), |key| {
+            self.is_secret(key)
+        }))
     }
+}
+
+/// `value` with every secret value replaced by `********`: pairs of `parsed` (the parse of
+/// `value`) whose key `is_secret` says so, or, when it does not parse, any `key=...` segment
+/// whose key looks secret, up to the next `;`.
+pub fn masked(
+    value: &str,
+    parsed: Option<&ConnectionString>,
+    is_secret: impl Fn(&str) -> bool,
+) -> String {
+    let Some(cs) = parsed else {
+        return mask_leniently(value);
+    };
+    let mut out = value.to_owned();
+    let mut spans: Vec<_> = cs
+        .pairs()
+        .iter()
+        .filter(|p| p.value.as_deref().is_some_and(|v| !v.is_empty()) && is_secret(&p.key))
+        .map(|p| p.value_span.clone())
+        .collect();
+    spans.sort_by_key(|r| std::cmp::Reverse(r.start));
+    for span in spans {
+        out.replace_range(span, MASK);
+    }
+    out
+}
+
+/// Any value (a database token, say) for display: connection strings have their secret-looking
+/// keys masked unless `reveal`; other text is shown as it is.
+pub fn display_any(value: &str, reveal: bool) -> String {
+    if reveal {
+        return value.to_owned();
+    }
+    let parsed = ConnectionString::parse(value).ok();
+    masked(value, parsed.as_ref(), schema::looks_secret)
 }
 
 /// Masks `key=value` segments whose key looks secret in text that does not parse.

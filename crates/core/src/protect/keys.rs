@@ -48,16 +48,41 @@ impl fmt::Debug for RsaKey {
 impl RsaKey {
     /// Reads a key file (`<RSAKeyValue>` XML or PEM).
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
+        Self::from_file_with_passphrase(path, None)
+    }
+
+    /// Reads a key file; `passphrase` opens a password-protected PEM key
+    /// (`ENCRYPTED PRIVATE KEY`, PKCS#8 with PBES2).
+    pub fn from_file_with_passphrase(
+        path: &Path,
+        passphrase: Option<&crate::secret::Secret>,
+    ) -> Result<Self, KeyError> {
         let text = std::fs::read(path).map_err(|e| KeyError {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
         let text = Zeroizing::new(String::from_utf8_lossy(&text).into_owned());
-        Self::from_text(path, &text)
+        Self::from_text_with_passphrase(path, &text, passphrase)
+    }
+
+    /// Whether the key text is a password-protected PEM key.
+    pub fn needs_passphrase(text: &str) -> bool {
+        text.trim_start_matches('\u{FEFF}')
+            .trim_start()
+            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY")
     }
 
     /// Parses key text; `path` is for messages.
     pub fn from_text(path: &Path, text: &str) -> Result<Self, KeyError> {
+        Self::from_text_with_passphrase(path, text, None)
+    }
+
+    /// Parses key text, opening a password-protected PEM key with `passphrase`.
+    pub fn from_text_with_passphrase(
+        path: &Path,
+        text: &str,
+        passphrase: Option<&crate::secret::Secret>,
+    ) -> Result<Self, KeyError> {
         let error = |message: String| KeyError {
             path: path.to_owned(),
             message,
@@ -66,7 +91,7 @@ impl RsaKey {
         let (private, public) = if trimmed.starts_with('<') {
             from_xml(trimmed).map_err(error)?
         } else if trimmed.starts_with("-----BEGIN") {
-            from_pem(trimmed).map_err(error)?
+            from_pem(trimmed, passphrase).map_err(error)?
         } else {
             return Err(error("not a key file: expected an <RSAKeyValue> export (aspnet_regiis -px NAME FILE -pri) or a PEM key".into()));
         };
@@ -205,7 +230,7 @@ fn from_xml(text: &str) -> Result<KeyPair, String> {
     Ok((Some(private), public))
 }
 
-fn from_pem(text: &str) -> Result<KeyPair, String> {
+fn from_pem(text: &str, passphrase: Option<&crate::secret::Secret>) -> Result<KeyPair, String> {
     let label = text.lines().next().unwrap_or_default();
     let private = if label.contains("BEGIN RSA PRIVATE KEY") {
         PrivateKey::from_pkcs1_pem(text).map_err(|e| format!("invalid PKCS#1 private key: {e}"))?
@@ -219,11 +244,13 @@ fn from_pem(text: &str) -> Result<KeyPair, String> {
         let public =
             PublicKey::from_pkcs1_pem(text).map_err(|e| format!("invalid public key: {e}"))?;
         return Ok((None, public));
-    } else if label.contains("ENCRYPTED") {
-        return Err(
-            "the PEM key is password-protected; decrypt it first (openssl pkey -in KEY -out PLAIN)"
-                .into(),
-        );
+    } else if label.contains("BEGIN ENCRYPTED PRIVATE KEY") {
+        let Some(passphrase) = passphrase else {
+            return Err("the PEM key is password-protected: store its passphrase with `k2cse secret set key-file-passphrase --account PATH` or set K2CSE_KEY_PASSPHRASE".into());
+        };
+        PrivateKey::from_pkcs8_encrypted_pem(text, passphrase.expose().as_bytes()).map_err(|e| {
+            format!("cannot open the password-protected key (wrong passphrase?): {e}")
+        })?
     } else {
         return Err(format!("unsupported PEM type {label:?}"));
     };
@@ -234,6 +261,7 @@ fn from_pem(text: &str) -> Result<KeyPair, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
 
     const KEY_XML: &str = include_str!("../../../../tests/fixtures/keys/k2-test-key.xml");
 
@@ -268,6 +296,28 @@ mod tests {
             key.decrypt(false, &enc)
                 .unwrap_err()
                 .contains("only a public key")
+        );
+    }
+
+    #[test]
+    fn password_protected_pem_keys_open_with_their_passphrase() {
+        // `openssl pkey -aes-256-cbc` of the XML test key, passphrase "open sesame".
+        let pem = include_str!("../../../../tests/fixtures/keys/k2-test-key.encrypted.pem");
+        let key = RsaKey::from_text(Path::new("k.xml"), KEY_XML).unwrap();
+        assert!(RsaKey::needs_passphrase(pem));
+        let path = Path::new("k.pem");
+        let opened =
+            RsaKey::from_text_with_passphrase(path, pem, Some(&Secret::new("open sesame")))
+                .unwrap();
+        assert_eq!(opened.fingerprint(), key.fingerprint());
+        assert!(opened.has_private());
+        let wrong =
+            RsaKey::from_text_with_passphrase(path, pem, Some(&Secret::new("nope"))).unwrap_err();
+        assert!(wrong.to_string().contains("wrong passphrase"), "{wrong}");
+        let missing = RsaKey::from_text(path, pem).unwrap_err();
+        assert!(
+            missing.to_string().contains("key-file-passphrase"),
+            "{missing}"
         );
     }
 

@@ -497,7 +497,10 @@ fn undeclared(name: &str) -> ServerMessage {
 }
 
 /// SQLite's error as a SQL Server message; "no such table" becomes error 208 as clients expect.
-#[allow(clippy::needless_pass_by_value, reason = "used as `map_err(sqlite_error)`")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "used as `map_err(sqlite_error)`"
+)]
 fn sqlite_error(e: rusqlite::Error) -> ServerMessage {
     let text = e.to_string();
     if let Some(table) = text.strip_prefix("no such table: ") {

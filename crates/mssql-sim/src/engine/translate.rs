@@ -12,6 +12,7 @@
 //! | `WITH (UPDLOCK, HOLDLOCK)` table hints | removed (explicit transactions are `BEGIN IMMEDIATE`) |
 //! | `OPENJSON(@p) WITH (col TYPE '$.path', ...) AS j` | a `json_each` subquery |
 //! | `ISNULL(`, `LEN(` | `IFNULL(`, `length(` |
+//! | `COLLATE Latin1_General_BIN2` | removed (SQLite compares binary by default) |
 //! | `[dbo].x` | `main.x` |
 //!
 //! Statements handled by the session instead of SQLite: `SET ...` (only `XACT_ABORT` matters),
@@ -292,6 +293,7 @@ fn rewrite(masked: &Masked) -> String {
                 ),
                 "",
             ),
+            (re(r"(?i)\s+COLLATE\s+Latin1_General_BIN2\b"), ""),
             (re(r"(?i)\bISNULL\s*\("), "IFNULL("),
             (re(r"(?i)\bLEN\s*\("), "length("),
             (re(r"(?i)(^|[^\w.\]])(\[dbo\]|dbo)\."), "${1}main."),
@@ -362,7 +364,11 @@ fn openjson(text: &str, masked: &Masked) -> String {
             })
             .collect();
         out.push_str(&rest[..whole.start()]);
-        let _ = write!(out, "(SELECT {} FROM json_each({param}))", selected.join(", "));
+        let _ = write!(
+            out,
+            "(SELECT {} FROM json_each({param}))",
+            selected.join(", ")
+        );
         rest = &rest[end + 1..];
     }
     out.push_str(rest);

@@ -1,0 +1,537 @@
+//! A connection to the K2 database and the reads and writes k2cse makes through it.
+//!
+//! Every call is a fixed number of round trips whatever the number of tokens: reads return
+//! all rows in one result, writes send one JSON document (see [`super::sql`]).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tiberius::{AuthMethod, Client, Config, EncryptionLevel, Row};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt as _};
+
+use super::target::{Authentication, Encryption, Target};
+use super::{DbError, KeyStatus, Status, Token, TokenValue, sql};
+use crate::secret::Secret;
+
+/// Secrets a connection may need, resolved by the front end (keyring, environment, prompt).
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    /// The SQL login's password when the connection string has none.
+    pub sql_password: Option<Secret>,
+    /// The database master key password (K2 databases whose master key is not protected by
+    /// the service master key need it to open `SCSSOKey`).
+    pub master_key_password: Option<Secret>,
+}
+
+/// One token write: the value it must still have, and the new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenWrite {
+    /// Token name.
+    pub token: String,
+    /// The value read before (`None`: the token must not exist yet and is created).
+    pub expected: Option<String>,
+    /// The value to write.
+    pub new: String,
+    /// For a created token: store it encrypted.
+    pub encrypt: bool,
+}
+
+/// An open connection.
+pub struct Database {
+    client: Client<Compat<TcpStream>>,
+    target: Target,
+    status: Status,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("server", &self.target.server())
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+type Conn = Client<Compat<TcpStream>>;
+
+impl Database {
+    /// Connects, logs in, sets the session up, checks this is a K2 database and opens the key
+    /// stack when there is one. A key stack that cannot be opened is reported in
+    /// [`Database::status`], not as an error: only encrypted values need it.
+    pub async fn connect(target: &Target, credentials: &Credentials) -> Result<Self, DbError> {
+        let config = tiberius_config(target, credentials)?;
+        let mut client = login(target, config).await?;
+        round_trip(target, "session setup", async {
+            client
+                .simple_query(sql::SESSION_SETUP)
+                .await?
+                .into_results()
+                .await
+        })
+        .await?;
+        let row = round_trip(target, "probe", async {
+            client.simple_query(sql::PROBE).await?.into_row().await
+        })
+        .await?;
+        let row = row.ok_or_else(|| DbError::Client("the probe query returned no row".into()))?;
+        let count = |name: &str| row.try_get::<i32, _>(name).ok().flatten().unwrap_or(0) > 0;
+        let mut status = Status {
+            server: target.server(),
+            database: row
+                .try_get::<&str, _>("database_name")
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_owned(),
+            version: row
+                .try_get::<&str, _>("version")
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            has_configuration_table: count("has_table"),
+            has_master_key: count("has_master_key"),
+            has_certificate: count("has_certificate"),
+            has_symmetric_key: count("has_symmetric_key"),
+            keys: KeyStatus::NotPresent,
+            use_sql_encryption: None,
+        };
+        if !status.has_configuration_table {
+            return Err(DbError::NotK2 {
+                database: status.database,
+            });
+        }
+        if status.has_symmetric_key {
+            status.keys = open_keys(
+                &mut client,
+                target,
+                credentials.master_key_password.as_ref(),
+            )
+            .await?;
+        }
+        let mut db = Self {
+            client,
+            target: target.clone(),
+            status,
+        };
+        let flag = db.token("[USESQLENCRYPTION]").await;
+        db.status.use_sql_encryption = flag.ok().and_then(|t| {
+            t.value
+                .text()
+                .map(|v| v.trim().eq_ignore_ascii_case("true"))
+        });
+        Ok(db)
+    }
+
+    /// Server, database and key objects.
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// Every token, decrypted where the key is open.
+    pub async fn tokens(&mut self) -> Result<Vec<Token>, DbError> {
+        let rows = round_trip(&self.target, "reading tokens", async {
+            self.client
+                .simple_query(sql::READ_ALL)
+                .await?
+                .into_first_result()
+                .await
+        })
+        .await?;
+        Ok(rows.iter().map(token_from_row).collect())
+    }
+
+    /// One token.
+    pub async fn token(&mut self, name: &str) -> Result<Token, DbError> {
+        let json = serde_json::json!([{ "token": name }]).to_string();
+        let rows = round_trip(&self.target, "reading a token", async {
+            self.client
+                .query(sql::READ_LOCKED, &[&json])
+                .await?
+                .into_first_result()
+                .await
+        })
+        .await?;
+        rows.iter()
+            .map(token_from_row)
+            .next()
+            .ok_or_else(|| DbError::TokenNotFound(name.to_owned()))
+    }
+
+    /// Writes `writes` in one transaction: locks and re-reads the rows, refuses if any differs
+    /// from what it was expected to be, writes, reads back, and commits only if every value
+    /// reads back as written. On any failure the transaction is rolled back (or dies with the
+    /// connection) and nothing changes.
+    pub async fn write(&mut self, writes: &[TokenWrite]) -> Result<(), DbError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<_> = writes
+            .iter()
+            .map(|w| serde_json::json!({ "token": w.token }))
+            .collect();
+        let names = serde_json::Value::Array(names).to_string();
+        round_trip(&self.target, "beginning a transaction", async {
+            self.client.begin_transaction().await
+        })
+        .await?;
+        let result = self.write_in_transaction(writes, &names).await;
+        match result {
+            Ok(()) => {
+                round_trip(&self.target, "committing", async {
+                    self.client.commit_transaction().await
+                })
+                .await
+            }
+            Err(e) => {
+                // Best effort: if the connection is gone, the server has rolled back already.
+                let _ = self.client.rollback_transaction().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn write_in_transaction(
+        &mut self,
+        writes: &[TokenWrite],
+        names: &str,
+    ) -> Result<(), DbError> {
+        let current = self.locked(names).await?;
+        let keys_open = self.status.keys == KeyStatus::Open;
+        let mut conflicts = Vec::new();
+        let mut unreadable = Vec::new();
+        for w in writes {
+            match (current.get(&w.token.to_lowercase()), &w.expected) {
+                (Some(t), _)
+                    if t.value == TokenValue::Unreadable || (t.encrypted && !keys_open) =>
+                {
+                    unreadable.push(w.token.clone());
+                }
+                (None, _) if w.encrypt && !keys_open => unreadable.push(w.token.clone()),
+                (None, None) => {}
+                (Some(t), Some(expected)) if t.value.text() == Some(expected.as_str()) => {}
+                _ => conflicts.push(w.token.clone()),
+            }
+        }
+        if !unreadable.is_empty() {
+            return Err(DbError::KeysUnavailable {
+                tokens: unreadable.join(", "),
+                reason: self.status.keys.to_string(),
+            });
+        }
+        if !conflicts.is_empty() {
+            return Err(DbError::Conflict(conflicts));
+        }
+        let updates: Vec<_> = writes
+            .iter()
+            .filter_map(|w| {
+                w.expected
+                    .as_ref()
+                    .map(|old| serde_json::json!({ "token": w.token, "old": old, "new": w.new }))
+            })
+            .collect();
+        if !updates.is_empty() {
+            let json = serde_json::Value::Array(updates.clone()).to_string();
+            let done = round_trip(&self.target, "updating tokens", async {
+                self.client.execute(sql::UPDATE, &[&json]).await
+            })
+            .await?;
+            let matched = done.total();
+            if matched != updates.len() as u64 {
+                return Err(DbError::Conflict(vec![format!(
+                    "{matched} of {} rows matched",
+                    updates.len()
+                )]));
+            }
+        }
+        for encrypt in [false, true] {
+            let inserts: Vec<_> = writes
+                .iter()
+                .filter(|w| w.expected.is_none() && w.encrypt == encrypt)
+                .map(|w| serde_json::json!({ "token": w.token, "new": w.new }))
+                .collect();
+            if inserts.is_empty() {
+                continue;
+            }
+            let json = serde_json::Value::Array(inserts).to_string();
+            round_trip(&self.target, "adding tokens", async {
+                self.client.execute(sql::INSERT, &[&json, &encrypt]).await
+            })
+            .await?;
+        }
+        let after = self.locked(names).await?;
+        for w in writes {
+            let value = after
+                .get(&w.token.to_lowercase())
+                .and_then(|t| t.value.text());
+            if value != Some(w.new.as_str()) {
+                return Err(DbError::Verification(w.token.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn locked(&mut self, names: &str) -> Result<HashMap<String, Token>, DbError> {
+        let rows = round_trip(&self.target, "reading tokens", async {
+            self.client
+                .query(sql::READ_LOCKED, &[&names])
+                .await?
+                .into_first_result()
+                .await
+        })
+        .await?;
+        Ok(rows
+            .iter()
+            .map(token_from_row)
+            .map(|t| (t.name.to_lowercase(), t))
+            .collect())
+    }
+}
+
+fn token_from_row(row: &Row) -> Token {
+    let name = row
+        .try_get::<&str, _>("token")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
+    let encrypted = row
+        .try_get::<bool, _>("encrypted")
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+    let stored_null = row
+        .try_get::<i32, _>("stored_null")
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+        == 1;
+    let value = match row.try_get::<&str, _>("value").ok().flatten() {
+        Some(v) => TokenValue::Text(v.to_owned()),
+        None if stored_null => TokenValue::Null,
+        None => TokenValue::Unreadable,
+    };
+    Token {
+        name,
+        encrypted,
+        value,
+    }
+}
+
+fn tiberius_config(target: &Target, credentials: &Credentials) -> Result<Config, DbError> {
+    let mut config = Config::new();
+    config.host(&target.host);
+    if let Some(port) = target.port {
+        config.port(port);
+    }
+    if let Some(instance) = &target.instance {
+        config.instance_name(instance);
+    }
+    config.database(&target.database);
+    config.application_name("k2cse");
+    config.encryption(match target.encryption {
+        Encryption::Required => EncryptionLevel::Required,
+        Encryption::LoginOnly => EncryptionLevel::Off,
+    });
+    if target.trust_server_certificate {
+        config.trust_cert();
+    }
+    config.handshake_timeout(Some(target.connect_timeout));
+    config.command_timeout(Some(target.command_timeout));
+    match &target.authentication {
+        Authentication::SqlLogin { user, password } => {
+            let password = password
+                .as_ref()
+                .or(credentials.sql_password.as_ref())
+                .ok_or_else(|| DbError::PasswordRequired {
+                    user: user.clone(),
+                    server: target.server(),
+                    account: target.password_account().unwrap_or_default(),
+                })?;
+            config.authentication(AuthMethod::sql_server(user, password.expose()));
+        }
+        #[cfg(windows)]
+        Authentication::Integrated => config.authentication(AuthMethod::Integrated),
+        #[cfg(not(windows))]
+        Authentication::Integrated => {
+            return Err(DbError::IntegratedUnavailable {
+                server: target.server(),
+            });
+        }
+    }
+    Ok(config)
+}
+
+/// TCP connect (through SQL Browser for a named instance without a port) and login, within
+/// the connect timeout; follows one routing redirect (Azure SQL gateways send them).
+async fn login(target: &Target, config: Config) -> Result<Conn, DbError> {
+    let attempt = async {
+        let tcp = if target.instance.is_some() && target.port.is_none() {
+            use tiberius::SqlBrowser as _;
+            TcpStream::connect_named(&config)
+                .await
+                .map_err(|e| connect_error(target, &e))?
+        } else {
+            TcpStream::connect(config.get_addr())
+                .await
+                .map_err(|e| DbError::Connect {
+                    server: target.server(),
+                    message: e.to_string(),
+                })?
+        };
+        let _ = tcp.set_nodelay(true);
+        match Box::pin(Client::connect(config.clone(), tcp.compat_write())).await {
+            Err(tiberius::error::Error::Routing { host, port }) => {
+                let mut routed = config.clone();
+                routed.host(&host);
+                routed.port(port);
+                let tcp =
+                    TcpStream::connect(routed.get_addr())
+                        .await
+                        .map_err(|e| DbError::Connect {
+                            server: format!("{host},{port}"),
+                            message: e.to_string(),
+                        })?;
+                Box::pin(Client::connect(routed, tcp.compat_write())).await
+                    .map_err(|e| connect_error(target, &e))
+            }
+            other => other.map_err(|e| connect_error(target, &e)),
+        }
+    };
+    tokio::time::timeout(
+        target.connect_timeout + Duration::from_secs(1),
+        Box::pin(attempt),
+    )
+    .await
+    .map_err(|_| DbError::Timeout {
+        what: "connecting",
+        after: target.connect_timeout,
+    })?
+}
+
+fn connect_error(target: &Target, e: &tiberius::error::Error) -> DbError {
+    use tiberius::error::Error as E;
+    let server = target.server();
+    match e {
+        E::Server(token) => DbError::Login {
+            server,
+            code: token.code(),
+            message: token.message().to_owned(),
+        },
+        E::Tls(message) => DbError::Tls {
+            server,
+            message: message.clone(),
+            hint: tls_hint(message),
+        },
+        E::Protocol(message) if message.contains("encrypt") || message.contains("TLS") => {
+            DbError::Tls {
+                server,
+                message: message.to_string(),
+                hint: "The server and k2cse disagree about encryption: the server may not support TLS (Encrypt=True needs it)",
+            }
+        }
+        E::Io { message, .. }
+            if message.contains("certificate")
+                || message.contains("tls")
+                || message.contains("TLS") =>
+        {
+            DbError::Tls {
+                server,
+                message: message.clone(),
+                hint: tls_hint(message),
+            }
+        }
+        E::Io { message, .. } => DbError::Connect {
+            server,
+            message: message.clone(),
+        },
+        other => DbError::Client(other.to_string()),
+    }
+}
+
+fn tls_hint(message: &str) -> &'static str {
+    if message.contains("certificate")
+        || message.contains("UnknownIssuer")
+        || message.contains("NotValidForName")
+    {
+        "The server's certificate is not trusted here: trust its issuer, or pass --trust-server-cert (TrustServerCertificate=True) if you accept an unverified server"
+    } else {
+        "Check that the server has TLS enabled, or set Encrypt=False to protect only the login"
+    }
+}
+
+/// One round trip with the target's command timeout (tiberius enforces it too; this bounds
+/// the whole call) and server errors mapped.
+async fn round_trip<T>(
+    target: &Target,
+    what: &'static str,
+    call: impl Future<Output = tiberius::Result<T>>,
+) -> Result<T, DbError> {
+    match tokio::time::timeout(
+        target.command_timeout + Duration::from_secs(1),
+        Box::pin(call),
+    )
+    .await
+    {
+        Err(_) => Err(DbError::Timeout {
+            what,
+            after: target.command_timeout,
+        }),
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(tiberius::error::Error::Server(token))) => Err(DbError::Server {
+            code: token.code(),
+            message: token.message().to_owned(),
+        }),
+        Ok(Err(e)) if e.to_string().contains("timed out") || e.to_string().contains("timeout") => {
+            Err(DbError::Timeout {
+                what,
+                after: target.command_timeout,
+            })
+        }
+        Ok(Err(e)) => Err(DbError::Client(e.to_string())),
+    }
+}
+
+/// Opens the master key (when a password is known) and `SCSSOKey`, in one round trip.
+async fn open_keys(
+    client: &mut Conn,
+    target: &Target,
+    master_key_password: Option<&Secret>,
+) -> Result<KeyStatus, DbError> {
+    let result = match master_key_password {
+        Some(password) => {
+            let statement = format!("{}; {}", sql::OPEN_MASTER_KEY, sql::OPEN_SYMMETRIC_KEY);
+            round_trip(target, "opening keys", async {
+                client
+                    .execute(statement.as_str(), &[&password.expose()])
+                    .await
+            })
+            .await
+        }
+        None => {
+            round_trip(target, "opening keys", async {
+                client.execute(sql::OPEN_SYMMETRIC_KEY, &[]).await
+            })
+            .await
+        }
+    };
+    Ok(match result {
+        Ok(_) => KeyStatus::Open,
+        Err(DbError::Server { code: 15313, .. }) if master_key_password.is_some() => {
+            KeyStatus::WrongMasterKeyPassword {
+                account: target.master_key_account(),
+            }
+        }
+        Err(DbError::Server { code: 15581, .. }) => KeyStatus::MasterKeyPasswordRequired {
+            account: target.master_key_account(),
+        },
+        Err(DbError::Server { code, message }) => {
+            KeyStatus::Failed(format!("error {code}: {message}"))
+        }
+        Err(other) => return Err(other),
+    })
+}

@@ -1,0 +1,135 @@
+//! What can go wrong between k2cse and the K2 database. Messages never contain token values:
+//! they may hold passwords.
+
+use std::time::Duration;
+
+/// A database error, with what the admin can do about it where that is known.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    /// The connection string cannot be used to connect.
+    #[error("connection string: {0}")]
+    InvalidConnectionString(String),
+
+    /// Neither `--connection` nor a `HostserverDB` entry says where the database is.
+    #[error(
+        "no database connection: the config has no HostserverDB entry; pass --connection \"Data Source=...;Initial Catalog=K2;...\""
+    )]
+    NoConnection,
+
+    /// A SQL login without a password anywhere.
+    #[error(
+        "no password for SQL login {user:?} on {server}: store it with `k2cse secret set sql-password --account {account}`, put Password= in --connection, or set K2CSE_SQL_PASSWORD"
+    )]
+    PasswordRequired {
+        /// Login.
+        user: String,
+        /// Server.
+        server: String,
+        /// Keyring account.
+        account: String,
+    },
+
+    /// Integrated Security outside Windows.
+    #[error(
+        "{server}: Integrated Security needs Windows (SSPI); on this system use a SQL login with --connection \"...;User ID=...\""
+    )]
+    IntegratedUnavailable {
+        /// Server.
+        server: String,
+    },
+
+    /// The TCP connection could not be made.
+    #[error("cannot reach {server}: {message}")]
+    Connect {
+        /// Server.
+        server: String,
+        /// Why.
+        message: String,
+    },
+
+    /// TLS failed (certificate not trusted, or client and server disagree about encryption).
+    #[error("{server}: TLS failed: {message}. {hint}")]
+    Tls {
+        /// Server.
+        server: String,
+        /// The TLS library's words.
+        message: String,
+        /// What to do.
+        hint: &'static str,
+    },
+
+    /// The server refused the login.
+    #[error("{server}: login failed (error {code}): {message}")]
+    Login {
+        /// Server.
+        server: String,
+        /// SQL Server error number (18456, 4060, ...).
+        code: u32,
+        /// Server message.
+        message: String,
+    },
+
+    /// A statement failed on the server.
+    #[error("SQL Server error {code}: {message}")]
+    Server {
+        /// Error number.
+        code: u32,
+        /// Server message.
+        message: String,
+    },
+
+    /// A round trip took longer than allowed.
+    #[error("{what} timed out after {}s", after.as_secs_f32())]
+    Timeout {
+        /// What was being done.
+        what: &'static str,
+        /// The limit.
+        after: Duration,
+    },
+
+    /// Anything else tiberius reports (protocol, I/O after connecting).
+    #[error("{0}")]
+    Client(String),
+
+    /// The database is not a K2 database (no `[HostServer].[Configuration]`).
+    #[error(
+        "database {database:?} has no [HostServer].[Configuration] table; is Initial Catalog the K2 database?"
+    )]
+    NotK2 {
+        /// Database name.
+        database: String,
+    },
+
+    /// Encrypted tokens are involved and the key stack could not be opened.
+    #[error("cannot decrypt {tokens}: {reason}")]
+    KeysUnavailable {
+        /// The tokens concerned (names only), comma-separated.
+        tokens: String,
+        /// Why: the key status.
+        reason: String,
+    },
+
+    /// No such token.
+    #[error("no token {0:?} in [HostServer].[Configuration]")]
+    TokenNotFound(String),
+
+    /// Rows changed since they were read; nothing was written.
+    #[error("{} changed in the database since it was read; nothing was written (run the command again to see the current values): {}", if .0.len() == 1 { "a token" } else { "tokens" }, .0.join(", "))]
+    Conflict(Vec<String>),
+
+    /// A written value did not read back as written; the transaction was rolled back.
+    #[error(
+        "token {0:?} did not read back as written; the transaction was rolled back and nothing changed"
+    )]
+    Verification(String),
+
+    /// The mapping file is unusable.
+    #[error("{path}: {message}")]
+    Mapping {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
