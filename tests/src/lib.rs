@@ -9,3 +9,4 @@
 
 pub mod fixtures;
 pub mod mono;
+pub mod sim;

@@ -43,6 +43,17 @@ fn every_command_is_documented() {
         "protect",
         "unprotect",
         "key inspect",
+        "db status",
+        "db tokens",
+        "db get",
+        "db set",
+        "db drift",
+        "db push",
+        "db pull",
+        "db discover",
+        "secret set",
+        "secret delete",
+        "secret status",
     ] {
         assert!(
             text.contains(&format!("### `k2cse {command}")),
@@ -57,6 +68,14 @@ fn every_command_is_documented() {
         "k2cse.error/1",
         "k2cse.rules/1",
         "k2cse.key/1",
+        "k2cse.db-status/1",
+        "k2cse.db-tokens/1",
+        "k2cse.db-token/1",
+        "k2cse.db-drift/1",
+        "k2cse.db-write/1",
+        "k2cse.db-discover/1",
+        "k2cse.secret/1",
+        "k2cse.secret-status/1",
     ] {
         assert!(
             text.contains(schema),

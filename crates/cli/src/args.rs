@@ -19,8 +19,13 @@ Examples:
   k2cse apply changes.toml --dry-run
   k2cse --demo lint                            try it on the bundled sample config
 
+  k2cse db drift                               file vs. K2 database ([HostServer].[Configuration])
+  k2cse db push --dry-run                      what 'update database' would write
+  k2cse secret set sql-password                store the SQL login's password in the OS keyring
+  k2cse --demo db drift                        try it on a simulated K2 database
+
 Exit codes: 0 ok, 1 error, 2 usage error, 3 lint errors (lint found errors, or a change
-would introduce one and was refused).";
+would introduce one and was refused), 4 drift found (db drift --exit-code).";
 
 /// Inspect, lint and safely edit K2 connection strings.
 ///
@@ -105,7 +110,13 @@ pub enum Command {
     /// Keys of encrypted sections.
     #[command(subcommand)]
     Key(KeyCommand),
-    /// A short guided tour on a copy of the bundled sample config.
+    /// The K2 database: configuration tokens, and their drift from this file.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Passwords k2cse keeps in the OS keyring (SQL login, master key, key-file passphrase).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// A short guided tour on a copy of the bundled sample config and a simulated K2 database.
     Demo,
     /// Print a shell completion script.
     Completions(CompletionsArgs),
@@ -281,4 +292,201 @@ pub struct KeyInspectArgs {
 pub struct CompletionsArgs {
     /// The shell.
     pub shell: clap_complete::Shell,
+}
+
+/// Where the K2 database is and how to reach it.
+#[derive(Debug, Clone, Args)]
+pub struct DbOptions {
+    /// ADO.NET connection string of the K2 database [default: the config's `HostserverDB`
+    /// entry; with --demo, a simulated K2 database].
+    #[arg(
+        long,
+        env = "K2CSE_CONNECTION",
+        value_name = "STRING",
+        hide_env_values = true
+    )]
+    pub connection: Option<String>,
+    /// Accept the server's TLS certificate without verifying it (TrustServerCertificate=True).
+    #[arg(long)]
+    pub trust_server_cert: bool,
+    /// Seconds allowed per round trip.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+/// Which token belongs to which entry.
+#[derive(Debug, Clone, Args)]
+pub struct MappingOption {
+    /// Mapping file (TOML: entry name = token) [default: built-in defaults plus discovery;
+    /// see docs/database.md].
+    #[arg(long, env = "K2CSE_MAPPING", value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Server, database, K2's key objects, and whether encrypted tokens can be read.
+    Status(DbStatusArgs),
+    /// List the tokens of `[HostServer].[Configuration]` (secrets masked unless --reveal).
+    Tokens(DbTokensArgs),
+    /// Print one token's value.
+    Get(DbGetArgs),
+    /// Set one token's value (encrypted when its row is), in a checked transaction.
+    Set(DbSetArgs),
+    /// Compare every connection string with its database token.
+    Drift(DbDriftArgs),
+    /// Write file values into their tokens (the vendor tool's "update database").
+    Push(DbPushArgs),
+    /// Write database values into the file (with the usual preview, backup and checks).
+    Pull(DbPullArgs),
+    /// List every token that holds a connection string, and the entry it matches.
+    Discover(DbDiscoverArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbStatusArgs {
+    #[command(flatten)]
+    pub db: DbOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct DbTokensArgs {
+    #[command(flatten)]
+    pub db: DbOptions,
+    /// Only tokens whose name contains TEXT (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DbGetArgs {
+    #[command(flatten)]
+    pub db: DbOptions,
+    /// Token name, e.g. '[USESQLENCRYPTION]'.
+    pub token: String,
+}
+
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools, reason = "command-line flags")]
+pub struct DbSetArgs {
+    #[command(flatten)]
+    pub db: DbOptions,
+    /// Token name.
+    pub token: String,
+    /// The new value (or use --stdin / --prompt for secrets).
+    #[arg(required_unless_present_any = ["stdin", "prompt"])]
+    pub value: Option<String>,
+    /// Read the value from standard input (one line).
+    #[arg(long, conflicts_with = "value")]
+    pub stdin: bool,
+    /// Ask for the value without echoing it.
+    #[arg(long, conflicts_with_all = ["value", "stdin"])]
+    pub prompt: bool,
+    /// Create the token when it does not exist (encrypted when [USESQLENCRYPTION] is true).
+    #[arg(long)]
+    pub create: bool,
+    /// Show what would change and write nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DbDriftArgs {
+    #[command(flatten)]
+    pub db: DbOptions,
+    #[command(flatten)]
+    pub mapping: MappingOption,
+    /// Exit with code 4 when any entry differs from (or is missing in) the database.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DbPushArgs {
+    #[command(flatten)]
+    pub db: DbOptions,
+    #[command(flatten)]
+    pub mapping: MappingOption,
+    /// Only these entries [default: every entry that differs].
+    #[arg(value_name = "ENTRY")]
+    pub entries: Vec<String>,
+    /// Also create tokens for entries that have none (encrypted when [USESQLENCRYPTION] is true).
+    #[arg(long)]
+    pub create: bool,
+    /// Show what would be written and write nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DbPullArgs {
+    #[command(flatten)]
+    pub db: DbOptions,
+    #[command(flatten)]
+    pub mapping: MappingOption,
+    /// Only these entries [default: every entry that differs].
+    #[arg(value_name = "ENTRY")]
+    pub entries: Vec<String>,
+    #[command(flatten)]
+    pub write: WriteOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct DbDiscoverArgs {
+    #[command(flatten)]
+    pub db: DbOptions,
+    #[command(flatten)]
+    pub mapping: MappingOption,
+}
+
+/// The kinds of stored secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecretKindArg {
+    /// The SQL login's password (account: login@server).
+    SqlPassword,
+    /// The K2 database's master key password (account: server/database).
+    MasterKeyPassword,
+    /// The passphrase of a password-protected PEM --key-file (account: its absolute path).
+    KeyFilePassphrase,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret (asked for without echo, or read from --stdin).
+    Set(SecretSetArgs),
+    /// Delete a stored secret.
+    Delete(SecretDeleteArgs),
+    /// Which secrets are stored for this connection and key file (never their values).
+    Status(SecretStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretSetArgs {
+    /// What the secret is for.
+    pub kind: SecretKindArg,
+    /// The account [default: derived from the connection or --key-file].
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Read the secret from standard input (one line) instead of prompting.
+    #[arg(long)]
+    pub stdin: bool,
+    #[command(flatten)]
+    pub db: DbOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretDeleteArgs {
+    /// What the secret is for.
+    pub kind: SecretKindArg,
+    /// The account [default: derived from the connection or --key-file].
+    #[arg(long)]
+    pub account: Option<String>,
+    #[command(flatten)]
+    pub db: DbOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretStatusArgs {
+    #[command(flatten)]
+    pub db: DbOptions,
 }

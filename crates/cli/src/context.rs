@@ -20,6 +20,13 @@ pub struct Context {
     pub reveal: bool,
     /// Keys for encrypted sections.
     pub keys: KeyStore,
+    /// The --key-file path, if given.
+    pub key_file: Option<PathBuf>,
+    /// Working on the demo copy (db commands then use a simulated K2 database).
+    pub demo: bool,
+    /// With --demo, the simulated K2 database, started by the first db command.
+    #[cfg(feature = "simulator")]
+    pub simulator: std::cell::OnceCell<k2cse_mssql_sim::Simulator>,
     /// With --demo, the temporary folder holding the sample (removed on exit).
     _demo_dir: Option<tempfile::TempDir>,
 }
@@ -41,16 +48,16 @@ impl Context {
             })?;
             (path, None)
         };
-        let key = global
-            .key_file
-            .as_deref()
-            .map(RsaKey::from_file)
-            .transpose()?;
+        let key = global.key_file.as_deref().map(load_key).transpose()?;
         Ok(Self {
             path,
             json: global.json,
             reveal: global.reveal,
             keys: KeyStore::new(key),
+            key_file: global.key_file.clone(),
+            demo: global.demo,
+            #[cfg(feature = "simulator")]
+            simulator: std::cell::OnceCell::new(),
             _demo_dir: demo_dir,
         })
     }
@@ -64,4 +71,18 @@ impl Context {
         }
         Ok(doc)
     }
+}
+
+/// Reads a key file, asking for the passphrase of a password-protected PEM key only then.
+fn load_key(path: &std::path::Path) -> anyhow::Result<RsaKey> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let passphrase = if RsaKey::needs_passphrase(&text) {
+        crate::secrets::key_passphrase(path)
+    } else {
+        None
+    };
+    Ok(RsaKey::from_file_with_passphrase(
+        path,
+        passphrase.as_ref(),
+    )?)
 }

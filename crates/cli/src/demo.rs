@@ -76,9 +76,72 @@ pub fn run(global: &Global, out: &mut dyn io::Write) -> anyhow::Result<Outcome> 
         ..dry
     };
     write::apply(&ctx, vec![change], &real, out)?;
+    database_tour(&ctx, out)?;
     writeln!(
         out,
-        "\nTry it yourself: k2cse --demo list, k2cse --demo set ..., or point --config at your own file."
+        "\nTry it yourself: k2cse --demo list, k2cse --demo set ..., k2cse --demo db drift, or point --config at your own file."
     )?;
     Ok(Outcome::Ok)
+}
+
+/// The database half of the tour, on a simulated K2 database (real TDS, SQLite underneath).
+#[cfg(feature = "simulator")]
+fn database_tour(ctx: &Context, out: &mut dyn io::Write) -> anyhow::Result<()> {
+    use crate::args::{DbCommand, DbDriftArgs, DbOptions, DbPushArgs, DbStatusArgs, MappingOption};
+    let step = |out: &mut dyn io::Write, title: &str| writeln!(out, "\n==> {title}");
+    let db = DbOptions {
+        connection: None,
+        trust_server_cert: false,
+        timeout: 30,
+    };
+    let mapping = MappingOption { mapping: None };
+    writeln!(
+        out,
+        "\nThe K2 database half runs against k2cse-mssql-sim, a SQL Server stand-in started for the demo."
+    )?;
+    step(
+        out,
+        "k2cse db status   (server, K2's key objects, whether encrypted tokens can be read)",
+    )?;
+    crate::db::run(ctx, DbCommand::Status(DbStatusArgs { db: db.clone() }), out)?;
+    step(
+        out,
+        "k2cse db drift   (which connection strings differ from their database tokens)",
+    )?;
+    crate::db::run(
+        ctx,
+        DbCommand::Drift(DbDriftArgs {
+            db: db.clone(),
+            mapping: mapping.clone(),
+            exit_code: false,
+        }),
+        out,
+    )?;
+    let push = |dry_run| DbPushArgs {
+        db: db.clone(),
+        mapping: mapping.clone(),
+        entries: Vec::new(),
+        create: false,
+        dry_run,
+    };
+    step(
+        out,
+        "k2cse db push --dry-run   (what 'update database' would write)",
+    )?;
+    crate::db::run(ctx, DbCommand::Push(push(true)), out)?;
+    step(
+        out,
+        "k2cse db push   (one transaction; values checked before and read back after)",
+    )?;
+    crate::db::run(ctx, DbCommand::Push(push(false)), out)?;
+    Ok(())
+}
+
+#[cfg(not(feature = "simulator"))]
+fn database_tour(_: &Context, out: &mut dyn io::Write) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "\n(This build has no simulator: the database half of the tour is skipped.)"
+    )?;
+    Ok(())
 }

@@ -1,13 +1,15 @@
 //! `k2cse`: parse the command line, call k2cse-core, render text or JSON, exit with a code.
 //!
-//! Exit codes: 0 success, 1 error, 2 usage error, 3 lint errors.
+//! Exit codes: 0 success, 1 error, 2 usage error, 3 lint errors, 4 drift (`db drift --exit-code`).
 
 mod args;
 mod context;
+mod db;
 mod demo;
 mod keys;
 mod read;
 mod render;
+mod secrets;
 mod write;
 
 use std::io::{self, Write as _};
@@ -25,6 +27,8 @@ pub enum Outcome {
     Ok,
     /// Exit code 3: lint errors were found (or a change was refused because of them).
     LintErrors,
+    /// Exit code 4: `db drift --exit-code` found differences.
+    Drift,
 }
 
 /// A mistake in how the command was called, found after clap's own checks (exit code 2).
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
     let code = match result {
         Ok(Outcome::Ok) => 0,
         Ok(Outcome::LintErrors) => 3,
+        Ok(Outcome::Drift) => 4,
         Err(err) if is_broken_pipe(&err) => 0,
         Err(err) => report(&err, json, &mut out),
     };
@@ -73,6 +78,8 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
                 Command::Show(args) => read::show(&ctx, &args, out),
                 Command::Lint(args) => read::lint(&ctx, &args, out),
                 Command::Key(args::KeyCommand::Inspect(args)) => keys::inspect(&ctx, &args, out),
+                Command::Db(command) => db::run(&ctx, command, out),
+                Command::Secret(command) => secrets::run(&ctx, command, out),
                 other => write::run(&ctx, other, out),
             }
         }

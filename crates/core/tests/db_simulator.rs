@@ -227,7 +227,7 @@ async fn push_writes_file_values_keeping_encryption_in_constant_round_trips() {
     let entries = sample_entries();
     let tokens = db.tokens().await.unwrap();
     let drift = db::link::drift(&entries, &tokens, &Mapping::default());
-    let plan = db::link::push_plan(&drift, &[], true, true).unwrap();
+    let plan = db::link::push_plan(&drift, &[], true, true, &KeyStatus::Open).unwrap();
     assert_eq!(plan.len(), 4, "{plan:?}"); // two drifted, two new
     let before = sim.counters().requests;
     db.write(&plan).await.unwrap();
@@ -291,7 +291,7 @@ async fn a_concurrent_change_is_detected_and_nothing_is_overwritten() {
     let entries = sample_entries();
     let tokens = db.tokens().await.unwrap();
     let drift = db::link::drift(&entries, &tokens, &Mapping::default());
-    let plan = db::link::push_plan(&drift, &[], false, true).unwrap();
+    let plan = db::link::push_plan(&drift, &[], false, true, &KeyStatus::Open).unwrap();
     assert_eq!(plan.len(), 2);
     // Another admin changes one of the tokens after we read it.
     let mut other = open(&sim).await;
@@ -337,6 +337,7 @@ async fn a_connection_dropped_mid_push_leaves_the_database_unchanged() {
         &[],
         false,
         true,
+        &KeyStatus::Open,
     )
     .unwrap();
     // Statements of a write: the locked read, the UPDATE, the read-back. Hang up after the UPDATE.

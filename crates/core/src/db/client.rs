@@ -396,7 +396,8 @@ async fn login(target: &Target, config: Config) -> Result<Conn, DbError> {
                             server: format!("{host},{port}"),
                             message: e.to_string(),
                         })?;
-                Box::pin(Client::connect(routed, tcp.compat_write())).await
+                Box::pin(Client::connect(routed, tcp.compat_write()))
+                    .await
                     .map_err(|e| connect_error(target, &e))
             }
             other => other.map_err(|e| connect_error(target, &e)),

@@ -80,7 +80,10 @@ impl Mapping {
     }
 
     /// The token the mapping names for `entry` (`Some(None)`: explicitly not linked).
-    #[allow(clippy::option_option, reason = "absent, explicitly unlinked, or linked")]
+    #[allow(
+        clippy::option_option,
+        reason = "absent, explicitly unlinked, or linked"
+    )]
     fn explicit(&self, entry: &str) -> Option<Option<&str>> {
         self.explicit
             .iter()
@@ -381,6 +384,7 @@ pub fn push_plan(
     only: &[String],
     create: bool,
     encrypt_new: bool,
+    keys: &super::KeyStatus,
 ) -> Result<Vec<TokenWrite>, DbError> {
     let unreadable: Vec<_> = drifts
         .iter()
@@ -390,7 +394,7 @@ pub fn push_plan(
     if !unreadable.is_empty() {
         return Err(DbError::KeysUnavailable {
             tokens: unreadable.join(", "),
-            reason: "the key stack is not open in this session".into(),
+            reason: keys.to_string(),
         });
     }
     Ok(drifts

@@ -115,7 +115,10 @@ impl fmt::Display for KeyStatus {
 
 /// What `db status` reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(clippy::struct_excessive_bools, reason = "one flag per catalog object, as reported")]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one flag per catalog object, as reported"
+)]
 pub struct Status {
     /// Server as written in the connection string.
     pub server: String,

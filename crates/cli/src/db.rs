@@ -1,0 +1,590 @@
+//! `k2cse db ...`: the K2 database's configuration tokens, and their drift from the file.
+
+use std::io::{self, BufRead as _};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use k2cse_core::db::{
+    self, Database, DbError, DriftState, KeyStatus, LinkSource, Mapping, Target, Token, TokenValue,
+    TokenWrite,
+};
+use k2cse_core::entry::{display_any, schema::looks_secret};
+use serde_json::{Value, json};
+
+use crate::args::{DbCommand, DbOptions, MappingOption};
+use crate::context::Context;
+use crate::render::write_json;
+use crate::{Outcome, UsageError};
+
+/// An open connection and what keeps it alive.
+struct Connected {
+    runtime: tokio::runtime::Runtime,
+    db: Database,
+}
+
+impl Connected {
+    fn run<T>(
+        &mut self,
+        f: impl AsyncFnOnce(&mut Database) -> Result<T, DbError>,
+    ) -> anyhow::Result<T> {
+        Ok(self.runtime.block_on(f(&mut self.db))?)
+    }
+}
+
+/// The connection target: `--connection`, or the config's `HostserverDB` entry.
+pub fn target(ctx: &Context, options: &DbOptions) -> anyhow::Result<Target> {
+    let text =
+        match &options.connection {
+            Some(text) => text.clone(),
+            None if ctx.demo => return Err(UsageError(
+                "with --demo the database is simulated; its connection is made by the db commands"
+                    .into(),
+            )
+            .into()),
+            None => {
+                let doc = ctx.load()?;
+                let entry = doc
+                    .entries()?
+                    .into_iter()
+                    .find(|e| e.name.as_str().eq_ignore_ascii_case("HostserverDB"))
+                    .ok_or(DbError::NoConnection)?;
+                entry.value.clone().ok_or(DbError::NoConnection)?
+            }
+        };
+    let mut target = Target::from_connection_string(&text)?;
+    target.trust_server_certificate |= options.trust_server_cert;
+    target.command_timeout = Duration::from_secs(options.timeout.max(1));
+    Ok(target)
+}
+
+fn connect(ctx: &Context, options: &DbOptions) -> anyhow::Result<Connected> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    #[cfg(feature = "simulator")]
+    if ctx.demo && options.connection.is_none() {
+        let simulator = if let Some(s) = ctx.simulator.get() {
+            s
+        } else {
+            let started = k2cse_mssql_sim::Simulator::start(k2cse_mssql_sim::SimConfig::default())?;
+            ctx.simulator.get_or_init(|| started)
+        };
+        let target = Target::from_connection_string(&simulator.connection_string())?;
+        let credentials = db::Credentials {
+            sql_password: None,
+            master_key_password: Some(k2cse_core::secret::Secret::new(
+                k2cse_mssql_sim::SAMPLE_MASTER_KEY_PASSWORD,
+            )),
+        };
+        let db = runtime.block_on(Database::connect(&target, &credentials))?;
+        return Ok(Connected { runtime, db });
+    }
+    let target = target(ctx, options)?;
+    let credentials = crate::secrets::credentials(&target);
+    let db = runtime.block_on(Database::connect(&target, &credentials))?;
+    Ok(Connected { runtime, db })
+}
+
+fn mapping(option: &MappingOption) -> anyhow::Result<Mapping> {
+    Ok(option
+        .mapping
+        .as_deref()
+        .map(Mapping::load)
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// A token value for display: masked unless --reveal (whole value when the token's name looks
+/// secret, else the secret keys of a connection string).
+fn shown(token: &str, value: &TokenValue, reveal: bool) -> String {
+    match value {
+        TokenValue::Null => "(null)".into(),
+        TokenValue::Unreadable => "(encrypted; key not open)".into(),
+        TokenValue::Text(_) if !reveal && looks_secret(token.trim_matches(['[', ']'])) => {
+            k2cse_core::secret::MASK.into()
+        }
+        TokenValue::Text(t) => display_any(t, reveal),
+    }
+}
+
+/// Runs a `db` command.
+pub fn run(ctx: &Context, command: DbCommand, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    match command {
+        DbCommand::Status(a) => status(ctx, &a.db, out),
+        DbCommand::Tokens(a) => tokens(ctx, &a, out),
+        DbCommand::Get(a) => {
+            let mut c = connect(ctx, &a.db)?;
+            let token = c.run(async |db| db.token(&a.token).await)?;
+            if ctx.json {
+                write_json(
+                    out,
+                    &json!({ "schema": "k2cse.db-token/1", "token": token_json(&token, ctx.reveal) }),
+                )?;
+            } else {
+                writeln!(out, "{}", shown(&token.name, &token.value, ctx.reveal))?;
+            }
+            Ok(Outcome::Ok)
+        }
+        DbCommand::Set(a) => set(ctx, a, out),
+        DbCommand::Drift(a) => drift(ctx, &a, out),
+        DbCommand::Push(a) => push(ctx, &a, out),
+        DbCommand::Pull(a) => {
+            let mut c = connect(ctx, &a.db)?;
+            let tokens = c.run(async |db| db.tokens().await)?;
+            let doc = ctx.load()?;
+            let drifts = db::link::drift(&doc.entries()?, &tokens, &mapping(&a.mapping)?);
+            check_selection(&drifts, &a.entries)?;
+            let changes = db::link::pull_changes(&drifts, &a.entries);
+            if changes.is_empty() {
+                if ctx.json {
+                    write_json(
+                        out,
+                        &json!({ "schema": "k2cse.write/1", "dry_run": a.write.dry_run, "changed": false, "files": [] }),
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "Nothing to pull: every linked entry matches the database."
+                    )?;
+                }
+                return Ok(Outcome::Ok);
+            }
+            crate::write::apply(ctx, changes, &a.write, out)
+        }
+        DbCommand::Discover(a) => discover(ctx, &a.db, &a.mapping, out),
+    }
+}
+
+fn status(ctx: &Context, options: &DbOptions, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let c = connect(ctx, options)?;
+    let s = c.db.status();
+    if ctx.json {
+        write_json(
+            out,
+            &json!({
+                "schema": "k2cse.db-status/1",
+                "server": s.server, "database": s.database, "version": s.version,
+                "configuration_table": s.has_configuration_table,
+                "master_key": s.has_master_key, "certificate": s.has_certificate, "symmetric_key": s.has_symmetric_key,
+                "keys_open": s.keys == KeyStatus::Open, "keys": s.keys.to_string(),
+                "use_sql_encryption": s.use_sql_encryption,
+            }),
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    let yes = |b: bool| if b { "present" } else { "missing" };
+    writeln!(out, "Server:              {}", s.server)?;
+    writeln!(out, "Database:            {}", s.database)?;
+    writeln!(out, "Version:             {}", s.version)?;
+    writeln!(
+        out,
+        "Configuration table: [HostServer].[Configuration] {}",
+        yes(s.has_configuration_table)
+    )?;
+    writeln!(out, "Master key:          {}", yes(s.has_master_key))?;
+    writeln!(
+        out,
+        "Certificate:         SCHostServerCert {}",
+        yes(s.has_certificate)
+    )?;
+    writeln!(
+        out,
+        "Symmetric key:       SCSSOKey {}",
+        yes(s.has_symmetric_key)
+    )?;
+    writeln!(
+        out,
+        "Encrypted tokens:    {}",
+        if s.keys == KeyStatus::Open {
+            "readable (SCSSOKey open)".to_owned()
+        } else {
+            s.keys.to_string()
+        }
+    )?;
+    writeln!(
+        out,
+        "[USESQLENCRYPTION]:  {}",
+        s.use_sql_encryption
+            .map_or("(not set)", |b| if b { "true" } else { "false" })
+    )?;
+    Ok(Outcome::Ok)
+}
+
+fn token_json(t: &Token, reveal: bool) -> Value {
+    json!({
+        "name": t.name,
+        "encrypted": t.encrypted,
+        "readable": t.value != TokenValue::Unreadable,
+        "value": match &t.value { TokenValue::Text(_) => Some(shown(&t.name, &t.value, reveal)), _ => None },
+    })
+}
+
+fn tokens(
+    ctx: &Context,
+    a: &crate::args::DbTokensArgs,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let mut c = connect(ctx, &a.db)?;
+    let mut tokens = c.run(async |db| db.tokens().await)?;
+    if let Some(filter) = &a.filter {
+        let filter = filter.to_lowercase();
+        tokens.retain(|t| t.name.to_lowercase().contains(&filter));
+    }
+    if ctx.json {
+        write_json(
+            out,
+            &json!({ "schema": "k2cse.db-tokens/1", "tokens": tokens.iter().map(|t| token_json(t, ctx.reveal)).collect::<Vec<_>>() }),
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    let width = tokens
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(5)
+        .min(70);
+    writeln!(out, "{:<width$}  ENC  VALUE", "TOKEN")?;
+    for t in &tokens {
+        writeln!(
+            out,
+            "{:<width$}  {:<3}  {}",
+            t.name,
+            if t.encrypted { "yes" } else { "no" },
+            shown(&t.name, &t.value, ctx.reveal)
+        )?;
+    }
+    Ok(Outcome::Ok)
+}
+
+fn set(
+    ctx: &Context,
+    a: crate::args::DbSetArgs,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let value = if a.stdin {
+        let mut line = String::new();
+        io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else if a.prompt {
+        rpassword::prompt_password(format!("Value of {}: ", a.token))
+            .context("reading the value")?
+    } else {
+        a.value.clone().unwrap_or_default()
+    };
+    let mut c = connect(ctx, &a.db)?;
+    let existing = match c.runtime.block_on(c.db.token(&a.token)) {
+        Ok(t) => Some(t),
+        Err(DbError::TokenNotFound(_)) if a.create => None,
+        Err(e) => return Err(e.into()),
+    };
+    let encrypt = existing.as_ref().map_or_else(
+        || c.db.status().use_sql_encryption == Some(true) && c.db.status().has_symmetric_key,
+        |t| t.encrypted,
+    );
+    if existing
+        .as_ref()
+        .is_some_and(|t| t.value == TokenValue::Unreadable)
+    {
+        return Err(DbError::KeysUnavailable {
+            tokens: a.token,
+            reason: c.db.status().keys.to_string(),
+        }
+        .into());
+    }
+    let write = TokenWrite {
+        token: existing
+            .as_ref()
+            .map_or_else(|| a.token.clone(), |t| t.name.clone()),
+        expected: existing
+            .as_ref()
+            .and_then(|t| t.value.text().map(str::to_owned)),
+        new: value,
+        encrypt,
+    };
+    let action = if existing.is_some() {
+        "update"
+    } else {
+        "create"
+    };
+    if !a.dry_run {
+        let writes = [write.clone()];
+        c.run(async |db| db.write(&writes).await)?;
+    }
+    if ctx.json {
+        write_json(
+            out,
+            &json!({ "schema": "k2cse.db-write/1", "dry_run": a.dry_run, "writes": [{ "action": action, "token": write.token, "encrypted": encrypt }] }),
+        )?;
+    } else {
+        let verb = if a.dry_run { "Would" } else { "Did" };
+        writeln!(
+            out,
+            "{verb} {action} {}{}.",
+            write.token,
+            if encrypt { " (encrypted)" } else { "" }
+        )?;
+    }
+    Ok(Outcome::Ok)
+}
+
+fn state_text(state: &DriftState) -> String {
+    match state {
+        DriftState::InSync => "in sync".into(),
+        DriftState::Differs { keys } if keys.is_empty() => "differs".into(),
+        DriftState::Differs { keys } => format!("differs: {}", keys.join(", ")),
+        DriftState::MissingInDatabase => "missing in database".into(),
+        DriftState::Unreadable => "cannot decrypt (key not open)".into(),
+        DriftState::NotLinked => "not linked (mapping)".into(),
+    }
+}
+
+fn source_text(source: LinkSource) -> &'static str {
+    match source {
+        LinkSource::Mapping => " (mapping)",
+        LinkSource::Default => "",
+        LinkSource::Discovered => " (discovered)",
+    }
+}
+
+fn drift(
+    ctx: &Context,
+    a: &crate::args::DbDriftArgs,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let mut c = connect(ctx, &a.db)?;
+    let tokens = c.run(async |db| db.tokens().await)?;
+    let doc = ctx.load()?;
+    let drifts = db::link::drift(&doc.entries()?, &tokens, &mapping(&a.mapping)?);
+    let different = drifts
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.state,
+                DriftState::Differs { .. } | DriftState::MissingInDatabase | DriftState::Unreadable
+            )
+        })
+        .count();
+    if ctx.json {
+        let items: Vec<_> = drifts
+            .iter()
+            .map(|d| {
+                json!({
+                    "entry": d.link.entry, "token": d.link.token, "link": d.link.source, "encrypted": d.encrypted,
+                    "state": d.state,
+                    "file_value": d.file_value.as_deref().map(|v| display_any(v, ctx.reveal)),
+                    "db_value": d.db_value.as_deref().map(|v| display_any(v, ctx.reveal)),
+                })
+            })
+            .collect();
+        write_json(
+            out,
+            &json!({ "schema": "k2cse.db-drift/1", "entries": items, "different": different }),
+        )?;
+    } else {
+        for d in &drifts {
+            writeln!(
+                out,
+                "{}\n    token: {}{}\n    state: {}",
+                d.link.entry,
+                d.link.token.as_deref().unwrap_or("-"),
+                source_text(d.link.source),
+                state_text(&d.state)
+            )?;
+            if let DriftState::Differs { .. } = d.state {
+                writeln!(
+                    out,
+                    "    file:  {}",
+                    display_any(d.file_value.as_deref().unwrap_or_default(), ctx.reveal)
+                )?;
+                writeln!(
+                    out,
+                    "    db:    {}",
+                    display_any(d.db_value.as_deref().unwrap_or_default(), ctx.reveal)
+                )?;
+            }
+        }
+        let in_sync = drifts
+            .iter()
+            .filter(|d| d.state == DriftState::InSync)
+            .count();
+        writeln!(
+            out,
+            "\n{} entries: {in_sync} in sync, {different} different or missing. `k2cse db push` writes file values into the database, `k2cse db pull` the reverse.",
+            drifts.len()
+        )?;
+    }
+    Ok(if a.exit_code && different > 0 {
+        Outcome::Drift
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn check_selection(drifts: &[db::Drift], only: &[String]) -> anyhow::Result<()> {
+    for name in only {
+        if !drifts
+            .iter()
+            .any(|d| d.link.entry.eq_ignore_ascii_case(name))
+        {
+            return Err(UsageError(format!("no entry named {name:?} in the config")).into());
+        }
+    }
+    Ok(())
+}
+
+fn push(
+    ctx: &Context,
+    a: &crate::args::DbPushArgs,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let mut c = connect(ctx, &a.db)?;
+    let tokens = c.run(async |db| db.tokens().await)?;
+    let doc = ctx.load()?;
+    let drifts = db::link::drift(&doc.entries()?, &tokens, &mapping(&a.mapping)?);
+    check_selection(&drifts, &a.entries)?;
+    let encrypt_new =
+        c.db.status().use_sql_encryption == Some(true) && c.db.status().has_symmetric_key;
+    let plan = db::link::push_plan(
+        &drifts,
+        &a.entries,
+        a.create,
+        encrypt_new,
+        &c.db.status().keys,
+    )?;
+    let skipped: Vec<&db::Drift> = drifts
+        .iter()
+        .filter(|d| {
+            d.state == DriftState::MissingInDatabase
+                && !a.create
+                && (a.entries.is_empty()
+                    || a.entries
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(&d.link.entry)))
+        })
+        .collect();
+    if !plan.is_empty() && !a.dry_run {
+        c.run(async |db| db.write(&plan).await)?;
+    }
+    let action = |w: &TokenWrite| {
+        if w.expected.is_some() {
+            "update"
+        } else {
+            "create"
+        }
+    };
+    if ctx.json {
+        let writes: Vec<_> = plan
+            .iter()
+            .map(|w| json!({ "action": action(w), "token": w.token, "encrypted": w.encrypt }))
+            .collect();
+        let skipped: Vec<_> = skipped
+            .iter()
+            .map(|d| json!({ "entry": d.link.entry, "token": d.link.token }))
+            .collect();
+        write_json(
+            out,
+            &json!({ "schema": "k2cse.db-write/1", "dry_run": a.dry_run, "writes": writes, "skipped_missing": skipped }),
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    if plan.is_empty() {
+        writeln!(
+            out,
+            "Nothing to push: every linked entry matches the database."
+        )?;
+    }
+    for w in &plan {
+        let verb = if a.dry_run { "would" } else { "did" };
+        writeln!(
+            out,
+            "{verb} {} {}{}",
+            action(w),
+            w.token,
+            if w.encrypt { " (encrypted)" } else { "" }
+        )?;
+    }
+    for d in skipped {
+        writeln!(
+            out,
+            "skipped {}: no token {} (pass --create to add it)",
+            d.link.entry,
+            d.link.token.as_deref().unwrap_or("-")
+        )?;
+    }
+    if !plan.is_empty() && !a.dry_run {
+        writeln!(
+            out,
+            "Wrote {} token(s) in one transaction; every value was read back before commit.",
+            plan.len()
+        )?;
+    }
+    Ok(Outcome::Ok)
+}
+
+fn discover(
+    ctx: &Context,
+    options: &DbOptions,
+    mapping_option: &MappingOption,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let mut c = connect(ctx, options)?;
+    let tokens = c.run(async |db| db.tokens().await)?;
+    let doc = ctx.load()?;
+    let found = db::link::discover(&doc.entries()?, &tokens, &mapping(mapping_option)?);
+    let unreadable: Vec<&str> = tokens
+        .iter()
+        .filter(|t| t.value == TokenValue::Unreadable)
+        .map(|t| t.name.as_str())
+        .collect();
+    if ctx.json {
+        let items: Vec<_> = found
+            .iter()
+            .map(|d| json!({ "token": d.token, "encrypted": d.encrypted, "linked_to": d.linked_to, "matches": d.matches.iter().map(|(e, m)| json!({ "entry": e, "match": m })).collect::<Vec<_>>() }))
+            .collect();
+        write_json(
+            out,
+            &json!({ "schema": "k2cse.db-discover/1", "tokens": items, "unreadable": unreadable }),
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    writeln!(
+        out,
+        "Tokens holding connection strings (which K2 uses for what is not publicly documented; confirm, then record links in a --mapping file):"
+    )?;
+    for d in &found {
+        writeln!(
+            out,
+            "\n{}{}",
+            d.token,
+            if d.encrypted { " (encrypted)" } else { "" }
+        )?;
+        writeln!(
+            out,
+            "    linked to: {}",
+            d.linked_to.as_deref().unwrap_or("(no entry)")
+        )?;
+        for (entry, m) in &d.matches {
+            let how = match m {
+                db::link::Match::Same => "same settings".to_owned(),
+                db::link::Match::Similar { equal, of } => format!("{equal} of {of} settings equal"),
+            };
+            writeln!(out, "    matches:   {entry} ({how})")?;
+        }
+        if d.matches.is_empty() {
+            writeln!(out, "    matches:   no entry")?;
+        }
+    }
+    if !unreadable.is_empty() {
+        writeln!(
+            out,
+            "\n{} encrypted token(s) could not be read: {}",
+            unreadable.len(),
+            c.db.status().keys
+        )?;
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,257 @@
+//! Where the CLI finds passwords, in order: the connection string, an environment variable,
+//! the OS keyring, and (for the SQL login, on a terminal) a prompt. `k2cse secret` manages the
+//! keyring entries.
+
+use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
+use std::path::Path;
+
+use anyhow::Context as _;
+use k2cse_core::credentials::{Keyring, SecretKind};
+use k2cse_core::db::{Authentication, Credentials, Target};
+use k2cse_core::secret::Secret;
+use serde_json::json;
+
+use crate::args::{SecretCommand, SecretKindArg};
+use crate::context::Context;
+use crate::render::write_json;
+use crate::{Outcome, UsageError};
+
+/// The keyring the CLI uses: the platform's, or an in-memory one with `K2CSE_KEYRING=mock`
+/// (tests and demos).
+pub fn keyring() -> anyhow::Result<Keyring> {
+    match std::env::var("K2CSE_KEYRING").as_deref() {
+        Ok("mock") => Ok(Keyring::mock()?),
+        Ok("platform") | Err(_) => Ok(Keyring::platform()?),
+        Ok(other) => Err(UsageError(format!(
+            "K2CSE_KEYRING={other:?}: expected platform or mock"
+        ))
+        .into()),
+    }
+}
+
+fn kind(arg: SecretKindArg) -> SecretKind {
+    match arg {
+        SecretKindArg::SqlPassword => SecretKind::SqlPassword,
+        SecretKindArg::MasterKeyPassword => SecretKind::MasterKeyPassword,
+        SecretKindArg::KeyFilePassphrase => SecretKind::KeyFilePassphrase,
+    }
+}
+
+/// A secret from the environment variable `var`, else the keyring; keyring failures become a
+/// warning (the secret may not be needed).
+fn lookup(var: &str, kind: SecretKind, account: &str, keyring: Option<&Keyring>) -> Option<Secret> {
+    if let Ok(value) = std::env::var(var) {
+        return Some(Secret::new(value));
+    }
+    match keyring?.get(kind, account) {
+        Ok(secret) => secret,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "warning: {e}");
+            None
+        }
+    }
+}
+
+/// The credentials a connection to `target` may need.
+pub fn credentials(target: &Target) -> Credentials {
+    let keyring = match keyring() {
+        Ok(k) => Some(k),
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "warning: {e:#}");
+            None
+        }
+    };
+    let sql_password = match &target.authentication {
+        Authentication::SqlLogin {
+            password: Some(_), ..
+        }
+        | Authentication::Integrated => None,
+        Authentication::SqlLogin {
+            user,
+            password: None,
+        } => {
+            let account = target.password_account().unwrap_or_default();
+            lookup(
+                "K2CSE_SQL_PASSWORD",
+                SecretKind::SqlPassword,
+                &account,
+                keyring.as_ref(),
+            )
+            .or_else(|| {
+                io::stdin()
+                    .is_terminal()
+                    .then(|| {
+                        rpassword::prompt_password(format!(
+                            "Password for SQL login {user} on {}: ",
+                            target.server()
+                        ))
+                        .ok()
+                        .map(Secret::new)
+                    })
+                    .flatten()
+            })
+        }
+    };
+    let master_key_password = lookup(
+        "K2CSE_MASTER_KEY_PASSWORD",
+        SecretKind::MasterKeyPassword,
+        &target.master_key_account(),
+        keyring.as_ref(),
+    );
+    Credentials {
+        sql_password,
+        master_key_password,
+    }
+}
+
+/// The passphrase of a password-protected key file: `K2CSE_KEY_PASSPHRASE`, the keyring, or a
+/// prompt on a terminal.
+pub fn key_passphrase(path: &Path) -> Option<Secret> {
+    let account = key_account(path);
+    let keyring = keyring().ok();
+    lookup(
+        "K2CSE_KEY_PASSPHRASE",
+        SecretKind::KeyFilePassphrase,
+        &account,
+        keyring.as_ref(),
+    )
+    .or_else(|| {
+        io::stdin()
+            .is_terminal()
+            .then(|| {
+                rpassword::prompt_password(format!("Passphrase for {}: ", path.display()))
+                    .ok()
+                    .map(Secret::new)
+            })
+            .flatten()
+    })
+}
+
+fn key_account(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .display()
+        .to_string()
+}
+
+/// `k2cse secret set|delete|status`.
+pub fn run(
+    ctx: &Context,
+    command: SecretCommand,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let keyring = keyring()?;
+    match command {
+        SecretCommand::Set(args) => {
+            let kind = kind(args.kind);
+            let account = account(ctx, kind, args.account, &args.db)?;
+            let secret = if args.stdin {
+                let mut line = String::new();
+                io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .context("reading standard input")?;
+                Secret::new(line.trim_end_matches(['\r', '\n']))
+            } else {
+                Secret::new(
+                    rpassword::prompt_password(format!("{kind} for {account}: "))
+                        .context("reading the secret (use --stdin when not on a terminal)")?,
+                )
+            };
+            if secret.is_empty() {
+                return Err(UsageError("the secret is empty; nothing was stored".into()).into());
+            }
+            keyring.set(kind, &account, &secret)?;
+            if ctx.json {
+                write_json(
+                    out,
+                    &json!({ "schema": "k2cse.secret/1", "action": "set", "kind": kind, "account": account, "store": keyring.name() }),
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "Stored {kind} for {account} in the {}.",
+                    keyring.name()
+                )?;
+            }
+        }
+        SecretCommand::Delete(args) => {
+            let kind = kind(args.kind);
+            let account = account(ctx, kind, args.account, &args.db)?;
+            let deleted = keyring.delete(kind, &account)?;
+            if ctx.json {
+                write_json(
+                    out,
+                    &json!({ "schema": "k2cse.secret/1", "action": "delete", "kind": kind, "account": account, "deleted": deleted }),
+                )?;
+            } else if deleted {
+                writeln!(out, "Deleted {kind} for {account}.")?;
+            } else {
+                writeln!(out, "No {kind} was stored for {account}.")?;
+            }
+        }
+        SecretCommand::Status(args) => {
+            let mut rows = Vec::new();
+            for kind in SecretKind::ALL {
+                let Ok(account) = account(ctx, kind, None, &args.db) else {
+                    continue;
+                };
+                let stored = keyring.get(kind, &account).map(|s| s.is_some());
+                rows.push((kind, account, stored));
+            }
+            if ctx.json {
+                let rows: Vec<_> = rows
+                    .iter()
+                    .map(|(kind, account, stored)| json!({ "kind": kind, "account": account, "stored": stored.as_ref().ok(), "error": stored.as_ref().err().map(ToString::to_string) }))
+                    .collect();
+                write_json(
+                    out,
+                    &json!({ "schema": "k2cse.secret-status/1", "store": keyring.name(), "secrets": rows }),
+                )?;
+            } else {
+                writeln!(out, "Store: {}", keyring.name())?;
+                for (kind, account, stored) in rows {
+                    let state = match stored {
+                        Ok(true) => "stored".to_owned(),
+                        Ok(false) => "not stored".to_owned(),
+                        Err(e) => e.to_string(),
+                    };
+                    writeln!(out, "{kind:<20} {account:<40} {state}")?;
+                }
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The default account of a secret kind: from the connection (SQL login, master key) or the
+/// key file.
+fn account(
+    ctx: &Context,
+    kind: SecretKind,
+    explicit: Option<String>,
+    db: &crate::args::DbOptions,
+) -> anyhow::Result<String> {
+    if let Some(account) = explicit {
+        return Ok(account);
+    }
+    match kind {
+        SecretKind::KeyFilePassphrase => {
+            let path = ctx.key_file.as_deref().ok_or_else(|| {
+                UsageError("key-file-passphrase needs --key-file (or --account PATH)".into())
+            })?;
+            Ok(key_account(path))
+        }
+        SecretKind::SqlPassword => {
+            let target = crate::db::target(ctx, db)?;
+            target.password_account().ok_or_else(|| {
+                UsageError(format!(
+                    "{} uses Integrated Security: there is no SQL password to store",
+                    target.server()
+                ))
+                .into()
+            })
+        }
+        SecretKind::MasterKeyPassword => Ok(crate::db::target(ctx, db)?.master_key_account()),
+    }
+}

@@ -1,0 +1,385 @@
+//! `k2cse db` and `k2cse secret` end to end: the k2cse binary against the k2cse-mssql-sim
+//! binary over TCP and TLS.
+#![allow(clippy::unwrap_used)]
+
+use assert_cmd::Command;
+use k2cse_tests::fixtures::{Scratch, k2cse};
+use k2cse_tests::sim::{MASTER_KEY_PASSWORD, SA_PASSWORD, SimProcess};
+use predicates::prelude::*;
+
+/// `k2cse` on the sample config, connected to `sim` with both passwords from the environment.
+fn db(scratch: &Scratch, sim: &SimProcess, args: &[&str]) -> Command {
+    let mut cmd = scratch.k2cse(args);
+    cmd.env("K2CSE_CONNECTION", sim.connection())
+        .env("K2CSE_SQL_PASSWORD", SA_PASSWORD)
+        .env("K2CSE_MASTER_KEY_PASSWORD", MASTER_KEY_PASSWORD)
+        .env("K2CSE_KEYRING", "mock");
+    cmd
+}
+
+fn json(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd.arg("--json").output().unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn status_and_tokens_mask_secrets_unless_revealed() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    let status = json(&mut db(&scratch, &sim, &["db", "status"]));
+    assert_eq!(status["schema"], "k2cse.db-status/1");
+    assert_eq!(status["keys_open"], true);
+    assert_eq!(status["use_sql_encryption"], true);
+    db(&scratch, &sim, &["db", "tokens"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Password=********"))
+        .stdout(predicate::str::contains("Old-Basic-Auth-1").not());
+    db(&scratch, &sim, &["db", "get", "[ConnectionString:SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:k2service@denallix.com]", "--reveal"])
+        .assert()
+        .success()
+        .stdout("Autodiscover=True;User ID=k2service@denallix.com;Password=Old-Basic-Auth-1\n");
+}
+
+#[test]
+fn drift_push_and_pull_round_trip() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    let before = scratch.bytes();
+    db(&scratch, &sim, &["db", "drift", "--exit-code"])
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("differs: TLS"));
+    let drift = json(&mut db(&scratch, &sim, &["db", "drift"]));
+    assert_eq!(drift["different"], 4);
+
+    // A dry run writes nothing.
+    db(&scratch, &sim, &["db", "push", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "would update [ConnectionString:SourceCode.Net.Mail.SmtpConnection]",
+        ));
+    assert_eq!(
+        json(&mut db(&scratch, &sim, &["db", "drift"]))["different"],
+        4
+    );
+
+    // Push one entry, then the rest with --create.
+    db(
+        &scratch,
+        &sim,
+        &["db", "push", "SourceCode.Net.Mail.SmtpConnection"],
+    )
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("did update"));
+    assert_eq!(
+        json(&mut db(&scratch, &sim, &["db", "drift"]))["different"],
+        3
+    );
+    let pushed = json(&mut db(&scratch, &sim, &["db", "push", "--create"]));
+    assert_eq!(pushed["writes"].as_array().unwrap().len(), 3, "{pushed}");
+    db(&scratch, &sim, &["db", "drift", "--exit-code"])
+        .assert()
+        .success();
+    assert_eq!(scratch.bytes(), before, "push never touches the file");
+
+    // Someone changes the database; pull brings the change into the file, with a backup.
+    db(
+        &scratch,
+        &sim,
+        &[
+            "db",
+            "set",
+            "[ConnectionString:SourceCode.Net.Mail.SmtpConnection]",
+            "Host Name=smtp.denallix.com;Port=2525;TLS=StartTls;Authentication=Anonymous",
+        ],
+    )
+    .assert()
+    .success();
+    db(&scratch, &sim, &["db", "pull", "--dry-run"]).assert().success().stdout(predicate::str::contains("+    <add name=\"SourceCode.Net.Mail.SmtpConnection\" connectionString=\"Host Name=smtp.denallix.com;Port=2525;"));
+    assert_eq!(scratch.bytes(), before);
+    db(&scratch, &sim, &["db", "pull"]).assert().success();
+    assert!(scratch.text().contains("Port=2525;TLS=StartTls"));
+    assert!(
+        scratch
+            .others()
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "bak")),
+        "a backup was taken"
+    );
+    db(&scratch, &sim, &["db", "drift", "--exit-code"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn the_connection_comes_from_the_configs_hostserverdb_entry() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    k2cse()
+        .current_dir(scratch.dir.path())
+        .args(["--config"])
+        .arg(&scratch.config)
+        .args([
+            "set",
+            "HostserverDB",
+            &format!("Data Source=127.0.0.1,{}", sim.port),
+            "Integrated Security=False",
+            "User ID=sa",
+            "TrustServerCertificate=True",
+        ])
+        .assert()
+        .success();
+    let mut cmd = scratch.k2cse(&["db", "status"]);
+    cmd.env("K2CSE_SQL_PASSWORD", SA_PASSWORD)
+        .env("K2CSE_KEYRING", "mock")
+        .env_remove("K2CSE_CONNECTION");
+    cmd.assert()
+        .success()
+        .stdout(predicate::str::contains("Server:              127.0.0.1,"));
+}
+
+#[test]
+fn encrypted_values_round_trip_through_set_and_get() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    let token = "[ConnectionString:HostserverDB]";
+    let value = "Data Source=SQL02\\K2;Initial Catalog=K2;Integrated Security=True";
+    db(&scratch, &sim, &["db", "set", token, "--stdin"])
+        .write_stdin(format!("{value}\n"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(encrypted)"));
+    db(&scratch, &sim, &["db", "get", token])
+        .assert()
+        .success()
+        .stdout(format!("{value}\n"));
+    db(&scratch, &sim, &["db", "set", "[NOPE]", "x"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no token \"[NOPE]\""));
+    db(&scratch, &sim, &["db", "set", "[NEW]", "x=1", "--create"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Did create [NEW] (encrypted)"));
+}
+
+#[test]
+fn failures_are_explained() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    // Wrong SQL password.
+    db(&scratch, &sim, &["db", "status"])
+        .env("K2CSE_SQL_PASSWORD", "wrong")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("login failed (error 18456)"));
+    // No SQL password anywhere: says where to put it.
+    db(&scratch, &sim, &["db", "status"])
+        .env_remove("K2CSE_SQL_PASSWORD")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "k2cse secret set sql-password --account sa@127.0.0.1,{}",
+            sim.port
+        )));
+    // No master key password: reading works, encrypted values are marked, pushing them is refused.
+    db(&scratch, &sim, &["db", "tokens"])
+        .env_remove("K2CSE_MASTER_KEY_PASSWORD")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(encrypted; key not open)"));
+    db(&scratch, &sim, &["db", "push"])
+        .env_remove("K2CSE_MASTER_KEY_PASSWORD")
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("cannot decrypt")
+                .and(predicate::str::contains("master key password")),
+        );
+    // Wrong master key password.
+    db(&scratch, &sim, &["db", "status"])
+        .env("K2CSE_MASTER_KEY_PASSWORD", "nope")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("15313"));
+    // Without TrustServerCertificate the self-signed certificate is refused, with the way out.
+    let strict = sim.connection().replace(";TrustServerCertificate=True", "");
+    db(&scratch, &sim, &["db", "status", "--connection", &strict])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--trust-server-cert"));
+    db(
+        &scratch,
+        &sim,
+        &[
+            "db",
+            "status",
+            "--connection",
+            &strict,
+            "--trust-server-cert",
+        ],
+    )
+    .assert()
+    .success();
+    // A server without TLS and Encrypt=True (the default).
+    let plain = SimProcess::start(&["--encryption", "unsupported"]);
+    db(&scratch, &plain, &["db", "status"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("TLS failed"));
+    db(
+        &scratch,
+        &plain,
+        &[
+            "db",
+            "status",
+            "--connection",
+            &format!("{};Encrypt=False", plain.connection()),
+        ],
+    )
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("TLS"));
+}
+
+#[test]
+fn a_mapping_file_links_entries_to_other_tokens() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    let mapping = scratch.dir.path().join("mapping.toml");
+    std::fs::write(
+        &mapping,
+        "[tokens]\n\"SourceCode.Net.Mail.SmtpConnection\" = \"[K2SERVER]\"\n",
+    )
+    .unwrap();
+    let drift = json(
+        db(&scratch, &sim, &["db", "drift"])
+            .arg("--mapping")
+            .arg(&mapping),
+    );
+    let smtp = drift["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entry"] == "SourceCode.Net.Mail.SmtpConnection")
+        .unwrap();
+    assert_eq!(smtp["token"], "[K2SERVER]");
+    assert_eq!(smtp["link"], "mapping");
+    std::fs::write(&mapping, "[tokens\n").unwrap();
+    db(&scratch, &sim, &["db", "drift"])
+        .arg("--mapping")
+        .arg(&mapping)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("mapping.toml"));
+    let found = json(&mut db(&scratch, &sim, &["db", "discover"]));
+    let host = found["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["token"] == "[K2HostServerConnectionString]")
+        .unwrap();
+    assert_eq!(host["matches"][0]["entry"], "HostServer");
+    assert_eq!(host["matches"][0]["match"]["match"], "same");
+}
+
+#[test]
+fn secrets_go_to_the_keyring_and_are_never_printed() {
+    let scratch = Scratch::sample();
+    let connection = "Data Source=sql01,1433;Initial Catalog=K2;User ID=k2admin";
+    let mut set = scratch.k2cse(&[
+        "secret",
+        "set",
+        "sql-password",
+        "--stdin",
+        "--connection",
+        connection,
+    ]);
+    set.env("K2CSE_KEYRING", "mock").write_stdin("s3cret\n");
+    set.assert().success().stdout(
+        predicate::str::contains(
+            "Stored sql-password for k2admin@sql01,1433 in the mock (in memory)",
+        )
+        .and(predicate::str::contains("s3cret").not()),
+    );
+    let status = json(
+        scratch
+            .k2cse(&["secret", "status", "--connection", connection])
+            .env("K2CSE_KEYRING", "mock"),
+    );
+    let kinds: Vec<_> = status["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["kind"].as_str().unwrap().to_owned(),
+                s["account"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&("sql-password".into(), "k2admin@sql01,1433".into())),
+        "{status}"
+    );
+    assert!(
+        kinds.contains(&("master-key-password".into(), "sql01,1433/k2".into())),
+        "{status}"
+    );
+    // Integrated Security has no SQL password to store.
+    scratch
+        .k2cse(&[
+            "secret",
+            "set",
+            "sql-password",
+            "--stdin",
+            "--connection",
+            "Data Source=sql01;Integrated Security=SSPI",
+        ])
+        .env("K2CSE_KEYRING", "mock")
+        .write_stdin("x\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Integrated Security"));
+    scratch
+        .k2cse(&[
+            "secret",
+            "set",
+            "sql-password",
+            "--stdin",
+            "--connection",
+            connection,
+        ])
+        .env("K2CSE_KEYRING", "mock")
+        .write_stdin("\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("empty"));
+    scratch
+        .k2cse(&["secret", "status"])
+        .env("K2CSE_KEYRING", "bogus")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn demo_db_commands_run_on_a_simulated_database() {
+    k2cse()
+        .args(["--demo", "db", "drift", "--exit-code"])
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains(
+            "[K2HostServerConnectionString] (discovered)",
+        ));
+    k2cse()
+        .arg("demo")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Wrote 2 token(s) in one transaction",
+        ));
+}
