@@ -1,6 +1,6 @@
 //! The simulator speaks real TDS: clients no one here wrote connect to the `k2cse-mssql-sim`
 //! binary and read `[HostServer].[Configuration]`. FreeTDS `tsql` (Debian `freetds-bin`) and
-//! python-tds (PyPI) are installed by scripts/setup.sh; a missing client fails the test.
+//! python-tds (from `PyPI`) are installed by scripts/setup.sh; a missing client fails the test.
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write as _;
