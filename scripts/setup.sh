@@ -5,6 +5,7 @@
 #   mingw-w64                  cargo check/build for x86_64-pc-windows-gnu
 #   xmlsec1, openssl           independent checks of encrypted sections
 #   xmlstarlet, hyperfine      bench/run.sh
+#   freetds-bin, python-tds    TDS clients no one here wrote, run against k2cse-mssql-sim
 #
 # Safe to run again: packages already installed are skipped, unless CI=true (then apt-get
 # update and install always run, as on a fresh machine).
@@ -17,6 +18,7 @@ packages=(
   gcc-mingw-w64-x86-64
   xmlsec1 openssl
   xmlstarlet hyperfine time python3
+  freetds-bin
 )
 
 sudo=""
@@ -32,6 +34,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# python-tds (PyPI): a second independent TDS client for the simulator tests.
+if ! python3 -c "import pytds" 2>/dev/null; then
+  echo "setup: installing python-tds"
+  python3 -m pip install --quiet python-tds \
+    || python3 -m pip install --quiet --break-system-packages python-tds
 fi
 
 if ! command -v cargo >/dev/null; then

@@ -51,7 +51,7 @@ WHERE c.VariableToken IN (SELECT j.token FROM OPENJSON(@P1) WITH (token NVARCHAR
 pub const UPDATE: &str = "UPDATE [HostServer].[Configuration] \
 SET VariableValue = CASE WHEN Encrypted = 1 THEN EncryptByKey(Key_GUID(N'SCSSOKey'), j.new_value) ELSE CONVERT(VARBINARY(MAX), j.new_value) END \
 FROM OPENJSON(@P1) WITH (token NVARCHAR(256) '$.token', old_value NVARCHAR(MAX) '$.old', new_value NVARCHAR(MAX) '$.new') AS j \
-WHERE j.token = VariableToken \
+WHERE VariableToken = j.token \
 AND ((CASE WHEN Encrypted = 1 THEN CONVERT(NVARCHAR(MAX), DecryptByKey(VariableValue)) ELSE CONVERT(NVARCHAR(MAX), VariableValue) END) COLLATE Latin1_General_BIN2 = j.old_value \
 OR ((CASE WHEN Encrypted = 1 THEN CONVERT(NVARCHAR(MAX), DecryptByKey(VariableValue)) ELSE CONVERT(NVARCHAR(MAX), VariableValue) END) IS NULL AND j.old_value IS NULL))";
 
