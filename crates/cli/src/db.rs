@@ -86,6 +86,19 @@ fn connect(ctx: &Context, options: &DbOptions) -> anyhow::Result<Connected> {
     Ok(Connected { runtime, db })
 }
 
+/// Connects, reads every token and compares the config's entries with them.
+fn drifts(
+    ctx: &Context,
+    options: &DbOptions,
+    mapping_option: &MappingOption,
+) -> anyhow::Result<(Connected, Vec<db::Drift>)> {
+    let mut c = connect(ctx, options)?;
+    let tokens = c.run(async |db| db.tokens().await)?;
+    let doc = ctx.load()?;
+    let drifts = db::link::drift(&doc.entries()?, &tokens, &mapping(mapping_option)?);
+    Ok((c, drifts))
+}
+
 fn mapping(option: &MappingOption) -> anyhow::Result<Mapping> {
     Ok(option
         .mapping
@@ -130,10 +143,7 @@ pub fn run(ctx: &Context, command: DbCommand, out: &mut dyn io::Write) -> anyhow
         DbCommand::Drift(a) => drift(ctx, &a, out),
         DbCommand::Push(a) => push(ctx, &a, out),
         DbCommand::Pull(a) => {
-            let mut c = connect(ctx, &a.db)?;
-            let tokens = c.run(async |db| db.tokens().await)?;
-            let doc = ctx.load()?;
-            let drifts = db::link::drift(&doc.entries()?, &tokens, &mapping(&a.mapping)?);
+            let (_, drifts) = drifts(ctx, &a.db, &a.mapping)?;
             check_selection(&drifts, &a.entries)?;
             let changes = db::link::pull_changes(&drifts, &a.entries);
             if changes.is_empty() {
@@ -355,10 +365,7 @@ fn drift(
     a: &crate::args::DbDriftArgs,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
-    let mut c = connect(ctx, &a.db)?;
-    let tokens = c.run(async |db| db.tokens().await)?;
-    let doc = ctx.load()?;
-    let drifts = db::link::drift(&doc.entries()?, &tokens, &mapping(&a.mapping)?);
+    let (_, drifts) = drifts(ctx, &a.db, &a.mapping)?;
     let different = drifts
         .iter()
         .filter(|d| {
@@ -441,10 +448,7 @@ fn push(
     a: &crate::args::DbPushArgs,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
-    let mut c = connect(ctx, &a.db)?;
-    let tokens = c.run(async |db| db.tokens().await)?;
-    let doc = ctx.load()?;
-    let drifts = db::link::drift(&doc.entries()?, &tokens, &mapping(&a.mapping)?);
+    let (mut c, drifts) = drifts(ctx, &a.db, &a.mapping)?;
     check_selection(&drifts, &a.entries)?;
     let encrypt_new =
         c.db.status().use_sql_encryption == Some(true) && c.db.status().has_symmetric_key;

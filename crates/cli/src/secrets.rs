@@ -78,17 +78,10 @@ pub fn credentials(target: &Target) -> Credentials {
                 keyring.as_ref(),
             )
             .or_else(|| {
-                io::stdin()
-                    .is_terminal()
-                    .then(|| {
-                        rpassword::prompt_password(format!(
-                            "Password for SQL login {user} on {}: ",
-                            target.server()
-                        ))
-                        .ok()
-                        .map(Secret::new)
-                    })
-                    .flatten()
+                prompt(&format!(
+                    "Password for SQL login {user} on {}: ",
+                    target.server()
+                ))
             })
         }
     };
@@ -115,16 +108,15 @@ pub fn key_passphrase(path: &Path) -> Option<Secret> {
         &account,
         keyring.as_ref(),
     )
-    .or_else(|| {
-        io::stdin()
-            .is_terminal()
-            .then(|| {
-                rpassword::prompt_password(format!("Passphrase for {}: ", path.display()))
-                    .ok()
-                    .map(Secret::new)
-            })
-            .flatten()
-    })
+    .or_else(|| prompt(&format!("Passphrase for {}: ", path.display())))
+}
+
+/// Asks on the terminal without echo; `None` when standard input is not a terminal.
+fn prompt(text: &str) -> Option<Secret> {
+    if !io::stdin().is_terminal() {
+        return None;
+    }
+    rpassword::prompt_password(text).ok().map(Secret::new)
 }
 
 fn key_account(path: &Path) -> String {

@@ -66,25 +66,20 @@ pub async fn serve(mut socket: TcpStream, shared: Arc<Shared>) -> Result<(), Ses
             let login = read_message(&mut socket).await?;
             (Box::new(socket), login)
         }
-        (Mode::Full, Some(identity)) => {
+        (mode, Some(identity)) => {
             let mut tls = identity
                 .acceptor
                 .accept(PreloginFramed::new(socket))
                 .await?;
             tls.get_mut().0.handshake_done();
             let login = read_message(&mut tls).await?;
-            (Box::new(tls), login)
-        }
-        (Mode::LoginOnly, Some(identity)) => {
-            let mut tls = identity
-                .acceptor
-                .accept(PreloginFramed::new(socket))
-                .await?;
-            tls.get_mut().0.handshake_done();
-            let login = read_message(&mut tls).await?;
-            // ENCRYPT_OFF: only the login travels encrypted; both sides drop TLS after it.
-            let (framed, _) = tls.into_inner();
-            (Box::new(framed.into_inner()), login)
+            if mode == Mode::Full {
+                (Box::new(tls), login)
+            } else {
+                // ENCRYPT_OFF: only the login travels encrypted; both sides drop TLS after it.
+                let (framed, _) = tls.into_inner();
+                (Box::new(framed.into_inner()), login)
+            }
         }
     };
     let Some(login) = login else { return Ok(()) };
