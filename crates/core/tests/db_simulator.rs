@@ -536,3 +536,46 @@ async fn slow_servers_time_out() {
     let err = db.tokens().await.unwrap_err();
     assert!(matches!(err, DbError::Timeout { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_value_that_does_not_read_back_as_written_rolls_everything_back() {
+    let sim = sim();
+    // A trigger that mangles the value on update stands in for anything on the server side
+    // (a truncating column, a trigger, an encryption mishap) that stores something else.
+    let mut raw = sim.sqlite().unwrap();
+    let trigger = "CREATE TRIGGER HostServer.mangle AFTER UPDATE OF VariableValue ON Configuration WHEN NEW.VariableToken = '[K2SERVER]' \
+                   BEGIN UPDATE Configuration SET VariableValue = X'41004100' WHERE VariableToken = NEW.VariableToken AND VariableValue <> X'41004100'; END";
+    raw.run(
+        &k2cse_mssql_sim::engine::translate::Statement::Sql(trigger.into()),
+        &[],
+    )
+    .unwrap();
+    let mut db = open(&sim).await;
+    let writes = [
+        TokenWrite {
+            token: "[SMARTFORMSRUNTIMEURL]".into(),
+            expected: Some("https://k2.denallix.com/Runtime".into()),
+            new: "https://k2new.denallix.com/Runtime".into(),
+            encrypt: false,
+        },
+        TokenWrite {
+            token: "[K2SERVER]".into(),
+            expected: Some("K2SERVER01".into()),
+            new: "K2SERVER02".into(),
+            encrypt: false,
+        },
+    ];
+    let err = db.write(&writes).await.unwrap_err();
+    assert!(
+        matches!(&err, DbError::Verification(t) if t == "[K2SERVER]"),
+        "{err}"
+    );
+    assert_eq!(
+        value(&mut db, "[K2SERVER]").await.as_deref(),
+        Some("K2SERVER01")
+    );
+    assert_eq!(
+        value(&mut db, "[SMARTFORMSRUNTIMEURL]").await.as_deref(),
+        Some("https://k2.denallix.com/Runtime")
+    );
+}

@@ -435,3 +435,38 @@ pub fn pull_changes(drifts: &[Drift], only: &[String]) -> Vec<Change> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_compare_like_dotnet_reads_them() {
+        assert!(same_settings("A=1;B='x;y'", " b = \"x;y\" ; a=1;"));
+        assert!(same_settings("A=1;A=2", "A=2"));
+        assert!(!same_settings("A=1", "A=1;B=2"));
+        assert!(!same_settings("A=x", "A=X"), "values are compared exactly");
+        assert!(same_settings("not = ' parsable", "not = ' parsable"));
+        assert_eq!(
+            changed_keys("Host=a;Port=25;TLS=None", "host=a;port=587;Extra=1"),
+            ["Port", "TLS", "Extra"]
+        );
+    }
+
+    #[test]
+    fn mapping_files_are_checked() {
+        let m =
+            Mapping::parse("pattern = \"K2:{name}\"\n[tokens]\n\"a\" = \"[T]\"\n\"b\" = \"\"\n")
+                .unwrap();
+        assert_eq!(m.default_token("x"), "K2:x");
+        assert_eq!(m.explicit("A"), Some(Some("[T]")));
+        assert_eq!(m.explicit("b"), Some(None));
+        assert_eq!(m.explicit("c"), None);
+        assert!(
+            Mapping::parse("pattern = \"fixed\"")
+                .unwrap_err()
+                .contains("{name}")
+        );
+        assert!(Mapping::parse("typo = 1").is_err());
+    }
+}
