@@ -1,0 +1,628 @@
+//! The window: app state, the job results it reacts to, keyboard shortcuts, and the layout
+//! that places the panels (which live in `panels/`).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use k2cse_core::Change;
+use k2cse_core::protect::{KeyStore, RsaKey};
+use k2cse_core::save::SavedFile;
+
+use crate::database::{DbOutcome, DbSettings, Snapshot};
+use crate::jobs::{Jobs, Mode};
+use crate::panels;
+use crate::workspace::{OpenError, Review, Workspace};
+
+/// How the app starts.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A config to open (else the CLI's discovery: ./K2HostServer.exe.config, the K2 folder).
+    pub config: Option<PathBuf>,
+    /// Open a copy of the bundled sample (and a simulated K2 database).
+    pub demo: bool,
+    /// Key file for an encrypted section.
+    pub key_file: Option<PathBuf>,
+    /// Threaded (the app) or inline (tests) jobs.
+    pub jobs: Mode,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            config: None,
+            demo: false,
+            key_file: None,
+            jobs: Mode::Threaded,
+        }
+    }
+}
+
+/// A finished job.
+#[derive(Debug)]
+pub enum JobResult {
+    /// A file was opened (or not).
+    Opened(Box<Result<Workspace, OpenError>>),
+    /// A save finished; the workspace comes back either way.
+    Saved(Box<Workspace>, Result<Vec<SavedFile>, String>),
+    /// A database job finished.
+    Db(Result<DbOutcome, String>),
+}
+
+/// Which half of the window is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Entries and the editor.
+    Entries,
+    /// The K2 database.
+    Database,
+}
+
+/// A modal dialog.
+#[derive(Debug)]
+pub enum Dialog {
+    /// Open a file by path (the file dialog is offered too).
+    Open {
+        /// The typed path.
+        path: String,
+    },
+    /// The section is encrypted: choose the key.
+    Key {
+        /// The config.
+        path: PathBuf,
+        /// Why.
+        message: String,
+        /// The typed key path.
+        key_path: String,
+    },
+    /// Add an entry.
+    Add {
+        /// Index into the kind choices.
+        kind: usize,
+        /// Type name (for "other").
+        type_name: String,
+        /// Entity (mailbox).
+        entity: String,
+        /// Last error.
+        error: Option<String>,
+    },
+    /// Rename or duplicate an entry.
+    Rename {
+        /// The entry.
+        from: String,
+        /// The new name.
+        to: String,
+        /// Duplicate instead of rename.
+        duplicate: bool,
+        /// Last error.
+        error: Option<String>,
+    },
+    /// Confirm removing an entry.
+    Remove {
+        /// The entry.
+        name: String,
+    },
+    /// Review before saving.
+    Review {
+        /// Diff and lint delta.
+        review: Box<Review>,
+    },
+    /// After a save: also update the database?
+    UpdateDatabase {
+        /// Entries whose tokens differ.
+        entries: Vec<String>,
+    },
+    /// Unsaved changes on close.
+    CloseGuard,
+}
+
+/// A message in the status area: shown once, details expandable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// One line.
+    pub text: String,
+    /// More, on demand.
+    pub details: Option<String>,
+    /// An error (red) or information.
+    pub error: bool,
+}
+
+/// A simulated K2 database for `--demo`.
+#[cfg(feature = "simulator")]
+pub(crate) struct Demo {
+    _dir: tempfile::TempDir,
+    pub(crate) simulator: k2cse_mssql_sim::Simulator,
+}
+
+/// The desktop editor.
+pub struct GuiApp {
+    pub(crate) ws: Option<Workspace>,
+    pub(crate) jobs: Jobs<JobResult>,
+    pub(crate) view: View,
+    pub(crate) selected: Option<String>,
+    pub(crate) filter: String,
+    pub(crate) list: panels::entries::ListCache,
+    pub(crate) drafts: HashMap<(String, String), String>,
+    pub(crate) revealed: HashSet<(String, String)>,
+    pub(crate) dialog: Option<Dialog>,
+    pub(crate) notice: Option<Notice>,
+    pub(crate) recent: Vec<PathBuf>,
+    pub(crate) keys: KeyStore,
+    pub(crate) db: DbSettings,
+    pub(crate) snapshot: Option<Snapshot>,
+    pub(crate) db_used: bool,
+    pub(crate) offer_after_read: bool,
+    pub(crate) close_confirmed: bool,
+    pub(crate) version: u64,
+    #[cfg(feature = "simulator")]
+    pub(crate) demo: Option<Demo>,
+}
+
+impl std::fmt::Debug for GuiApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuiApp")
+            .field("ws", &self.ws)
+            .field("selected", &self.selected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GuiApp {
+    /// Starts the app: opens the requested (or discovered, or demo) config.
+    pub fn new(options: &Options) -> Self {
+        let mut app = Self {
+            ws: None,
+            jobs: Jobs::new(options.jobs),
+            view: View::Entries,
+            selected: None,
+            filter: String::new(),
+            list: panels::entries::ListCache::default(),
+            drafts: HashMap::new(),
+            revealed: HashSet::new(),
+            dialog: None,
+            notice: None,
+            recent: Vec::new(),
+            keys: KeyStore::new(None),
+            db: DbSettings::default(),
+            snapshot: None,
+            db_used: false,
+            offer_after_read: false,
+            close_confirmed: false,
+            version: 0,
+            #[cfg(feature = "simulator")]
+            demo: None,
+        };
+        if let Some(key) = &options.key_file {
+            app.use_key_file(key);
+        }
+        if options.demo {
+            app.open_demo();
+        } else {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            match k2cse_core::config::discover_config(options.config.as_deref(), &cwd, &|v| {
+                std::env::var(v).ok()
+            }) {
+                Ok(path) => app.open(&path),
+                Err(e) if options.config.is_some() => {
+                    app.error("Could not open the config file", &e.to_string());
+                }
+                Err(_) => {}
+            }
+        }
+        app
+    }
+
+    /// The open workspace (tests).
+    pub fn workspace(&self) -> Option<&Workspace> {
+        self.ws.as_ref()
+    }
+
+    /// The selected entry.
+    pub fn selected(&self) -> Option<&str> {
+        self.selected.as_deref()
+    }
+
+    /// The current notice.
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+
+    /// Whether a job is running.
+    pub fn is_busy(&self) -> bool {
+        self.jobs.running().is_some()
+    }
+
+    /// The last database snapshot.
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+
+    /// Recent files (most recent first).
+    pub fn recent(&self) -> &[PathBuf] {
+        &self.recent
+    }
+
+    /// Restores the recent-file list.
+    pub fn set_recent(&mut self, recent: Vec<PathBuf>) {
+        self.recent = recent;
+    }
+
+    pub(crate) fn info(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            details: None,
+            error: false,
+        });
+    }
+
+    pub(crate) fn error(&mut self, text: &str, details: &str) {
+        self.notice = Some(Notice {
+            text: text.to_owned(),
+            details: Some(details.to_owned()),
+            error: true,
+        });
+    }
+
+    pub(crate) fn use_key_file(&mut self, path: &Path) {
+        match RsaKey::from_file(path) {
+            Ok(key) => self.keys = KeyStore::new(Some(key)),
+            Err(e) => self.error("The key file cannot be used", &e.to_string()),
+        }
+    }
+
+    /// Opens `path` in the background.
+    pub fn open(&mut self, path: &Path) {
+        let path = path.to_owned();
+        let keys = self.keys.clone();
+        let label = format!("Opening {}", path.display());
+        self.jobs.start(label, move |_| {
+            JobResult::Opened(Box::new(Workspace::open(&path, &keys)))
+        });
+    }
+
+    fn open_demo(&mut self) {
+        let dir = match tempfile::Builder::new().prefix("k2cse-gui-demo-").tempdir() {
+            Ok(d) => d,
+            Err(e) => return self.error("Could not create the demo folder", &e.to_string()),
+        };
+        let path = match k2cse_core::sample::write_sample(dir.path()) {
+            Ok(p) => p,
+            Err(e) => return self.error("Could not write the sample", &e.to_string()),
+        };
+        self.open(&path);
+        #[cfg(feature = "simulator")]
+        match k2cse_mssql_sim::Simulator::start(k2cse_mssql_sim::SimConfig::default()) {
+            Ok(simulator) => {
+                self.db.connection = simulator.connection_string();
+                k2cse_mssql_sim::SAMPLE_MASTER_KEY_PASSWORD
+                    .clone_into(&mut self.db.master_key_password);
+                self.demo = Some(Demo {
+                    _dir: dir,
+                    simulator,
+                });
+            }
+            Err(e) => self.error("The simulated K2 database did not start", &e.to_string()),
+        }
+        #[cfg(not(feature = "simulator"))]
+        std::mem::forget(dir);
+    }
+
+    /// Applies a change to the open file; errors become a notice.
+    pub(crate) fn apply(&mut self, change: Change) -> bool {
+        let Some(ws) = self.ws.as_mut() else {
+            return false;
+        };
+        match ws.apply(change) {
+            Ok(()) => {
+                self.version += 1;
+                true
+            }
+            Err(e) => {
+                self.error("That change cannot be made", &e.to_string());
+                false
+            }
+        }
+    }
+
+    pub(crate) fn undo(&mut self) {
+        if let Some(ws) = self.ws.as_mut() {
+            match ws.undo() {
+                Ok(true) => self.version += 1,
+                Ok(false) => {}
+                Err(e) => self.error("Undo failed", &e.to_string()),
+            }
+        }
+        self.drafts.clear();
+    }
+
+    pub(crate) fn redo(&mut self) {
+        if let Some(ws) = self.ws.as_mut() {
+            match ws.redo() {
+                Ok(true) => self.version += 1,
+                Ok(false) => {}
+                Err(e) => self.error("Redo failed", &e.to_string()),
+            }
+        }
+        self.drafts.clear();
+    }
+
+    /// Opens the save review (Ctrl+S).
+    pub fn request_save(&mut self) {
+        let Some(ws) = &self.ws else { return };
+        if !ws.is_dirty() {
+            self.info("Nothing to save.");
+            return;
+        }
+        match ws.review() {
+            Ok(review) => {
+                self.dialog = Some(Dialog::Review {
+                    review: Box::new(review),
+                });
+            }
+            Err(e) => self.error("The changes cannot be reviewed", &e.to_string()),
+        }
+    }
+
+    /// Saves in the background (after the review).
+    pub(crate) fn save(&mut self, force: bool) {
+        let Some(mut ws) = self.ws.take() else { return };
+        let label = format!("Saving {}", ws.path().display());
+        self.jobs.start(label, move |_| {
+            let result = ws.save(force).map_err(|e| e.to_string());
+            JobResult::Saved(Box::new(ws), result)
+        });
+    }
+
+    /// Starts a database read (status and drift).
+    pub fn db_refresh(&mut self) {
+        self.db_job("Reading the K2 database", |settings, entries, cancel| {
+            settings.read(&entries, cancel)
+        });
+    }
+
+    /// Writes file values into the database (`only` empty: every differing entry).
+    pub fn db_push(&mut self, only: Vec<String>) {
+        self.db_job(
+            "Updating the K2 database",
+            move |settings, entries, cancel| settings.push(&entries, &only, false, cancel),
+        );
+    }
+
+    /// Brings database values into the editor (`only` empty: every differing entry).
+    pub fn db_pull(&mut self, only: Vec<String>) {
+        self.db_job(
+            "Reading database values",
+            move |settings, entries, cancel| settings.pull(&entries, &only, cancel),
+        );
+    }
+
+    fn db_job(
+        &mut self,
+        label: &str,
+        job: impl FnOnce(
+            DbSettings,
+            Vec<k2cse_core::entry::Entry>,
+            &crate::jobs::CancelFlag,
+        ) -> Result<DbOutcome, String>
+        + Send
+        + 'static,
+    ) {
+        let Some(ws) = &self.ws else { return };
+        let entries = match ws.document().entries() {
+            Ok(e) => e,
+            Err(e) => return self.error("The entries cannot be read", &e.to_string()),
+        };
+        if self.db.connection.trim().is_empty()
+            && let Some(hostserver) = entries
+                .iter()
+                .find(|e| e.name.as_str().eq_ignore_ascii_case("HostserverDB"))
+        {
+            self.db.connection = hostserver.value.clone().unwrap_or_default();
+        }
+        self.db_used = true;
+        let settings = self.db.clone();
+        self.jobs.start(label, move |cancel| {
+            JobResult::Db(job(settings, entries, cancel))
+        });
+    }
+
+    /// Handles a finished job.
+    pub(crate) fn finish(&mut self, result: JobResult) {
+        match result {
+            JobResult::Opened(result) => match *result {
+                Ok(ws) => {
+                    let path = ws.path().to_owned();
+                    self.recent.retain(|p| p != &path);
+                    self.recent.insert(0, path.clone());
+                    self.recent.truncate(8);
+                    if self.db.connection.is_empty() || !cfg!(feature = "simulator") {
+                        self.db.connection = ws
+                            .entry("HostserverDB")
+                            .and_then(|e| e.value.clone())
+                            .unwrap_or_default();
+                    }
+                    #[cfg(feature = "simulator")]
+                    if let Some(demo) = &self.demo {
+                        self.db.connection = demo.simulator.connection_string();
+                    }
+                    self.selected = ws.rows().first().map(|r| r.name.clone());
+                    self.ws = Some(ws);
+                    self.snapshot = None;
+                    self.drafts.clear();
+                    self.version += 1;
+                    self.info(format!("Opened {}", path.display()));
+                }
+                Err(OpenError::NeedsKey { path, message, .. }) => {
+                    self.dialog = Some(Dialog::Key {
+                        path,
+                        message,
+                        key_path: String::new(),
+                    });
+                }
+                Err(OpenError::Failed(e)) => {
+                    self.error("Could not open the config file", &e.to_string());
+                }
+            },
+            JobResult::Saved(ws, result) => {
+                self.ws = Some(*ws);
+                self.version += 1;
+                match result {
+                    Ok(saved) => {
+                        let backup = saved
+                            .iter()
+                            .find_map(|s| s.backup.as_ref())
+                            .map(|b| format!(" (backup: {})", b.display()))
+                            .unwrap_or_default();
+                        self.info(format!("Saved{backup}."));
+                        if self.db_used {
+                            self.db_refresh_then_offer();
+                        }
+                    }
+                    Err(e) => self.error("The file was not saved", &e),
+                }
+            }
+            JobResult::Db(Err(e)) => self.error("The K2 database could not be used", &e),
+            JobResult::Db(Ok(DbOutcome::Read(snapshot))) => {
+                let offer = std::mem::replace(&mut self.offer_after_read, false);
+                self.snapshot = Some(snapshot);
+                if offer {
+                    let entries = self.differing_entries();
+                    if !entries.is_empty() {
+                        self.dialog = Some(Dialog::UpdateDatabase { entries });
+                    }
+                }
+            }
+            JobResult::Db(Ok(DbOutcome::Pushed { written, snapshot })) => {
+                self.snapshot = Some(snapshot);
+                self.info(format!(
+                    "Wrote {written} token(s) to the K2 database in one transaction."
+                ));
+            }
+            JobResult::Db(Ok(DbOutcome::Pull(changes))) => {
+                let n = changes.len();
+                let Some(ws) = self.ws.as_mut() else { return };
+                match ws.apply_group(changes) {
+                    Ok(()) => {
+                        self.version += 1;
+                        self.info(format!("Brought {n} database value(s) into the editor (one undo step); review and save to write the file."));
+                        self.view = View::Entries;
+                    }
+                    Err(e) => self.error("The database values cannot be applied", &e.to_string()),
+                }
+            }
+        }
+    }
+
+    /// After a save: read the database again and, if entries now differ, offer to update it.
+    fn db_refresh_then_offer(&mut self) {
+        self.offer_after_read = true;
+        self.db_refresh();
+    }
+
+    /// Entries that differ from the database in the last snapshot.
+    pub(crate) fn differing_entries(&self) -> Vec<String> {
+        self.snapshot
+            .as_ref()
+            .map(|s| {
+                s.drifts
+                    .iter()
+                    .filter(|d| matches!(d.state, k2cse_core::db::DriftState::Differs { .. }))
+                    .map(|d| d.link.entry.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Draws the whole window into `ui` (the eframe app and the tests both call this).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.jobs.set_context(&ctx);
+        while let Some(result) = self.jobs.poll() {
+            self.finish(result);
+        }
+        // Unsaved changes: keep the window open and ask.
+        if ctx.input(|i| i.viewport().close_requested())
+            && self.ws.as_ref().is_some_and(Workspace::is_dirty)
+            && !self.close_confirmed
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.dialog = Some(Dialog::CloseGuard);
+        }
+        self.shortcuts(&ctx);
+        self.dropped_files(&ctx);
+        panels::layout(self, ui);
+        panels::dialogs::show(self, &ctx);
+        if self.jobs.running().is_some() {
+            // Keep the spinner turning and pick the result up promptly.
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        if self.dialog.is_some() {
+            return;
+        }
+        let save = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+        let undo = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+        let redo = KeyboardShortcut::new(Modifiers::COMMAND, Key::Y);
+        let redo2 = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+        let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+        // Ctrl+Shift+Z first: Ctrl+Z would also match it with the Shift ignored.
+        let (want_save, want_redo, want_undo, want_open) = ctx.input_mut(|i| {
+            (
+                i.consume_shortcut(&save),
+                i.consume_shortcut(&redo2) || i.consume_shortcut(&redo),
+                i.consume_shortcut(&undo),
+                i.consume_shortcut(&open),
+            )
+        });
+        if want_save {
+            self.request_save();
+        }
+        if want_redo {
+            self.redo();
+        }
+        if want_undo {
+            self.undo();
+        }
+        if want_open {
+            self.dialog = Some(Dialog::Open {
+                path: String::new(),
+            });
+        }
+    }
+
+    fn dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(path) = dropped.first() {
+            if self.ws.as_ref().is_some_and(Workspace::is_dirty) {
+                self.info("Save or undo the current changes before opening another file.");
+            } else if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xml") || e.eq_ignore_ascii_case("pem"))
+            {
+                self.use_key_file(path);
+                self.info(format!("Key file {} loaded.", path.display()));
+            } else {
+                self.open(path);
+            }
+        }
+    }
+}
+
+impl eframe::App for GuiApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, "recent", &self.recent);
+    }
+}

@@ -1,0 +1,235 @@
+//! The database side of the window: settings, the last status and drift, and the jobs that
+//! read and write tokens. Every operation connects, does its work and disconnects, on the job
+//! thread with its own tokio runtime; the core does the rest.
+
+use std::time::Duration;
+
+use k2cse_core::Change;
+use k2cse_core::credentials::{Keyring, SecretKind};
+use k2cse_core::db::{self, Credentials, Database, DbError, Drift, Mapping, Status, Target};
+use k2cse_core::entry::Entry;
+use k2cse_core::secret::Secret;
+
+use crate::jobs::CancelFlag;
+
+/// How to reach the database, as the panel edits it.
+#[derive(Clone, Default)]
+pub struct DbSettings {
+    /// ADO.NET connection string (prefilled from `HostserverDB`).
+    pub connection: String,
+    /// Accept an unverified server certificate.
+    pub trust_server_cert: bool,
+    /// SQL login password typed in the panel (else environment, then keyring).
+    pub sql_password: String,
+    /// Master key password typed in the panel (else environment, then keyring).
+    pub master_key_password: String,
+    /// Mapping file.
+    pub mapping: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for DbSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbSettings")
+            .field(
+                "connection",
+                &k2cse_core::entry::display_any(&self.connection, false),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the panel shows after a successful read.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Server, keys.
+    pub status: Status,
+    /// Every entry against its token.
+    pub drifts: Vec<Drift>,
+}
+
+/// Results of database jobs.
+#[derive(Debug)]
+pub enum DbOutcome {
+    /// Status and drift.
+    Read(Snapshot),
+    /// Tokens written, then status and drift again.
+    Pushed {
+        /// How many tokens were written.
+        written: usize,
+        /// The state afterwards.
+        snapshot: Snapshot,
+    },
+    /// File changes that bring database values into the editor.
+    Pull(Vec<Change>),
+}
+
+impl DbSettings {
+    fn target(&self) -> Result<Target, DbError> {
+        let mut target = Target::from_connection_string(&self.connection)?;
+        target.trust_server_certificate |= self.trust_server_cert;
+        target.command_timeout = Duration::from_secs(30);
+        Ok(target)
+    }
+
+    fn credentials(&self, target: &Target) -> Credentials {
+        let keyring = Keyring::platform().ok();
+        let lookup =
+            |typed: &str, var: &str, kind: SecretKind, account: Option<String>| -> Option<Secret> {
+                if !typed.is_empty() {
+                    return Some(Secret::new(typed));
+                }
+                if let Ok(v) = std::env::var(var) {
+                    return Some(Secret::new(v));
+                }
+                keyring.as_ref()?.get(kind, &account?).ok().flatten()
+            };
+        Credentials {
+            sql_password: lookup(
+                &self.sql_password,
+                "K2CSE_SQL_PASSWORD",
+                SecretKind::SqlPassword,
+                target.password_account(),
+            ),
+            master_key_password: lookup(
+                &self.master_key_password,
+                "K2CSE_MASTER_KEY_PASSWORD",
+                SecretKind::MasterKeyPassword,
+                Some(target.master_key_account()),
+            ),
+        }
+    }
+
+    /// Stores the typed passwords in the OS keyring.
+    pub fn remember(&self) -> Result<String, String> {
+        let target = self.target().map_err(|e| e.to_string())?;
+        let keyring = Keyring::platform().map_err(|e| e.to_string())?;
+        let mut stored = Vec::new();
+        if let (false, Some(account)) = (self.sql_password.is_empty(), target.password_account()) {
+            keyring
+                .set(
+                    SecretKind::SqlPassword,
+                    &account,
+                    &Secret::new(&self.sql_password),
+                )
+                .map_err(|e| e.to_string())?;
+            stored.push("SQL password");
+        }
+        if !self.master_key_password.is_empty() {
+            keyring
+                .set(
+                    SecretKind::MasterKeyPassword,
+                    &target.master_key_account(),
+                    &Secret::new(&self.master_key_password),
+                )
+                .map_err(|e| e.to_string())?;
+            stored.push("master key password");
+        }
+        Ok(format!(
+            "Stored {} in the {}.",
+            if stored.is_empty() {
+                "nothing".to_owned()
+            } else {
+                stored.join(" and ")
+            },
+            keyring.name()
+        ))
+    }
+
+    fn mapping(&self) -> Result<Mapping, DbError> {
+        self.mapping
+            .as_deref()
+            .map(Mapping::load)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Runs `op` against a fresh connection, on a runtime of this thread, until done or cancelled.
+    fn run<T>(
+        &self,
+        cancel: &CancelFlag,
+        op: impl AsyncFnOnce(&mut Database) -> Result<T, DbError>,
+    ) -> Result<T, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let target = self.target().map_err(|e| e.to_string())?;
+        let credentials = self.credentials(&target);
+        runtime.block_on(async {
+            let work = async {
+                let mut db = Database::connect(&target, &credentials).await?;
+                op(&mut db).await
+            };
+            let cancelled = async {
+                while !cancel.is_cancelled() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            };
+            tokio::select! {
+                r = work => r.map_err(|e| e.to_string()),
+                () = cancelled => Err("Cancelled. Nothing was written: an unfinished transaction is rolled back by the server.".to_owned()),
+            }
+        })
+    }
+
+    /// Status and drift of `entries`.
+    pub fn read(&self, entries: &[Entry], cancel: &CancelFlag) -> Result<DbOutcome, String> {
+        let mapping = self.mapping().map_err(|e| e.to_string())?;
+        self.run(cancel, async |db| snapshot(db, entries, &mapping).await)
+            .map(DbOutcome::Read)
+    }
+
+    /// Writes file values of `only` (all differing entries when empty) into their tokens.
+    pub fn push(
+        &self,
+        entries: &[Entry],
+        only: &[String],
+        create: bool,
+        cancel: &CancelFlag,
+    ) -> Result<DbOutcome, String> {
+        let mapping = self.mapping().map_err(|e| e.to_string())?;
+        self.run(cancel, async |db| {
+            let before = snapshot(db, entries, &mapping).await?;
+            let encrypt_new =
+                before.status.use_sql_encryption == Some(true) && before.status.has_symmetric_key;
+            let plan = db::link::push_plan(
+                &before.drifts,
+                only,
+                create,
+                encrypt_new,
+                &before.status.keys,
+            )?;
+            db.write(&plan).await?;
+            Ok(DbOutcome::Pushed {
+                written: plan.len(),
+                snapshot: snapshot(db, entries, &mapping).await?,
+            })
+        })
+    }
+
+    /// The edits that bring database values of `only` (all when empty) into the file.
+    pub fn pull(
+        &self,
+        entries: &[Entry],
+        only: &[String],
+        cancel: &CancelFlag,
+    ) -> Result<DbOutcome, String> {
+        let mapping = self.mapping().map_err(|e| e.to_string())?;
+        self.run(cancel, async |db| {
+            let now = snapshot(db, entries, &mapping).await?;
+            Ok(DbOutcome::Pull(db::link::pull_changes(&now.drifts, only)))
+        })
+    }
+}
+
+async fn snapshot(
+    db: &mut Database,
+    entries: &[Entry],
+    mapping: &Mapping,
+) -> Result<Snapshot, DbError> {
+    let tokens = db.tokens().await?;
+    Ok(Snapshot {
+        status: db.status().clone(),
+        drifts: db::link::drift(entries, &tokens, mapping),
+    })
+}

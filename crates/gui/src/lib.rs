@@ -1,0 +1,15 @@
+//! k2cse-gui: the desktop editor that replaces K2's `ConnectionStringEditor.exe`.
+//!
+//! The state lives in [`GuiApp`] (and the egui-free [`workspace::Workspace`] and
+//! [`database::DbSettings`]); the panels in [`panels`] draw it. Every read, check, edit,
+//! save and database operation is a `k2cse-core` call, run as a [`jobs`] job when it may take
+//! time. [`GuiApp::show`] draws the whole window into any `Ui`, which is how the tests drive it
+//! without a display.
+
+pub mod app;
+pub mod database;
+pub mod jobs;
+pub mod panels;
+pub mod workspace;
+
+pub use app::{GuiApp, Options};

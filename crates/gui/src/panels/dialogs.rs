@@ -1,0 +1,402 @@
+//! Modal dialogs: open, key, add, rename/duplicate, remove, save review, "also update the
+//! database?", and the unsaved-changes guard.
+
+use std::path::PathBuf;
+
+use k2cse_core::Change;
+use k2cse_core::edit::Values;
+
+use crate::app::{Dialog, GuiApp};
+
+/// The kinds offered by "Add entry", with the values a new entry starts with.
+const ADD_KINDS: &[(&str, &str, bool)] = &[
+    (
+        "Exchange Web Services connection (mailbox K2 reads)",
+        "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection",
+        true,
+    ),
+    (
+        "Exchange Web Services destination",
+        "SourceCode.MessageBus.Ews.ExchangeWebServicesDestination",
+        false,
+    ),
+    (
+        "SMTP connection",
+        "SourceCode.Net.Mail.SmtpConnection",
+        false,
+    ),
+    ("Other (type name below)", "", false),
+];
+
+enum Next {
+    Keep,
+    Close,
+}
+
+/// Shows the open dialog, if any.
+pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
+    let Some(mut dialog) = app.dialog.take() else {
+        return;
+    };
+    let title = match &dialog {
+        Dialog::Open { .. } => "Open a config file",
+        Dialog::Key { .. } => "Encrypted connection strings",
+        Dialog::Add { .. } => "Add entry",
+        Dialog::Rename {
+            duplicate: false, ..
+        } => "Rename entry",
+        Dialog::Rename {
+            duplicate: true, ..
+        } => "Duplicate entry",
+        Dialog::Remove { .. } => "Remove entry",
+        Dialog::Review { .. } => "Review and save",
+        Dialog::UpdateDatabase { .. } => "Also update the K2 database?",
+        Dialog::CloseGuard => "Unsaved changes",
+    };
+    let modal = egui::Modal::new(egui::Id::unique(("k2cse-dialog", title))).show(ctx, |ui| {
+        ui.set_max_width(760.0);
+        ui.heading(title);
+        ui.add_space(6.0);
+        match &mut dialog {
+            Dialog::Open { path } => open(app, ui, path),
+            Dialog::Key {
+                path,
+                message,
+                key_path,
+            } => key(app, ui, path, message, key_path),
+            Dialog::Add {
+                kind,
+                type_name,
+                entity,
+                error,
+            } => add(app, ui, kind, type_name, entity, error),
+            Dialog::Rename {
+                from,
+                to,
+                duplicate,
+                error,
+            } => rename(app, ui, from, to, *duplicate, error),
+            Dialog::Remove { name } => remove(app, ui, name),
+            Dialog::Review { review } => review_and_save(app, ui, review),
+            Dialog::UpdateDatabase { entries } => update_database(app, ui, entries),
+            Dialog::CloseGuard => close_guard(app, ui),
+        }
+    });
+    let escaped = modal.should_close();
+    if matches!(modal.inner, Next::Keep) && !escaped && app.dialog.is_none() {
+        app.dialog = Some(dialog);
+    }
+}
+
+fn buttons(ui: &mut egui::Ui, ok: &str, enabled: bool) -> (bool, bool) {
+    ui.add_space(8.0);
+    ui.horizontal(|ui| {
+        (
+            ui.add_enabled(enabled, egui::Button::new(ok)).clicked(),
+            ui.button("Cancel").clicked(),
+        )
+    })
+    .inner
+}
+
+fn open(app: &mut GuiApp, ui: &mut egui::Ui, path: &mut String) -> Next {
+    let label = ui.label("Path of K2HostServer.exe.config");
+    ui.horizontal(|ui| {
+        ui.add(egui::TextEdit::singleline(path).desired_width(520.0))
+            .labelled_by(label.id);
+        if ui.button("Browse…").clicked()
+            && let Some(p) = rfd::FileDialog::new()
+                .add_filter("Config files", &["config"])
+                .pick_file()
+        {
+            *path = p.display().to_string();
+        }
+    });
+    let (ok, cancel) = buttons(ui, "Open", !path.trim().is_empty());
+    if ok {
+        app.open(&PathBuf::from(path.trim()));
+        return Next::Close;
+    }
+    if cancel { Next::Close } else { Next::Keep }
+}
+
+fn key(
+    app: &mut GuiApp,
+    ui: &mut egui::Ui,
+    path: &std::path::Path,
+    message: &str,
+    key_path: &mut String,
+) -> Next {
+    ui.label(message);
+    ui.label("On the K2 server: aspnet_regiis -px \"K2ConfigurationKey\" k2key.xml -pri — then choose that file here.");
+    let label = ui.label("Key file");
+    ui.horizontal(|ui| {
+        ui.add(egui::TextEdit::singleline(key_path).desired_width(520.0))
+            .labelled_by(label.id);
+        if ui.button("Browse…").clicked()
+            && let Some(p) = rfd::FileDialog::new()
+                .add_filter("Key files", &["xml", "pem"])
+                .pick_file()
+        {
+            *key_path = p.display().to_string();
+        }
+    });
+    let (ok, cancel) = buttons(ui, "Open with this key", !key_path.trim().is_empty());
+    if ok {
+        app.use_key_file(&PathBuf::from(key_path.trim()));
+        app.open(path);
+        return Next::Close;
+    }
+    if cancel { Next::Close } else { Next::Keep }
+}
+
+fn add(
+    app: &mut GuiApp,
+    ui: &mut egui::Ui,
+    kind: &mut usize,
+    type_name: &mut String,
+    entity: &mut String,
+    error: &mut Option<String>,
+) -> Next {
+    let kind_label = ui.label("Type");
+    let combo = egui::ComboBox::from_id_salt("add-kind")
+        .selected_text(ADD_KINDS[*kind].0)
+        .width(420.0)
+        .show_ui(ui, |ui| {
+            for (i, (title, _, _)) in ADD_KINDS.iter().enumerate() {
+                ui.selectable_value(kind, i, *title);
+            }
+        });
+    combo.response.labelled_by(kind_label.id);
+    let (title, fixed_type, entity_required) = ADD_KINDS[*kind];
+    if fixed_type.is_empty() {
+        let label = ui.label("Type name");
+        ui.add(egui::TextEdit::singleline(type_name).desired_width(420.0))
+            .labelled_by(label.id);
+    }
+    let label = ui.label(if entity_required {
+        "Mailbox (entity, required)"
+    } else {
+        "Mailbox (entity, optional)"
+    });
+    ui.add(
+        egui::TextEdit::singleline(entity)
+            .desired_width(420.0)
+            .hint_text("k2service@example.com"),
+    )
+    .labelled_by(label.id);
+    let type_name = if fixed_type.is_empty() {
+        type_name.trim().to_owned()
+    } else {
+        fixed_type.to_owned()
+    };
+    let name = if entity.trim().is_empty() {
+        type_name.clone()
+    } else {
+        format!("{type_name}:{}", entity.trim())
+    };
+    ui.label(egui::RichText::new(format!("Name: {name}")).monospace());
+    if let Some(e) = error {
+        ui.colored_label(ui.visuals().error_fg_color, e.as_str());
+    }
+    let valid = !type_name.is_empty() && (!entity_required || !entity.trim().is_empty());
+    let (ok, cancel) = buttons(ui, "Add", valid);
+    if ok {
+        let values = match title {
+            t if t.starts_with("Exchange Web Services") => {
+                Values::from_pairs([("Autodiscover", "True"), ("User ID", entity.trim())])
+            }
+            t if t.starts_with("SMTP") => Values::from_pairs([("Port", "25")]),
+            _ => Values::default(),
+        };
+        let Some(ws) = app.ws.as_mut() else {
+            return Next::Close;
+        };
+        match ws.apply(Change::Add {
+            name: name.clone(),
+            values,
+        }) {
+            Ok(()) => {
+                app.version += 1;
+                app.selected = Some(name);
+                return Next::Close;
+            }
+            // The vendor tool's duplicate check, with the core's words.
+            Err(e) => *error = Some(e.to_string()),
+        }
+    }
+    if cancel { Next::Close } else { Next::Keep }
+}
+
+fn rename(
+    app: &mut GuiApp,
+    ui: &mut egui::Ui,
+    from: &str,
+    to: &mut String,
+    duplicate: bool,
+    error: &mut Option<String>,
+) -> Next {
+    ui.label(format!(
+        "{} {from}",
+        if duplicate { "Copy of" } else { "Rename" }
+    ));
+    let label = ui.label("New name");
+    ui.add(egui::TextEdit::singleline(to).desired_width(520.0))
+        .labelled_by(label.id);
+    if let Some(e) = error {
+        ui.colored_label(ui.visuals().error_fg_color, e.as_str());
+    }
+    let (ok, cancel) = buttons(
+        ui,
+        if duplicate { "Duplicate" } else { "Rename" },
+        !to.trim().is_empty() && to.trim() != from,
+    );
+    if ok {
+        let Some(ws) = app.ws.as_mut() else {
+            return Next::Close;
+        };
+        let to = to.trim().to_owned();
+        let result = if duplicate {
+            let value = ws
+                .entry(from)
+                .and_then(|e| e.value.clone())
+                .unwrap_or_default();
+            ws.apply_group(vec![
+                Change::Add {
+                    name: to.clone(),
+                    values: Values::default(),
+                },
+                Change::Replace {
+                    name: to.clone(),
+                    connection_string: value,
+                },
+            ])
+        } else {
+            ws.apply(Change::Rename {
+                name: from.to_owned(),
+                to: to.clone(),
+            })
+        };
+        match result {
+            Ok(()) => {
+                app.version += 1;
+                app.selected = Some(to);
+                return Next::Close;
+            }
+            Err(e) => *error = Some(e.to_string()),
+        }
+    }
+    if cancel { Next::Close } else { Next::Keep }
+}
+
+fn remove(app: &mut GuiApp, ui: &mut egui::Ui, name: &str) -> Next {
+    ui.label(format!("Remove {name}? You can undo this until you save."));
+    let (ok, cancel) = buttons(ui, "Remove", true);
+    if ok {
+        if app.apply(Change::Remove {
+            name: name.to_owned(),
+        }) {
+            app.selected = app
+                .ws
+                .as_ref()
+                .and_then(|w| w.rows().first())
+                .map(|r| r.name.clone());
+        }
+        return Next::Close;
+    }
+    if cancel { Next::Close } else { Next::Keep }
+}
+
+fn review_and_save(app: &mut GuiApp, ui: &mut egui::Ui, review: &crate::workspace::Review) -> Next {
+    ui.label("These lines change (passwords masked). A backup is taken first; the file is replaced atomically.");
+    egui::ScrollArea::vertical()
+        .max_height(360.0)
+        .id_salt("diff")
+        .show(ui, |ui| {
+            for line in review.diff.lines() {
+                let color = match line.as_bytes().first() {
+                    Some(b'+') if !line.starts_with("+++") => {
+                        egui::Color32::from_rgb(0x2e, 0xa0, 0x43)
+                    }
+                    Some(b'-') if !line.starts_with("---") => ui.visuals().error_fg_color,
+                    _ => ui.visuals().text_color(),
+                };
+                ui.label(egui::RichText::new(line).monospace().color(color));
+            }
+        });
+    let errors = review.check.introduced_errors();
+    for d in &errors {
+        ui.colored_label(
+            ui.visuals().error_fg_color,
+            format!(
+                "{} {}: {}",
+                d.code,
+                d.entry.as_deref().unwrap_or("-"),
+                d.message
+            ),
+        );
+    }
+    for d in &review.check.resolved {
+        ui.label(format!(
+            "fixed: {} {}",
+            d.code,
+            d.entry.as_deref().unwrap_or("-")
+        ));
+    }
+    if !errors.is_empty() {
+        ui.label("These errors would break K2: fix them, or save anyway.");
+    }
+    ui.add_space(8.0);
+    let (save, anyway, cancel) = ui
+        .horizontal(|ui| {
+            let save = ui
+                .add_enabled(errors.is_empty(), egui::Button::new("Save"))
+                .clicked();
+            let anyway = !errors.is_empty() && ui.button("Save anyway").clicked();
+            (save, anyway, ui.button("Cancel").clicked())
+        })
+        .inner;
+    if save || anyway {
+        app.save(anyway);
+        return Next::Close;
+    }
+    if cancel { Next::Close } else { Next::Keep }
+}
+
+fn update_database(app: &mut GuiApp, ui: &mut egui::Ui, entries: &[String]) -> Next {
+    ui.label("The file is saved. These entries now differ from their K2 database tokens:");
+    for e in entries {
+        ui.label(format!("• {e}"));
+    }
+    ui.label("Update the database in one checked transaction?");
+    let (ok, cancel) = buttons(ui, "Update database", true);
+    if ok {
+        app.db_push(entries.to_vec());
+        return Next::Close;
+    }
+    if cancel { Next::Close } else { Next::Keep }
+}
+
+fn close_guard(app: &mut GuiApp, ui: &mut egui::Ui) -> Next {
+    ui.label("The file has unsaved changes.");
+    ui.add_space(8.0);
+    let (review, discard, cancel) = ui
+        .horizontal(|ui| {
+            (
+                ui.button("Review and save…").clicked(),
+                ui.button("Discard and close").clicked(),
+                ui.button("Cancel").clicked(),
+            )
+        })
+        .inner;
+    if review {
+        app.request_save();
+        return Next::Close;
+    }
+    if discard {
+        app.close_confirmed = true;
+        ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        return Next::Close;
+    }
+    if cancel { Next::Close } else { Next::Keep }
+}

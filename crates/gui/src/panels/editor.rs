@@ -1,0 +1,419 @@
+//! The editor of one entry: a typed field per key the kind knows (checkbox, combo box,
+//! validated text, masked password with a reveal toggle, poll-interval presets), raw rows for
+//! keys it does not know, and each lint finding next to the field it concerns.
+
+use k2cse_core::Change;
+use k2cse_core::edit::Values;
+use k2cse_core::entry::Entry;
+use k2cse_core::entry::schema::{KeySpec, ValueType};
+use k2cse_core::lint::{Diagnostic, Severity};
+
+use crate::app::{Dialog, GuiApp};
+
+/// Draws the selected entry's editor.
+pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
+    let Some(name) = app.selected.clone() else {
+        ui.label("Select an entry on the left, or add one.");
+        return;
+    };
+    let Some(entry) = app.ws.as_ref().and_then(|w| w.entry(&name)) else {
+        ui.label(format!("No entry named {name}."));
+        return;
+    };
+    let findings: Vec<Diagnostic> = app
+        .ws
+        .as_ref()
+        .map(|w| w.diagnostics(Some(&name)).cloned().collect())
+        .unwrap_or_default();
+    let mut changes = Vec::new();
+    header(app, ui, &entry);
+    for d in findings.iter().filter(|d| d.key.is_none()) {
+        finding(ui, d);
+    }
+    ui.separator();
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            match (&entry.parsed, entry.kind.spec()) {
+                (Err(_), _) => raw_string(app, ui, &entry, &mut changes),
+                (Ok(_), Some(spec)) => {
+                    egui::Grid::new("known-keys")
+                        .num_columns(3)
+                        .spacing([12.0, 6.0])
+                        .show(ui, |ui| {
+                            for key in spec.keys {
+                                known_key(app, ui, &entry, key, &findings, &mut changes);
+                            }
+                        });
+                    other_keys(app, ui, &entry, &findings, &mut changes, Some(spec.keys));
+                }
+                (Ok(_), None) => other_keys(app, ui, &entry, &findings, &mut changes, None),
+            }
+            ui.separator();
+            ui.label("Connection string");
+            let shown = entry.display_value(false).unwrap_or_default();
+            ui.add(egui::Label::new(egui::RichText::new(shown).monospace()).wrap());
+        });
+    for change in changes {
+        app.apply(change);
+    }
+}
+
+fn header(app: &mut GuiApp, ui: &mut egui::Ui, entry: &Entry) {
+    ui.heading(entry.name.as_str());
+    ui.horizontal(|ui| {
+        ui.label(
+            entry
+                .kind
+                .spec()
+                .map_or("Unknown type: keys are edited as they are", |s| s.title),
+        );
+        ui.separator();
+        let name = entry.name.as_str().to_owned();
+        if ui.button("Rename…").clicked() {
+            app.dialog = Some(Dialog::Rename {
+                from: name.clone(),
+                to: name.clone(),
+                duplicate: false,
+                error: None,
+            });
+        }
+        if ui.button("Duplicate…").clicked() {
+            app.dialog = Some(Dialog::Rename {
+                from: name.clone(),
+                to: format!("{name} (copy)"),
+                duplicate: true,
+                error: None,
+            });
+        }
+        if ui.button("Remove…").clicked() {
+            app.dialog = Some(Dialog::Remove { name });
+        }
+    });
+}
+
+fn finding(ui: &mut egui::Ui, d: &Diagnostic) {
+    let color = match d.severity {
+        Severity::Error => ui.visuals().error_fg_color,
+        Severity::Warning => ui.visuals().warn_fg_color,
+        Severity::Info => ui.visuals().weak_text_color(),
+    };
+    ui.colored_label(
+        color,
+        format!("{} {}: {}", d.code, d.severity.label(), d.message),
+    )
+    .on_hover_text(&d.hint);
+    ui.label(
+        egui::RichText::new(format!("hint: {}", d.hint))
+            .small()
+            .weak(),
+    );
+}
+
+/// The value .NET sees for `spec` (under any of its spellings) and the key as written.
+fn current<'e>(entry: &'e Entry, spec: &KeySpec) -> Option<(&'e str, &'e str)> {
+    entry
+        .pairs()
+        .into_iter()
+        .rev()
+        .find(|(k, _)| spec.matches(k))
+}
+
+fn set(name: &str, key: &str, value: &str) -> Change {
+    if value.is_empty() {
+        Change::Unset {
+            name: name.to_owned(),
+            keys: vec![key.to_owned()],
+        }
+    } else {
+        Change::Set {
+            name: name.to_owned(),
+            values: Values::from_pairs([(key, value)]),
+        }
+    }
+}
+
+fn known_key(
+    app: &mut GuiApp,
+    ui: &mut egui::Ui,
+    entry: &Entry,
+    spec: &KeySpec,
+    findings: &[Diagnostic],
+    changes: &mut Vec<Change>,
+) {
+    let name = entry.name.as_str();
+    let (written_key, value) =
+        current(entry, spec).map_or((spec.name, None), |(k, v)| (k, Some(v)));
+    let label = ui.label(spec.name).on_hover_text(spec.description);
+    ui.horizontal(|ui| value_widget(app, ui, entry, spec, written_key, value, label.id, changes));
+    ui.horizontal(|ui| {
+        if value.is_some() {
+            if ui
+                .small_button("Unset")
+                .on_hover_text(format!("Remove {} from the connection string", spec.name))
+                .clicked()
+            {
+                changes.push(Change::Unset {
+                    name: name.to_owned(),
+                    keys: vec![written_key.to_owned()],
+                });
+            }
+        } else if let Some(default) = spec.default {
+            ui.label(egui::RichText::new(format!("default: {default}")).weak());
+        }
+    });
+    ui.end_row();
+    for d in findings
+        .iter()
+        .filter(|d| d.key.as_deref().is_some_and(|k| spec.matches(k)))
+    {
+        ui.label("");
+        ui.vertical(|ui| finding(ui, d));
+        ui.end_row();
+    }
+}
+
+/// The input for one known key, by its type.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site; the pieces of one grid row"
+)]
+fn value_widget(
+    app: &mut GuiApp,
+    ui: &mut egui::Ui,
+    entry: &Entry,
+    spec: &KeySpec,
+    written_key: &str,
+    value: Option<&str>,
+    label: egui::Id,
+    changes: &mut Vec<Change>,
+) {
+    let name = entry.name.as_str();
+    match spec.value_type {
+        ValueType::Bool => {
+            let default = spec.default.is_some_and(|d| d.eq_ignore_ascii_case("true"));
+            let mut on = value.map_or(default, |v| v.trim().eq_ignore_ascii_case("true"));
+            if ui.checkbox(&mut on, spec.name).changed() {
+                changes.push(set(name, written_key, if on { "True" } else { "False" }));
+            }
+        }
+        ValueType::Enum { values } => {
+            let shown = value.unwrap_or("(not set)").to_owned();
+            let combo = egui::ComboBox::from_id_salt((name, spec.name))
+                .selected_text(&shown)
+                .show_ui(ui, |ui| {
+                    for v in values {
+                        if ui
+                            .selectable_label(value.is_some_and(|c| c.eq_ignore_ascii_case(v)), *v)
+                            .clicked()
+                        {
+                            changes.push(set(name, written_key, v));
+                        }
+                    }
+                });
+            combo.response.labelled_by(label);
+        }
+        ValueType::Secret => {
+            let id = (name.to_owned(), spec.name.to_owned());
+            let revealed = app.revealed.contains(&id);
+            if let Some(new) = text_field(
+                app,
+                ui,
+                name,
+                spec.name,
+                value.unwrap_or_default(),
+                !revealed,
+                label,
+            ) {
+                changes.push(set(name, written_key, &new));
+            }
+            if ui
+                .button(if revealed { "Hide" } else { "Show" })
+                .on_hover_text("Show or hide the password")
+                .clicked()
+            {
+                if revealed {
+                    app.revealed.remove(&id);
+                } else {
+                    app.revealed.insert(id);
+                }
+            }
+        }
+        ValueType::Interval => {
+            if let Some(new) = text_field(
+                app,
+                ui,
+                name,
+                spec.name,
+                value.unwrap_or_default(),
+                false,
+                label,
+            ) {
+                changes.push(set(name, written_key, &new));
+            }
+            let presets = ui.label("Presets");
+            let combo = egui::ComboBox::from_id_salt((name, "interval-presets"))
+                .selected_text("…")
+                .show_ui(ui, |ui| {
+                    for (text, v) in [
+                        ("30 seconds", "30S"),
+                        ("1 minute", "1M"),
+                        ("5 minutes", "5M"),
+                        ("15 minutes", "15M"),
+                        ("1 hour", "1H"),
+                    ] {
+                        if ui.selectable_label(false, text).clicked() {
+                            changes.push(set(name, written_key, v));
+                        }
+                    }
+                });
+            combo.response.labelled_by(presets.id);
+        }
+        ValueType::Text | ValueType::Url | ValueType::Account | ValueType::Int { .. } => {
+            if let Some(new) = text_field(
+                app,
+                ui,
+                name,
+                spec.name,
+                value.unwrap_or_default(),
+                false,
+                label,
+            ) {
+                changes.push(set(name, written_key, &new));
+            }
+        }
+    }
+}
+
+/// A single-line field whose edits are applied when it loses focus (or on Enter).
+fn text_field(
+    app: &mut GuiApp,
+    ui: &mut egui::Ui,
+    entry: &str,
+    key: &str,
+    current: &str,
+    password: bool,
+    label: egui::Id,
+) -> Option<String> {
+    let id = (entry.to_owned(), key.to_owned());
+    let mut text = app
+        .drafts
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| current.to_owned());
+    let response = ui
+        .add(
+            egui::TextEdit::singleline(&mut text)
+                .password(password)
+                .desired_width(360.0)
+                .id_salt(("field", entry, key)),
+        )
+        .labelled_by(label);
+    if response.changed() {
+        app.drafts.insert(id.clone(), text.clone());
+    }
+    if response.lost_focus() {
+        app.drafts.remove(&id);
+        if text != current {
+            return Some(text);
+        }
+    }
+    None
+}
+
+fn other_keys(
+    app: &mut GuiApp,
+    ui: &mut egui::Ui,
+    entry: &Entry,
+    findings: &[Diagnostic],
+    changes: &mut Vec<Change>,
+    known: Option<&[KeySpec]>,
+) {
+    let name = entry.name.as_str();
+    let others: Vec<(String, String)> = entry
+        .pairs()
+        .into_iter()
+        .filter(|(k, _)| known.is_none_or(|specs| !specs.iter().any(|s| s.matches(k))))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    if known.is_some() && !others.is_empty() {
+        ui.separator();
+        ui.label(egui::RichText::new("Other keys").strong());
+    }
+    egui::Grid::new("other-keys")
+        .num_columns(3)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            for (key, value) in &others {
+                let label = ui.label(key);
+                let secret =
+                    entry.is_secret(key) && !app.revealed.contains(&(name.to_owned(), key.clone()));
+                if let Some(new) = text_field(app, ui, name, key, value, secret, label.id) {
+                    changes.push(set(name, key, &new));
+                }
+                if ui
+                    .small_button("Unset")
+                    .on_hover_text(format!("Remove {key} from the connection string"))
+                    .clicked()
+                {
+                    changes.push(Change::Unset {
+                        name: name.to_owned(),
+                        keys: vec![key.clone()],
+                    });
+                }
+                ui.end_row();
+                for d in findings.iter().filter(|d| {
+                    d.key
+                        .as_deref()
+                        .is_some_and(|k| k2cse_core::connstr::same_key(k, key))
+                }) {
+                    ui.label("");
+                    ui.vertical(|ui| finding(ui, d));
+                    ui.end_row();
+                }
+            }
+        });
+    ui.horizontal(|ui| {
+        let id = (name.to_owned(), "\u{0}new-key".to_owned());
+        let mut draft = app.drafts.get(&id).cloned().unwrap_or_default();
+        let label = ui.label("New key=value");
+        let response = ui
+            .add(
+                egui::TextEdit::singleline(&mut draft)
+                    .hint_text("Key=Value")
+                    .desired_width(300.0),
+            )
+            .labelled_by(label.id);
+        if response.changed() {
+            app.drafts.insert(id.clone(), draft.clone());
+        }
+        let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.button("Add key").clicked() || enter) && draft.contains('=') {
+            if let Some((k, v)) = draft.split_once('=') {
+                changes.push(set(name, k.trim(), v));
+            }
+            app.drafts.remove(&id);
+        }
+    });
+}
+
+/// A connection string .NET cannot parse: edited as a whole.
+fn raw_string(app: &mut GuiApp, ui: &mut egui::Ui, entry: &Entry, changes: &mut Vec<Change>) {
+    ui.label("This connection string does not parse; edit it as text:");
+    let label = ui.label("Connection string text");
+    let name = entry.name.as_str();
+    if let Some(new) = text_field(
+        app,
+        ui,
+        name,
+        "\u{0}raw",
+        entry.value.as_deref().unwrap_or_default(),
+        false,
+        label.id,
+    ) {
+        changes.push(Change::Replace {
+            name: name.to_owned(),
+            connection_string: new,
+        });
+    }
+}

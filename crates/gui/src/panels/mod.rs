@@ -1,0 +1,160 @@
+//! The parts of the window. Each is a function of the app state and a `Ui`; none reads files
+//! or talks to the database (they ask the app to start jobs).
+
+pub mod database;
+pub mod dialogs;
+pub mod editor;
+pub mod entries;
+
+use crate::app::{Dialog, GuiApp, View};
+
+/// The whole window: menu bar, status bar, entry list, and the editor or the database view.
+pub fn layout(app: &mut GuiApp, ui: &mut egui::Ui) {
+    egui::Panel::top("menu").show(ui, |ui| menu_bar(app, ui));
+    egui::Panel::bottom("status").show(ui, |ui| status_bar(app, ui));
+    if app.view == View::Entries && app.ws.is_some() {
+        egui::Panel::left("entries")
+            .resizable(true)
+            .default_size(360.0)
+            .min_size(220.0)
+            .show(ui, |ui| entries::show(app, ui));
+    }
+    egui::CentralPanel::default_margins().show(ui, |ui| match (app.view, app.ws.is_some()) {
+        (_, false) => welcome(app, ui),
+        (View::Entries, true) => editor::show(app, ui),
+        (View::Database, true) => database::show(app, ui),
+    });
+}
+
+fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            if ui.button("Open…  (Ctrl+O)").clicked() {
+                app.dialog = Some(Dialog::Open {
+                    path: String::new(),
+                });
+            }
+            let recent = app.recent.clone();
+            if !recent.is_empty() {
+                ui.menu_button("Open recent", |ui| {
+                    for path in recent {
+                        if ui.button(path.display().to_string()).clicked() {
+                            app.open(&path);
+                        }
+                    }
+                });
+            }
+            let dirty = app
+                .ws
+                .as_ref()
+                .is_some_and(crate::workspace::Workspace::is_dirty);
+            if ui
+                .add_enabled(dirty, egui::Button::new("Save…  (Ctrl+S)"))
+                .clicked()
+            {
+                app.request_save();
+            }
+        });
+        ui.menu_button("Edit", |ui| {
+            let (undo, redo) = app
+                .ws
+                .as_ref()
+                .map_or((false, false), |w| (w.can_undo(), w.can_redo()));
+            if ui
+                .add_enabled(undo, egui::Button::new("Undo  (Ctrl+Z)"))
+                .clicked()
+            {
+                app.undo();
+            }
+            if ui
+                .add_enabled(redo, egui::Button::new("Redo  (Ctrl+Y)"))
+                .clicked()
+            {
+                app.redo();
+            }
+            if ui
+                .add_enabled(app.ws.is_some(), egui::Button::new("Add entry…"))
+                .clicked()
+            {
+                app.dialog = Some(Dialog::Add {
+                    kind: 0,
+                    type_name: String::new(),
+                    entity: String::new(),
+                    error: None,
+                });
+            }
+        });
+        ui.separator();
+        let entries = ui.selectable_label(app.view == View::Entries, "Entries");
+        if entries.clicked() {
+            app.view = View::Entries;
+        }
+        let database = ui.selectable_label(app.view == View::Database, "Database");
+        if database.clicked() {
+            app.view = View::Database;
+        }
+    });
+}
+
+fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        if let Some(running) = app.jobs.running().cloned() {
+            ui.add(egui::Spinner::new());
+            ui.label(format!(
+                "{}… {:.0}s",
+                running.label,
+                running.started.elapsed().as_secs_f32()
+            ));
+            if ui.button("Cancel").clicked() {
+                app.jobs.cancel();
+            }
+            ui.separator();
+        }
+        if let Some(ws) = &app.ws {
+            let dirty = if ws.is_dirty() {
+                " — unsaved changes"
+            } else {
+                ""
+            };
+            ui.label(format!("{}{dirty}", ws.path().display()));
+        }
+    });
+    if let Some(notice) = app.notice.clone() {
+        ui.horizontal(|ui| {
+            let color = if notice.error {
+                ui.visuals().error_fg_color
+            } else {
+                ui.visuals().text_color()
+            };
+            ui.colored_label(color, &notice.text);
+            if ui.small_button("Dismiss").clicked() {
+                app.notice = None;
+            }
+        });
+        if let Some(details) = &notice.details {
+            egui::CollapsingHeader::new("Details")
+                .id_salt("notice-details")
+                .show(ui, |ui| {
+                    ui.label(details);
+                });
+        }
+    }
+}
+
+fn welcome(app: &mut GuiApp, ui: &mut egui::Ui) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(40.0);
+        ui.heading("k2cse — K2 connection strings");
+        ui.label("Open K2HostServer.exe.config (Host Server\\Bin), or drop it on this window.");
+        if ui.button("Open…").clicked() {
+            app.dialog = Some(Dialog::Open {
+                path: String::new(),
+            });
+        }
+        for path in app.recent.clone() {
+            if ui.link(path.display().to_string()).clicked() {
+                app.open(&path);
+            }
+        }
+    });
+}
