@@ -22,6 +22,8 @@ pub struct Options {
     pub demo: bool,
     /// Key file for an encrypted section.
     pub key_file: Option<PathBuf>,
+    /// Select this entry once the file is open.
+    pub select: Option<String>,
     /// Threaded (the app) or inline (tests) jobs.
     pub jobs: Mode,
 }
@@ -32,6 +34,7 @@ impl Default for Options {
             config: None,
             demo: false,
             key_file: None,
+            select: None,
             jobs: Mode::Threaded,
         }
     }
@@ -152,6 +155,7 @@ pub struct GuiApp {
     pub(crate) db_used: bool,
     pub(crate) offer_after_read: bool,
     pub(crate) close_confirmed: bool,
+    pub(crate) select_on_open: Option<String>,
     pub(crate) version: u64,
     #[cfg(feature = "simulator")]
     pub(crate) demo: Option<Demo>,
@@ -187,6 +191,7 @@ impl GuiApp {
             db_used: false,
             offer_after_read: false,
             close_confirmed: false,
+            select_on_open: options.select.clone(),
             version: 0,
             #[cfg(feature = "simulator")]
             demo: None,
@@ -444,7 +449,8 @@ impl GuiApp {
                     if let Some(demo) = &self.demo {
                         self.db.connection = demo.simulator.connection_string();
                     }
-                    self.selected = ws.rows().first().map(|r| r.name.clone());
+                    let wanted = self.select_on_open.take().filter(|n| ws.entry(n).is_some());
+                    self.selected = wanted.or_else(|| ws.rows().first().map(|r| r.name.clone()));
                     self.ws = Some(ws);
                     self.snapshot = None;
                     self.drafts.clear();

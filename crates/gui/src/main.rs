@@ -18,6 +18,9 @@ struct Args {
     /// The key of an encrypted section (`aspnet_regiis` -px export, or PEM).
     #[arg(long, short = 'k', env = "K2CSE_KEY_FILE")]
     key_file: Option<PathBuf>,
+    /// Select this entry once the file is open.
+    #[arg(long, value_name = "ENTRY")]
+    select: Option<String>,
     /// Renderer: wgpu (default; Direct3D 12 with software fallback on Windows) or glow (OpenGL).
     #[arg(long, env = "K2CSE_GUI_RENDERER", default_value = "wgpu")]
     renderer: String,
@@ -29,6 +32,7 @@ fn main() -> eframe::Result {
         config: args.config,
         demo: args.demo,
         key_file: args.key_file,
+        select: args.select,
         ..Options::default()
     };
     let native = eframe::NativeOptions {

@@ -484,3 +484,15 @@ fn slow_work_runs_off_the_ui_thread() {
     h.run();
     h.get_by_label(SMTP);
 }
+
+#[test]
+fn an_entry_can_be_selected_at_start() {
+    let (_dir, path) = sample();
+    let h = harness(Options {
+        config: Some(path),
+        select: Some(SMTP.to_owned()),
+        ..Options::default()
+    });
+    assert_eq!(h.state().selected(), Some(SMTP));
+    h.get_by_label("SMTP connection");
+}

@@ -305,7 +305,7 @@ fn text_field(
         .add(
             egui::TextEdit::singleline(&mut text)
                 .password(password)
-                .desired_width(360.0)
+                .desired_width(260.0)
                 .id_salt(("field", entry, key)),
         )
         .labelled_by(label);
@@ -381,7 +381,7 @@ fn other_keys(
             .add(
                 egui::TextEdit::singleline(&mut draft)
                     .hint_text("Key=Value")
-                    .desired_width(300.0),
+                    .desired_width(260.0),
             )
             .labelled_by(label.id);
         if response.changed() {

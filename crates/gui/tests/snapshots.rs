@@ -1,0 +1,48 @@
+//! Image snapshots of the main views, rendered headless with wgpu on the CPU (Mesa's
+//! lavapipe or llvmpipe; scripts/setup.sh installs `mesa-vulkan-drivers`). Update the reference
+//! images with `UPDATE_SNAPSHOTS=1 cargo test -p k2cse-gui --test snapshots` and look at them.
+#![allow(clippy::unwrap_used)]
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use k2cse_gui::jobs::Mode;
+use k2cse_gui::{GuiApp, Options};
+
+/// The sample at a fixed path: the status bar shows it, and the pixels must not depend on a
+/// random temporary name.
+fn sample_at_fixed_path() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join("k2cse-gui-snapshot");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    k2cse_core::sample::write_sample(&dir).unwrap()
+}
+
+#[test]
+fn main_window_and_save_review() {
+    let path = sample_at_fixed_path();
+    let app = GuiApp::new(&Options {
+        config: Some(path),
+        jobs: Mode::Inline,
+        ..Options::default()
+    });
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1100.0, 640.0))
+        .with_theme(egui::Theme::Light)
+        .build_ui_state(|ui, app: &mut GuiApp| app.show(ui), app);
+    h.run();
+    h.get_by_label("SourceCode.Net.Mail.SmtpConnection:notifications@denallix.com")
+        .click();
+    h.run();
+    h.snapshot("main_window");
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Port")
+        .focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Port")
+        .type_text("465");
+    h.key_press(egui::Key::Enter);
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.snapshot("save_review");
+}
