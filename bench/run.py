@@ -216,7 +216,13 @@ def main():
     results = [measure(int(n), args.runs) for n in args.sizes.split(",")]
     info = machine()
     (OUT / "results.json").write_text(json.dumps({"machine": info, "results": results}, indent=2))
-    (ROOT / "docs" / "performance.md").write_text(report(results, info, args.runs))
+    doc = ROOT / "docs" / "performance.md"
+    # bench/gui.sh owns the section after this marker; keep it when regenerating the rest.
+    marker = "<!-- gui-frames -->"
+    kept = ""
+    if doc.exists() and marker in doc.read_text():
+        kept = "\n" + doc.read_text()[doc.read_text().index(marker):]
+    doc.write_text(report(results, info, args.runs) + kept)
     print((ROOT / "docs" / "performance.md").read_text())
 
 

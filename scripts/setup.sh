@@ -6,6 +6,8 @@
 #   xmlsec1, openssl           independent checks of encrypted sections
 #   xmlstarlet, hyperfine      bench/run.sh
 #   freetds-bin, python-tds    TDS clients no one here wrote, run against k2cse-mssql-sim
+#   mesa-vulkan-drivers, ...   CPU rendering for the GUI snapshot tests (egui_kittest + wgpu)
+#   xvfb, imagemagick, ...     the real GUI window under a virtual X server (scripts/screenshot.sh)
 #
 # Safe to run again: packages already installed are skipped, unless CI=true (then apt-get
 # update and install always run, as on a fresh machine).
@@ -19,6 +21,8 @@ packages=(
   xmlsec1 openssl
   xmlstarlet hyperfine time python3
   freetds-bin
+  mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0
+  xvfb xauth x11-utils imagemagick
 )
 
 sudo=""

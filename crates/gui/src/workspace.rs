@@ -4,10 +4,11 @@
 //! the list of changes since the file was loaded (or last saved) and rebuild the session from
 //! the saved document: every state the user can return to is one the core produced.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use k2cse_core::edit::Check;
-use k2cse_core::entry::{Entry, Kind};
+use k2cse_core::entry::{Entry, Kind, fold_name};
 use k2cse_core::lint::{self, Diagnostic, LintOptions, Severity};
 use k2cse_core::protect::KeyStore;
 use k2cse_core::save::{SaveOptions, SavedFile};
@@ -67,7 +68,11 @@ pub struct Workspace {
     changes: Vec<Vec<Change>>,
     redo: Vec<Vec<Change>>,
     session: EditSession,
-    diagnostics: Vec<Diagnostic>,
+    /// Section-wide findings (duplicates, structure, no `HostserverDB`).
+    structural: Vec<Diagnostic>,
+    /// Each entry's own findings, by folded name; recomputed only for the entries an edit
+    /// touches, so that an edit costs the same with 10 entries or 10,000.
+    by_entry: HashMap<String, Vec<Diagnostic>>,
     rows: Vec<EntryRow>,
     options: LintOptions,
 }
@@ -116,11 +121,12 @@ impl Workspace {
             changes: Vec::new(),
             redo: Vec::new(),
             session,
-            diagnostics: Vec::new(),
+            structural: Vec::new(),
+            by_entry: HashMap::new(),
             rows: Vec::new(),
             options,
         };
-        ws.refresh()?;
+        ws.refresh(None)?;
         Ok(ws)
     }
 
@@ -144,15 +150,15 @@ impl Workspace {
         self.document().entry(name).ok()
     }
 
-    /// Findings on `entry` (all findings for `None`).
-    pub fn diagnostics(&self, entry: Option<&str>) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(move |d| {
-            entry.is_none_or(|e| {
-                d.entry
-                    .as_deref()
-                    .is_some_and(|n| k2cse_core::entry::eq_ignore_case(n, e))
-            })
-        })
+    /// Findings on `entry`: its own and the section-wide ones that name it.
+    pub fn diagnostics(&self, entry: &str) -> Vec<&Diagnostic> {
+        let folded = fold_name(entry);
+        let named = |d: &&Diagnostic| d.entry.as_deref().is_some_and(|n| fold_name(n) == folded);
+        self.structural
+            .iter()
+            .filter(named)
+            .chain(self.by_entry.get(&folded).into_iter().flatten())
+            .collect()
     }
 
     /// Whether there are unsaved changes.
@@ -185,9 +191,10 @@ impl Workspace {
                 return Err(e);
             }
         }
+        let touched = touched(&group);
         self.changes.push(group);
         self.redo.clear();
-        self.refresh()
+        self.refresh(touched.as_deref())
     }
 
     /// Undoes the last action.
@@ -206,8 +213,9 @@ impl Workspace {
             return Ok(false);
         };
         self.session.apply_all(group.iter().cloned())?;
+        let touched = touched(&group);
         self.changes.push(group);
-        self.refresh()?;
+        self.refresh(touched.as_deref())?;
         Ok(true)
     }
 
@@ -227,7 +235,7 @@ impl Workspace {
         self.changes.clear();
         self.redo.clear();
         self.session = EditSession::new(self.base.clone(), self.options, true)?;
-        self.refresh()?;
+        self.refresh(None)?;
         Ok(saved)
     }
 
@@ -235,36 +243,75 @@ impl Workspace {
         let mut session = EditSession::new(self.base.clone(), self.options, true)?;
         session.apply_all(self.changes.iter().flatten().cloned())?;
         self.session = session;
-        self.refresh()
+        self.refresh(None)
     }
 
-    fn refresh(&mut self) -> k2cse_core::Result<()> {
+    /// Re-checks the section, and the entries in `touched` (every entry when `None`).
+    fn refresh(&mut self, touched: Option<&[String]>) -> k2cse_core::Result<()> {
         let doc = self.session.document();
-        self.diagnostics = lint::lint(doc, &self.options)?;
-        let mut rows: Vec<EntryRow> = doc
-            .entries()?
-            .iter()
-            .map(|e| EntryRow {
-                name: e.name.as_str().to_owned(),
-                kind: e.kind,
-                errors: 0,
-                warnings: 0,
-            })
-            .collect();
-        for d in &self.diagnostics {
-            let Some(name) = &d.entry else { continue };
-            if let Some(row) = rows
-                .iter_mut()
-                .find(|r| k2cse_core::entry::eq_ignore_case(&r.name, name))
-            {
-                match d.severity {
-                    Severity::Error => row.errors += 1,
-                    Severity::Warning => row.warnings += 1,
-                    Severity::Info => {}
+        self.structural = lint::structural(doc)?;
+        let names: Vec<String> = doc.names()?.slots.iter().map(|s| s.name.clone()).collect();
+        match touched {
+            None => {
+                self.by_entry.clear();
+                for name in &names {
+                    self.by_entry.insert(
+                        fold_name(name),
+                        lint::entry_diagnostics(doc, &self.options, name)?,
+                    );
+                }
+            }
+            Some(touched) => {
+                for name in touched {
+                    let diagnostics = lint::entry_diagnostics(doc, &self.options, name)?;
+                    if diagnostics.is_empty() {
+                        self.by_entry.remove(&fold_name(name));
+                    } else {
+                        self.by_entry.insert(fold_name(name), diagnostics);
+                    }
                 }
             }
         }
-        self.rows = rows;
+        let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
+        for d in self
+            .structural
+            .iter()
+            .chain(self.by_entry.values().flatten())
+        {
+            let Some(name) = &d.entry else { continue };
+            let c = counts.entry(fold_name(name)).or_default();
+            match d.severity {
+                Severity::Error => c.0 += 1,
+                Severity::Warning => c.1 += 1,
+                Severity::Info => {}
+            }
+        }
+        self.rows = names
+            .into_iter()
+            .map(|name| {
+                let (errors, warnings) = counts.get(&fold_name(&name)).copied().unwrap_or_default();
+                let kind = Kind::of_type(name.split(':').next().unwrap_or_default());
+                EntryRow {
+                    name,
+                    kind,
+                    errors,
+                    warnings,
+                }
+            })
+            .collect();
         Ok(())
     }
+}
+
+/// The entries a group of changes can affect; `None` when it affects the whole section.
+fn touched(group: &[Change]) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    for change in group {
+        match change {
+            Change::Rename { name, to } => names.extend([name.clone(), to.clone()]),
+            Change::Protect { .. } | Change::Unprotect => return None,
+            other => names.extend(other.name().map(str::to_owned)),
+        }
+    }
+    Some(names)
 }

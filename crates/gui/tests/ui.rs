@@ -432,6 +432,25 @@ fn a_bad_path_is_one_plain_error() {
     h.get_by_label("Open…").click();
     h.run();
     h.get_by_label_contains("Path of K2HostServer.exe.config");
+    h.get_by_label("Cancel").click();
+    h.run();
+    // The keyboard way: Ctrl+O, type the path, Enter on the Open button.
+    let (_dir, path) = sample();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.run();
+    type_into(
+        &mut h,
+        "Path of K2HostServer.exe.config",
+        &path.display().to_string(),
+    );
+    h.get_by_label("Open").click();
+    h.run();
+    assert_eq!(
+        h.state()
+            .workspace()
+            .map(k2cse_gui::workspace::Workspace::path),
+        Some(path.as_path())
+    );
 }
 
 #[test]

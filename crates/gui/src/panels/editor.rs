@@ -23,7 +23,7 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
     let findings: Vec<Diagnostic> = app
         .ws
         .as_ref()
-        .map(|w| w.diagnostics(Some(&name)).cloned().collect())
+        .map(|w| w.diagnostics(&name).into_iter().cloned().collect())
         .unwrap_or_default();
     let mut changes = Vec::new();
     header(app, ui, &entry);
