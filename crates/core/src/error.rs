@@ -183,6 +183,10 @@ pub enum Error {
     #[error(transparent)]
     Database(#[from] crate::db::DbError),
 
+    /// A backup that cannot be used.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
+
     /// The OS keyring.
     #[error(transparent)]
     Keyring(#[from] crate::credentials::KeyringError),

@@ -10,11 +10,13 @@
 //! - [`lint`]: rules that catch what would break K2's mail;
 //! - [`edit`]: the load → change → preview → save model shared by every front end;
 //! - [`save`]: atomic writes with backups and lost-update protection;
+//! - [`backup`]: backups of the file and the database rows, verification, restore;
 //! - [`db`]: the K2 database's configuration tokens, over TDS, and their drift from the file;
 //! - [`credentials`]: secrets kept in the OS keyring.
 //!
 //! The crate prints nothing and owns no runtime; it returns data and [`Error`]s.
 
+pub mod backup;
 pub mod config;
 pub mod connstr;
 pub mod credentials;

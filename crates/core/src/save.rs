@@ -1,5 +1,6 @@
-//! Writing files safely: refuse when the file changed since it was read, keep a backup, and
-//! replace the file atomically so that it is always either the old or the new version.
+//! Writing files safely: refuse when the file changed since it was read, take a backup (an
+//! archive in the backup folder, see [`crate::backup`]), and replace the file atomically so
+//! that it is always either the old or the new version.
 
 use std::fs;
 use std::io::{Read as _, Write as _};
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
+use crate::backup::{Backup, BackupKind, BackupStore, DEFAULT_KEEP, Encryption};
 use crate::error::{Error, Result};
 
 /// What a file's bytes were: size and a 128-bit XXH3 hash. It detects that a file changed
@@ -52,13 +54,41 @@ impl std::fmt::Debug for Fingerprint {
     }
 }
 
-/// How to save.
-#[derive(Debug, Clone, Default)]
+/// How to save: whether and where the automatic backup goes.
+#[derive(Debug, Clone)]
 pub struct SaveOptions {
-    /// Skip the backup copy (`--no-backup`).
+    /// Skip the automatic backup (`--no-backup`).
     pub no_backup: bool,
-    /// Where backups go; by default next to the file.
+    /// The backup folder; by default `k2cse-backups` next to the file.
     pub backup_dir: Option<PathBuf>,
+    /// Automatic backups kept in the folder (`--keep`; `0` keeps all).
+    pub keep: usize,
+    /// Encrypt automatic backups with this passphrase.
+    pub encryption: Option<Encryption>,
+    /// What the write is, recorded in the backup's manifest (`k2cse set`, ...).
+    pub reason: String,
+}
+
+impl Default for SaveOptions {
+    fn default() -> Self {
+        Self {
+            no_backup: false,
+            backup_dir: None,
+            keep: DEFAULT_KEEP,
+            encryption: None,
+            reason: "k2cse save".into(),
+        }
+    }
+}
+
+impl SaveOptions {
+    /// Saves that take no backup (a restore, which took its own first).
+    pub fn without_backup() -> Self {
+        Self {
+            no_backup: true,
+            ..Self::default()
+        }
+    }
 }
 
 /// What one save did.
@@ -96,7 +126,7 @@ pub fn write_atomic(
     };
     let backup = match (&metadata, expected) {
         (None, None) => None,
-        (Some(metadata), Some(expected)) => check_and_back_up(path, metadata, expected, options)?,
+        (Some(_), Some(expected)) => check_and_back_up(path, expected, options)?,
         _ => {
             return Err(Error::ChangedOnDisk {
                 path: path.to_owned(),
@@ -120,106 +150,25 @@ pub fn write_atomic(
     })
 }
 
-/// `<dir>/<file name>.<UTC timestamp>.bak`, then `-1`, `-2`, ... for saves in the same second.
-fn backup_names(path: &Path, dir: &Path) -> impl Iterator<Item = PathBuf> {
-    let stamp = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_else(|_| "backup".to_owned());
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = dir.to_owned();
-    (0..1000).map(move |n| {
-        let suffix = if n == 0 {
-            String::new()
-        } else {
-            format!("-{n}")
-        };
-        dir.join(format!("{file_name}.{stamp}{suffix}.bak"))
-    })
-}
-
-/// Checks that the file on disk is the one that was loaded and, unless disabled, backs it up.
-///
-/// The backup is a hard link when the file system allows it: free, instant, and once the new
-/// file is renamed over the path, the link is the only name left for the old bytes (with their
-/// permissions). Otherwise the file is copied. Either way the backup itself is verified
-/// against the loaded fingerprint, so it holds exactly what k2cse read.
+/// Checks that the file on disk is the one that was loaded and, unless disabled, backs it up
+/// (a backup archive in the backup folder, then retention).
 fn check_and_back_up(
     path: &Path,
-    metadata: &fs::Metadata,
     expected: &Fingerprint,
     options: &SaveOptions,
 ) -> Result<Option<PathBuf>> {
+    let mut file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
     if options.no_backup {
-        let mut file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
         return verify(&mut file, path, expected, None).map(|()| None);
     }
-    let dir = options
-        .backup_dir
-        .clone()
-        .unwrap_or_else(|| parent_dir(path).to_owned());
-    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    for candidate in backup_names(path, &dir) {
-        match fs::hard_link(path, &candidate) {
-            Ok(()) => {
-                let mut linked =
-                    fs::File::open(&candidate).map_err(|e| Error::io(&candidate, e))?;
-                if let Err(err) = verify(&mut linked, path, expected, None) {
-                    // Best effort: the link is a copy of someone else's edit, not our backup.
-                    let _ = fs::remove_file(&candidate);
-                    return Err(err);
-                }
-                sync_dir(&dir);
-                return Ok(Some(candidate));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            // Links not supported here (another volume, FAT, permissions): copy instead.
-            Err(_) => return copy_backup(path, &dir, metadata, expected).map(Some),
-        }
-    }
-    Err(Error::io(
-        &dir,
-        std::io::Error::other("too many backups with the same timestamp"),
-    ))
-}
-
-/// Streams the current file into a new backup file, verifying it on the way.
-fn copy_backup(
-    path: &Path,
-    dir: &Path,
-    metadata: &fs::Metadata,
-    expected: &Fingerprint,
-) -> Result<PathBuf> {
-    let mut source = fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".k2cse-backup-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    copy_ownership_and_mode(tmp.path(), metadata);
-    verify(&mut source, path, expected, Some(tmp.as_file_mut()))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    for candidate in backup_names(path, dir) {
-        // `persist_noclobber` never overwrites an older backup.
-        match tmp.persist_noclobber(&candidate) {
-            Ok(_) => {
-                sync_dir(dir);
-                return Ok(candidate);
-            }
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => tmp = e.file,
-            Err(e) => return Err(Error::io(&candidate, e.error)),
-        }
-    }
-    Err(Error::io(
-        dir,
-        std::io::Error::other("too many backups with the same timestamp"),
-    ))
+    let mut current = Vec::with_capacity(usize::try_from(expected.len).unwrap_or(0));
+    verify(&mut file, path, expected, Some(&mut current))?;
+    let store = BackupStore::for_config(path, options.backup_dir.as_deref());
+    let backup = Backup::new(BackupKind::Automatic, format!("before {}", options.reason))
+        .with_file(path, current);
+    let saved = store.save(&backup, options.encryption.as_ref())?;
+    store.prune(options.keep)?;
+    Ok(Some(saved))
 }
 
 /// Reads `file` to the end, comparing it with `expected` (and copying it to `copy`).
@@ -227,7 +176,7 @@ fn verify(
     file: &mut fs::File,
     path: &Path,
     expected: &Fingerprint,
-    mut copy: Option<&mut fs::File>,
+    mut copy: Option<&mut Vec<u8>>,
 ) -> Result<()> {
     let mut hasher = Xxh3::new();
     let mut len = 0u64;
@@ -240,7 +189,7 @@ fn verify(
         hasher.update(&buf[..n]);
         len += n as u64;
         if let Some(copy) = copy.as_mut() {
-            copy.write_all(&buf[..n]).map_err(|e| Error::io(path, e))?;
+            copy.extend_from_slice(&buf[..n]);
         }
     }
     if (Fingerprint {
@@ -333,14 +282,12 @@ mod tests {
         .unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
         let backup = saved.backup.unwrap();
-        assert_eq!(fs::read(&backup).unwrap(), b"old");
-        assert!(
-            backup
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("K2HostServer.exe.config.20")
-        );
+        assert_eq!(backup.parent().unwrap(), dir.path().join("k2cse-backups"));
+        let opened = crate::backup::open(&backup, None).unwrap();
+        let (part, bytes) = opened.files().next().unwrap();
+        assert_eq!(bytes, b"old");
+        assert_eq!(part.source, path);
+        assert_eq!(opened.manifest().kind, BackupKind::Automatic);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
@@ -349,7 +296,7 @@ mod tests {
                 0o640
             );
         }
-        // Nothing else is left behind.
+        // Nothing else is left behind: the config and the backup folder.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
@@ -375,35 +322,25 @@ mod tests {
     }
 
     #[test]
-    fn two_backups_in_one_second_get_distinct_names() {
+    fn every_save_gets_its_own_backup_and_retention_applies() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.config");
-        fs::write(&path, b"1").unwrap();
-        let opts = SaveOptions::default();
-        let a = write_atomic(&path, &[b"2"], Some(&Fingerprint::of(b"1")), &opts).unwrap();
-        let b = write_atomic(&path, &[b"3"], Some(&Fingerprint::of(b"2")), &opts).unwrap();
-        assert_ne!(a.backup, b.backup);
-        assert_eq!(fs::read(b.backup.unwrap()).unwrap(), b"2");
-    }
-
-    #[test]
-    fn copied_backups_are_verified_and_named_like_linked_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.config");
-        fs::write(&path, b"current").unwrap();
-        let meta = fs::metadata(&path).unwrap();
-        let backup = copy_backup(&path, dir.path(), &meta, &Fingerprint::of(b"current")).unwrap();
-        assert_eq!(fs::read(&backup).unwrap(), b"current");
-        assert!(
-            backup
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("a.config.20")
-        );
-        let err = copy_backup(&path, dir.path(), &meta, &Fingerprint::of(b"other")).unwrap_err();
-        assert!(matches!(err, Error::ChangedOnDisk { .. }));
-        // The refused copy leaves nothing behind (its temp file is removed).
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        fs::write(&path, b"0").unwrap();
+        let opts = SaveOptions {
+            keep: 3,
+            ..SaveOptions::default()
+        };
+        let mut backups = Vec::new();
+        for i in 1..=5u8 {
+            let old = [b'0' + i - 1];
+            let saved =
+                write_atomic(&path, &[&[b'0' + i]], Some(&Fingerprint::of(&old)), &opts).unwrap();
+            backups.push(saved.backup.unwrap());
+        }
+        let store = BackupStore::for_config(&path, None);
+        let left: Vec<_> = store.list().unwrap().into_iter().map(|b| b.path).collect();
+        assert_eq!(left, backups[2..], "the newest 3 are kept");
+        let newest = crate::backup::open(&backups[4], None).unwrap();
+        assert_eq!(newest.files().next().unwrap().1, b"4");
     }
 }

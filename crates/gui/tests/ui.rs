@@ -314,13 +314,7 @@ fn an_encrypted_file_asks_for_the_key_once_and_saves_encrypted() {
         })
         .unwrap();
     session
-        .save(
-            &k2cse_core::save::SaveOptions {
-                no_backup: true,
-                backup_dir: None,
-            },
-            true,
-        )
+        .save(&k2cse_core::save::SaveOptions::without_backup(), true)
         .unwrap();
     assert!(
         std::fs::read_to_string(&path)

@@ -39,8 +39,8 @@ pub struct TokenWrite {
 
 /// An open connection.
 pub struct Database {
-    client: Client<Compat<TcpStream>>,
-    target: Target,
+    pub(super) client: Client<Compat<TcpStream>>,
+    pub(super) target: Target,
     status: Status,
 }
 
@@ -467,7 +467,7 @@ fn tls_hint(message: &str) -> &'static str {
 
 /// One round trip with the target's command timeout (tiberius enforces it too; this bounds
 /// the whole call) and server errors mapped.
-async fn round_trip<T>(
+pub(super) async fn round_trip<T>(
     target: &Target,
     what: &'static str,
     call: impl Future<Output = tiberius::Result<T>>,

@@ -4,6 +4,7 @@
 //! - [`target`]: where to connect, from an ADO.NET connection string;
 //! - [`client`]: the connection, the key stack, reads and transactional writes;
 //! - [`sql`]: every statement sent, parameterized;
+//! - `snapshot`: rows exactly as stored, for backups, and their restore in one transaction;
 //! - [`link`]: which token holds which entry (mapping file, defaults, discovery), drift, and
 //!   the plans behind `db push` and `db pull`.
 //!
@@ -13,6 +14,7 @@
 mod client;
 mod error;
 pub mod link;
+mod snapshot;
 pub mod sql;
 pub mod target;
 
@@ -21,6 +23,7 @@ use std::fmt;
 pub use client::{Credentials, Database, TokenWrite};
 pub use error::DbError;
 pub use link::{Discovery, Drift, DriftState, Link, LinkSource, Mapping};
+pub use snapshot::{RawRow, RowChange};
 pub use target::{Authentication, Encryption, Target};
 
 /// A token's value as read.

@@ -61,3 +61,31 @@ pub const INSERT: &str = "INSERT INTO [HostServer].[Configuration] (VariableToke
 SELECT j.token, CASE WHEN @P2 = 1 THEN EncryptByKey(Key_GUID(N'SCSSOKey'), j.new_value) ELSE CONVERT(VARBINARY(MAX), j.new_value) END, @P2 \
 FROM OPENJSON(@P1) WITH (token NVARCHAR(256) '$.token', new_value NVARCHAR(MAX) '$.new') AS j \
 WHERE NOT EXISTS (SELECT 1 FROM [HostServer].[Configuration] AS c WHERE c.VariableToken = j.token)";
+
+/// Every row exactly as stored, for a backup: `VariableValue` as bytes (ciphertext for
+/// encrypted rows), nothing decrypted.
+pub const READ_RAW: &str = "SELECT c.VariableToken AS token, c.VariableValue AS value, c.Encrypted AS encrypted \
+FROM [HostServer].[Configuration] AS c ORDER BY c.VariableToken";
+
+/// [`READ_RAW`] inside a restore's transaction: every row, and the key range, locked until it
+/// ends, so nothing can be added or changed between the check and the write.
+pub const READ_RAW_LOCKED: &str = "SELECT c.VariableToken AS token, c.VariableValue AS value, c.Encrypted AS encrypted \
+FROM [HostServer].[Configuration] AS c WITH (UPDLOCK, HOLDLOCK) ORDER BY c.VariableToken";
+
+/// Restore, step 1: removes the rows whose token is not in `@P1`
+/// (`[{"token","value","encrypted"}]`, values base64 as `OPENJSON` reads `VARBINARY`).
+pub const RESTORE_DELETE: &str = "DELETE FROM [HostServer].[Configuration] \
+WHERE VariableToken NOT IN (SELECT j.token FROM OPENJSON(@P1) WITH (token NVARCHAR(256) '$.token') AS j)";
+
+/// Restore, step 2: gives every existing row of `@P1` its stored bytes and flag (and the
+/// token's exact spelling), without decrypting or encrypting anything.
+pub const RESTORE_UPDATE: &str = "UPDATE [HostServer].[Configuration] \
+SET VariableToken = j.token, VariableValue = j.value, Encrypted = j.encrypted \
+FROM OPENJSON(@P1) WITH (token NVARCHAR(256) '$.token', value VARBINARY(MAX) '$.value', encrypted BIT '$.encrypted') AS j \
+WHERE VariableToken = j.token";
+
+/// Restore, step 3: adds the rows of `@P1` that do not exist.
+pub const RESTORE_INSERT: &str = "INSERT INTO [HostServer].[Configuration] (VariableToken, VariableValue, Encrypted) \
+SELECT j.token, j.value, j.encrypted \
+FROM OPENJSON(@P1) WITH (token NVARCHAR(256) '$.token', value VARBINARY(MAX) '$.value', encrypted BIT '$.encrypted') AS j \
+WHERE NOT EXISTS (SELECT 1 FROM [HostServer].[Configuration] AS c WHERE c.VariableToken = j.token)";

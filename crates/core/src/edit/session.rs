@@ -259,25 +259,9 @@ mod tests {
         )
         .unwrap();
         session.apply(set("Port", "587")).unwrap();
-        session
-            .save(
-                &SaveOptions {
-                    no_backup: true,
-                    backup_dir: None,
-                },
-                false,
-            )
-            .unwrap();
+        session.save(&SaveOptions::without_backup(), false).unwrap();
         session.apply(set("Port", "588")).unwrap();
-        session
-            .save(
-                &SaveOptions {
-                    no_backup: true,
-                    backup_dir: None,
-                },
-                false,
-            )
-            .unwrap();
+        session.save(&SaveOptions::without_backup(), false).unwrap();
         assert!(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains("Port=588;"));
     }
 

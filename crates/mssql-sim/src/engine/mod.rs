@@ -263,6 +263,23 @@ fn register_functions(conn: &Connection, database: &str) -> rusqlite::Result<()>
             other => Some(Value::from_sqlite(other).to_bytes()),
         })
     })?;
+    // `OPENJSON ... WITH (c VARBINARY(MAX))` reads a base64 string, as SQL Server does.
+    conn.create_scalar_function("k2sim_base64", 1, flags, |ctx| {
+        use base64::Engine as _;
+        match ctx.get_raw(0) {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(t) => base64::engine::general_purpose::STANDARD
+                .decode(t)
+                .map(Some)
+                .map_err(|e| {
+                    rusqlite::Error::UserFunctionError(
+                        format!("Conversion failed when converting base64 to varbinary: {e}")
+                            .into(),
+                    )
+                }),
+            other => Ok(Some(Value::from_sqlite(other).to_bytes())),
+        }
+    })?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@
 //! | `@@VERSION`, `@@SERVERNAME`, `DB_NAME()` | simulator functions |
 //! | `CONVERT(NVARCHAR(MAX), x)` / `CONVERT(VARBINARY(MAX), x)` | UTF-16LE aware conversions |
 //! | `WITH (UPDLOCK, HOLDLOCK)` table hints | removed (explicit transactions are `BEGIN IMMEDIATE`) |
-//! | `OPENJSON(@p) WITH (col TYPE '$.path', ...) AS j` | a `json_each` subquery |
+//! | `OPENJSON(@p) WITH (col TYPE '$.path', ...) AS j` | a `json_each` subquery (`VARBINARY` columns base64-decoded) |
 //! | `ISNULL(`, `LEN(` | `IFNULL(`, `length(` |
 //! | `COLLATE Latin1_General_BIN2` | removed (SQLite compares binary by default) |
 //! | `[dbo].x` | `main.x` |
@@ -357,10 +357,16 @@ fn openjson(text: &str, masked: &Masked) -> String {
                     .and_then(|c| masked.literal(&c[1]))
                     .unwrap_or_else(|| format!("$.{}", name.trim_matches(['[', ']'])));
                 // The path goes back in as a new literal: literals are restored after rewriting.
-                Some(format!(
-                    "json_extract(value, '{}') AS {name}",
-                    path.replace('\'', "''")
-                ))
+                let extract = format!("json_extract(value, '{}')", path.replace('\'', "''"));
+                let binary = def
+                    .split_whitespace()
+                    .nth(1)
+                    .is_some_and(|t| t.to_ascii_uppercase().starts_with("VARBINARY"));
+                Some(if binary {
+                    format!("k2sim_base64({extract}) AS {name}")
+                } else {
+                    format!("{extract} AS {name}")
+                })
             })
             .collect();
         out.push_str(&rest[..whole.start()]);
@@ -452,6 +458,10 @@ mod tests {
                 "SELECT j.token FROM OPENJSON(@P1) WITH (token NVARCHAR(256) '$.token', old NVARCHAR(MAX) '$.old') AS j"
             ),
             "SELECT j.token FROM (SELECT json_extract(value, '$.token') AS token, json_extract(value, '$.old') AS old FROM json_each(@P1)) AS j"
+        );
+        assert_eq!(
+            sql("SELECT j.v FROM OPENJSON(@P1) WITH (v VARBINARY(MAX) '$.value') AS j"),
+            "SELECT j.v FROM (SELECT k2sim_base64(json_extract(value, '$.value')) AS v FROM json_each(@P1)) AS j"
         );
     }
 }

@@ -1,0 +1,116 @@
+//! Why a backup cannot be used. Every variant names the backup file; none carries contents.
+
+use std::path::PathBuf;
+
+/// A backup that is unreadable, incomplete, altered or locked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackupError {
+    /// Neither a k2cse backup archive nor an `age`-encrypted one.
+    #[error("{}: not a k2cse backup ({detail})", path.display())]
+    NotABackup {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead.
+        detail: String,
+    },
+
+    /// The backup is encrypted and no passphrase was given.
+    #[error("{}: the backup is encrypted; give its passphrase (--passphrase, K2CSE_BACKUP_PASSPHRASE, or `k2cse secret set backup-passphrase`)", path.display())]
+    PassphraseRequired {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The passphrase does not open the backup.
+    #[error("{}: wrong passphrase: it does not decrypt this backup", path.display())]
+    WrongPassphrase {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The file ends early (an interrupted copy or a full disk).
+    #[error("{}: the backup is truncated ({detail}); it cannot be trusted", path.display())]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Where it ends.
+        detail: String,
+    },
+
+    /// A part's bytes are not the ones the manifest describes.
+    #[error("{}: part {part:?} was altered or damaged: {detail}", path.display())]
+    Altered {
+        /// The file.
+        path: PathBuf,
+        /// The part.
+        part: String,
+        /// Expected and found size or digest.
+        detail: String,
+    },
+
+    /// The manifest lists a part the archive does not hold.
+    #[error("{}: part {part:?} is missing", path.display())]
+    MissingPart {
+        /// The file.
+        path: PathBuf,
+        /// The part.
+        part: String,
+    },
+
+    /// The archive holds a member the manifest does not list.
+    #[error("{}: unexpected member {part:?}, not listed in the manifest", path.display())]
+    UnexpectedPart {
+        /// The file.
+        path: PathBuf,
+        /// The member.
+        part: String,
+    },
+
+    /// The manifest is missing or not valid.
+    #[error("{}: manifest: {message}", path.display())]
+    Manifest {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// Written by a newer k2cse.
+    #[error("{}: backup format version {version} is newer than this k2cse reads ({supported}); update k2cse", path.display())]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The manifest's version.
+        version: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+
+    /// Larger than any K2 configuration backup can be: refused before reading it all.
+    #[error("{}: larger than {limit} bytes; not a k2cse backup", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit: u64,
+    },
+
+    /// Building or encrypting the archive failed.
+    #[error("{}: writing the backup: {message}", path.display())]
+    Write {
+        /// The file being written.
+        path: PathBuf,
+        /// The library's words.
+        message: String,
+    },
+
+    /// The backup holds nothing that this restore is asked to restore.
+    #[error("{}: {message}", path.display())]
+    NothingToRestore {
+        /// The file.
+        path: PathBuf,
+        /// What is missing.
+        message: String,
+    },
+}
