@@ -63,6 +63,16 @@ impl Scratch {
         cmd
     }
 
+    /// The backups in the default backup folder, oldest first.
+    pub fn backups(&self) -> Vec<PathBuf> {
+        k2cse_core::backup::BackupStore::for_config(&self.config, None)
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|b| b.path)
+            .collect()
+    }
+
     /// Files in the folder other than the config (backups, temp files).
     pub fn others(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path())

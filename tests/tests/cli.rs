@@ -140,12 +140,20 @@ fn set_changes_only_the_value_and_keeps_a_backup() {
         [b"\xEF\xBB\xBF".as_slice(), expected.as_bytes()].concat()
     );
     let others = s.others();
-    assert_eq!(others.len(), 1, "one backup, no temp files: {others:?}");
-    assert_eq!(std::fs::read(&others[0]).unwrap(), SAMPLE);
+    assert_eq!(
+        others.len(),
+        1,
+        "the backup folder, no temp files: {others:?}"
+    );
+    let backups = s.backups();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let backup = k2cse_core::backup::open(&backups[0], None).unwrap();
+    assert_eq!(backup.files().next().unwrap().1, SAMPLE);
+    assert_eq!(backup.manifest().reason, "before k2cse set");
     s.k2cse(&["set", SMTP, "Port=25", "--no-backup"])
         .assert()
         .success();
-    assert_eq!(s.others().len(), 1);
+    assert_eq!(s.backups().len(), 1);
 }
 
 #[test]
@@ -265,7 +273,9 @@ fn apply_is_all_or_nothing() {
     let v = json_of(&mut s.k2cse(&["apply", json.to_str().unwrap(), "--json"]));
     assert_eq!(v["changed"], true);
     assert_eq!(
-        v["files"][0]["backup"].as_str().map(|b| b.contains(".bak")),
+        v["files"][0]["backup"]
+            .as_str()
+            .map(|b| b.contains("k2cse-backups") && b.ends_with("-automatic.k2cse.tar")),
         Some(true)
     );
     assert!(s.text().contains("Port=587;TLS=BootTls") && !s.text().contains("ArchiveStore"));

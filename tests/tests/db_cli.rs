@@ -103,12 +103,20 @@ fn drift_push_and_pull_round_trip() {
     assert_eq!(scratch.bytes(), before);
     db(&scratch, &sim, &["db", "pull"]).assert().success();
     assert!(scratch.text().contains("Port=2525;TLS=StartTls"));
+    let backups = scratch.backups();
     assert!(
-        scratch
-            .others()
-            .iter()
-            .any(|p| p.extension().is_some_and(|e| e == "bak")),
-        "a backup was taken"
+        backups.iter().any(
+            |p| k2cse_core::backup::open(p, None).unwrap().manifest().reason
+                == "before k2cse db pull"
+        ),
+        "a backup of the file was taken: {backups:?}"
+    );
+    assert!(
+        backups.iter().any(|p| k2cse_core::backup::open(p, None)
+            .unwrap()
+            .rows()
+            .is_some_and(|rows| !rows.is_empty())),
+        "db set backed up the rows first: {backups:?}"
     );
     db(&scratch, &sim, &["db", "drift", "--exit-code"])
         .assert()

@@ -325,7 +325,7 @@ fn no_plain_text_ever_reaches_the_disk() {
     assert!(
         walk(s.dir.path())
             .iter()
-            .any(|p| p.to_string_lossy().ends_with(".bak"))
+            .any(|p| p.to_string_lossy().ends_with(".k2cse.tar"))
     );
     assert!(k2cse_entries(&s, &key())[SMTP].contains("User ID=NewUser-7Q"));
 }

@@ -78,6 +78,21 @@ pub struct Global {
         value_name = "PATH"
     )]
     pub key_file: Option<PathBuf>,
+
+    /// The backup folder [default: k2cse-backups next to the config file].
+    #[arg(long, global = true, env = "K2CSE_BACKUP_DIR", value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+
+    /// Automatic backups to keep in the backup folder (0 keeps all; manual backups are never
+    /// pruned).
+    #[arg(
+        long,
+        global = true,
+        env = "K2CSE_BACKUP_KEEP",
+        value_name = "N",
+        default_value_t = k2cse_core::backup::DEFAULT_KEEP
+    )]
+    pub keep: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,9 +128,14 @@ pub enum Command {
     /// The K2 database: configuration tokens, and their drift from this file.
     #[command(subcommand)]
     Db(DbCommand),
-    /// Passwords k2cse keeps in the OS keyring (SQL login, master key, key-file passphrase).
+    /// Passwords k2cse keeps in the OS keyring (SQL login, master key, key-file passphrase,
+    /// backup passphrase).
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Backups of the config file and the database tokens: create, list, show, verify,
+    /// restore, prune.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// A short guided tour on a copy of the bundled sample config and a simulated K2 database.
     Demo,
     /// Print a shell completion script.
@@ -158,12 +178,9 @@ pub struct WriteOptions {
     /// Print the unified diff of the file and write nothing.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
-    /// Do not take a backup copy before writing.
+    /// Do not take the automatic backup before writing.
     #[arg(long)]
     pub no_backup: bool,
-    /// Where backups go [default: next to the config file].
-    #[arg(long, value_name = "DIR")]
-    pub backup_dir: Option<PathBuf>,
     /// Save even when the change introduces lint errors.
     #[arg(long)]
     pub force: bool,
@@ -388,6 +405,9 @@ pub struct DbSetArgs {
     /// Show what would change and write nothing.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
+    /// Do not back up the database rows before writing.
+    #[arg(long)]
+    pub no_backup: bool,
 }
 
 #[derive(Debug, Args)]
@@ -416,6 +436,9 @@ pub struct DbPushArgs {
     /// Show what would be written and write nothing.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
+    /// Do not back up the database rows before writing.
+    #[arg(long)]
+    pub no_backup: bool,
 }
 
 #[derive(Debug, Args)]
@@ -448,6 +471,9 @@ pub enum SecretKindArg {
     MasterKeyPassword,
     /// The passphrase of a password-protected PEM --key-file (account: its absolute path).
     KeyFilePassphrase,
+    /// The passphrase of encrypted backups (account: `backups`); when stored, automatic
+    /// backups are encrypted with it too.
+    BackupPassphrase,
 }
 
 #[derive(Debug, Subcommand)]
@@ -487,6 +513,75 @@ pub struct SecretDeleteArgs {
 
 #[derive(Debug, Args)]
 pub struct SecretStatusArgs {
+    #[command(flatten)]
+    pub db: DbOptions,
+}
+
+/// Which side of a backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnlyArg {
+    /// The config file(s).
+    File,
+    /// The database rows.
+    Db,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Back up the config file (bytes as on disk) and the database tokens (rows as stored).
+    Create(BackupCreateArgs),
+    /// List the backups in the backup folder, oldest first.
+    List,
+    /// Show a backup's manifest (verifying it first).
+    Show(BackupFileArgs),
+    /// Check that a backup is complete and unaltered (exit code 1 when not).
+    Verify(BackupFileArgs),
+    /// Restore a backup: shows the diff, asks, takes a pre-restore backup, then restores.
+    Restore(BackupRestoreArgs),
+    /// Delete automatic backups beyond --keep (manual ones are kept).
+    Prune,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupCreateArgs {
+    /// Write the backup here instead of the backup folder (never over an existing file).
+    #[arg(long, value_name = "PATH")]
+    pub to: Option<PathBuf>,
+    /// Only the config file, or only the database rows [default: both when the database is
+    /// reachable through `HostserverDB` or --connection, else the file].
+    #[arg(long, value_enum)]
+    pub only: Option<OnlyArg>,
+    /// Encrypt the backup with a passphrase (from `K2CSE_BACKUP_PASSPHRASE`, the keyring, or a
+    /// prompt). A stored backup passphrase encrypts without this flag.
+    #[arg(long)]
+    pub passphrase: bool,
+    #[command(flatten)]
+    pub db: DbOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupFileArgs {
+    /// The backup file (a path, or a name in the backup folder).
+    pub backup: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupRestoreArgs {
+    /// The backup file (a path, or a name in the backup folder).
+    pub backup: PathBuf,
+    /// Show what would change and write nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Restore only the config file, or only the database rows.
+    #[arg(long, value_enum)]
+    pub only: Option<OnlyArg>,
+    /// Answer yes to the confirmation (needed when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Restore the config file onto this path instead of the one it was backed up from
+    /// [default: the --config file when given, else the backed-up path].
+    #[arg(long, value_name = "PATH")]
+    pub onto: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbOptions,
 }

@@ -4,13 +4,16 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use k2cse_core::Document;
+use k2cse_core::backup::BackupStore;
 use k2cse_core::config::discover_config;
 use k2cse_core::protect::{KeyStore, RsaKey};
+use k2cse_core::save::SaveOptions;
 
 use crate::args::Global;
 
 /// The resolved config file and output settings.
 #[derive(Debug)]
+#[allow(clippy::struct_excessive_bools, reason = "command-line flags")]
 pub struct Context {
     /// The config file to work on.
     pub path: PathBuf,
@@ -27,6 +30,12 @@ pub struct Context {
     /// With --demo, the simulated K2 database, started by the first db command.
     #[cfg(feature = "simulator")]
     pub simulator: std::cell::OnceCell<k2cse_mssql_sim::Simulator>,
+    /// `--backup-dir`.
+    pub backup_dir: Option<PathBuf>,
+    /// `--keep`.
+    pub keep: usize,
+    /// The config path was given (`--config`, `--demo`) rather than looked for.
+    pub config_given: bool,
     /// With --demo, the temporary folder holding the sample (removed on exit).
     _demo_dir: Option<tempfile::TempDir>,
 }
@@ -34,6 +43,16 @@ pub struct Context {
 impl Context {
     /// Resolves the config path from the flags (or sets up the demo copy).
     pub fn new(global: &Global) -> anyhow::Result<Self> {
+        Self::build(global, false)
+    }
+
+    /// Like [`Context::new`], but without a config file to be found: backup commands that
+    /// name their backup file work anywhere (the path is then empty).
+    pub fn without_config(global: &Global) -> anyhow::Result<Self> {
+        Self::build(global, true)
+    }
+
+    fn build(global: &Global, config_optional: bool) -> anyhow::Result<Self> {
         let (path, demo_dir) = if global.demo {
             let dir = tempfile::Builder::new()
                 .prefix("k2cse-demo-")
@@ -43,10 +62,16 @@ impl Context {
             (path, Some(dir))
         } else {
             let cwd = std::env::current_dir().context("reading the current folder")?;
-            let path = discover_config(global.config.as_deref(), &cwd, &|var| {
+            let found = discover_config(global.config.as_deref(), &cwd, &|var| {
                 std::env::var(var).ok()
-            })?;
-            (path, None)
+            });
+            match found {
+                Ok(path) => (path, None),
+                Err(k2cse_core::Error::ConfigNotFound { .. }) if config_optional => {
+                    (PathBuf::new(), None)
+                }
+                Err(e) => return Err(e.into()),
+            }
         };
         let key = global.key_file.as_deref().map(load_key).transpose()?;
         Ok(Self {
@@ -56,6 +81,9 @@ impl Context {
             keys: KeyStore::new(key),
             key_file: global.key_file.clone(),
             demo: global.demo,
+            backup_dir: global.backup_dir.clone(),
+            keep: global.keep,
+            config_given: global.demo || global.config.is_some(),
             #[cfg(feature = "simulator")]
             simulator: std::cell::OnceCell::new(),
             _demo_dir: demo_dir,
@@ -70,6 +98,34 @@ impl Context {
             doc.unlock(self.keys.clone())?;
         }
         Ok(doc)
+    }
+}
+
+impl Context {
+    /// The backup folder: `--backup-dir`, else `k2cse-backups` next to the config.
+    pub fn backup_store(&self) -> BackupStore {
+        BackupStore::for_config(&self.path, self.backup_dir.as_deref())
+    }
+
+    /// How a write saves: the automatic backup (encrypted when a backup passphrase is in the
+    /// environment or the keyring), retention, and what the write is.
+    pub fn save_options(&self, no_backup: bool, reason: &str) -> SaveOptions {
+        let encryption = if no_backup {
+            None
+        } else {
+            // No prompt here: an automatic backup must not stop a scripted write.
+            crate::secrets::backup_passphrase(false, false)
+                .ok()
+                .flatten()
+                .map(crate::backup::encryption_for)
+        };
+        SaveOptions {
+            no_backup,
+            backup_dir: self.backup_dir.clone(),
+            keep: self.keep,
+            encryption,
+            reason: reason.to_owned(),
+        }
     }
 }
 

@@ -17,13 +17,13 @@ use crate::render::write_json;
 use crate::{Outcome, UsageError};
 
 /// An open connection and what keeps it alive.
-struct Connected {
-    runtime: tokio::runtime::Runtime,
-    db: Database,
+pub struct Connected {
+    pub runtime: tokio::runtime::Runtime,
+    pub db: Database,
 }
 
 impl Connected {
-    fn run<T>(
+    pub fn run<T>(
         &mut self,
         f: impl AsyncFnOnce(&mut Database) -> Result<T, DbError>,
     ) -> anyhow::Result<T> {
@@ -57,7 +57,7 @@ pub fn target(ctx: &Context, options: &DbOptions) -> anyhow::Result<Target> {
     Ok(target)
 }
 
-fn connect(ctx: &Context, options: &DbOptions) -> anyhow::Result<Connected> {
+pub fn connect(ctx: &Context, options: &DbOptions) -> anyhow::Result<Connected> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -160,7 +160,7 @@ pub fn run(ctx: &Context, command: DbCommand, out: &mut dyn io::Write) -> anyhow
                 }
                 return Ok(Outcome::Ok);
             }
-            crate::write::apply(ctx, changes, &a.write, out)
+            crate::write::apply(ctx, changes, &a.write, "k2cse db pull", out)
         }
         DbCommand::Discover(a) => discover(ctx, &a.db, &a.mapping, out),
     }
@@ -320,14 +320,16 @@ fn set(
     } else {
         "create"
     };
+    let mut backup = None;
     if !a.dry_run {
+        backup = crate::backup::before_db_write(ctx, &mut c, &a.db, a.no_backup, "k2cse db set")?;
         let writes = [write.clone()];
         c.run(async |db| db.write(&writes).await)?;
     }
     if ctx.json {
         write_json(
             out,
-            &json!({ "schema": "k2cse.db-write/1", "dry_run": a.dry_run, "writes": [{ "action": action, "token": write.token, "encrypted": encrypt }] }),
+            &json!({ "schema": "k2cse.db-write/1", "dry_run": a.dry_run, "writes": [{ "action": action, "token": write.token, "encrypted": encrypt }], "backup": backup }),
         )?;
     } else {
         let verb = if a.dry_run { "Would" } else { "Did" };
@@ -470,7 +472,9 @@ fn push(
                         .any(|n| n.eq_ignore_ascii_case(&d.link.entry)))
         })
         .collect();
+    let mut backup = None;
     if !plan.is_empty() && !a.dry_run {
+        backup = crate::backup::before_db_write(ctx, &mut c, &a.db, a.no_backup, "k2cse db push")?;
         c.run(async |db| db.write(&plan).await)?;
     }
     let action = |w: &TokenWrite| {
@@ -491,7 +495,7 @@ fn push(
             .collect();
         write_json(
             out,
-            &json!({ "schema": "k2cse.db-write/1", "dry_run": a.dry_run, "writes": writes, "skipped_missing": skipped }),
+            &json!({ "schema": "k2cse.db-write/1", "dry_run": a.dry_run, "writes": writes, "skipped_missing": skipped, "backup": backup }),
         )?;
         return Ok(Outcome::Ok);
     }

@@ -15,6 +15,8 @@ pub fn run(global: &Global, out: &mut dyn io::Write) -> anyhow::Result<Outcome> 
         json: false,
         reveal: global.reveal,
         key_file: None,
+        backup_dir: None,
+        keep: k2cse_core::backup::DEFAULT_KEEP,
     };
     let ctx = Context::new(&demo)?;
     let step = |out: &mut dyn io::Write, title: &str| writeln!(out, "\n==> {title}");
@@ -63,10 +65,9 @@ pub fn run(global: &Global, out: &mut dyn io::Write) -> anyhow::Result<Outcome> 
     let dry = WriteOptions {
         dry_run: true,
         no_backup: false,
-        backup_dir: None,
         force: false,
     };
-    write::apply(&ctx, vec![change.clone()], &dry, out)?;
+    write::apply(&ctx, vec![change.clone()], &dry, "k2cse set", out)?;
     step(
         out,
         "k2cse set SourceCode.Net.Mail.SmtpConnection Port=587 TLS=BootTls",
@@ -75,7 +76,7 @@ pub fn run(global: &Global, out: &mut dyn io::Write) -> anyhow::Result<Outcome> 
         dry_run: false,
         ..dry
     };
-    write::apply(&ctx, vec![change], &real, out)?;
+    write::apply(&ctx, vec![change], &real, "k2cse set", out)?;
     database_tour(&ctx, out)?;
     writeln!(
         out,
@@ -123,6 +124,7 @@ fn database_tour(ctx: &Context, out: &mut dyn io::Write) -> anyhow::Result<()> {
         entries: Vec::new(),
         create: false,
         dry_run,
+        no_backup: false,
     };
     step(
         out,
@@ -134,6 +136,54 @@ fn database_tour(ctx: &Context, out: &mut dyn io::Write) -> anyhow::Result<()> {
         "k2cse db push   (one transaction; values checked before and read back after)",
     )?;
     crate::db::run(ctx, DbCommand::Push(push(false)), out)?;
+    backup_tour(ctx, &db, out)
+}
+
+/// Back up, break, restore: the three commands an admin needs before a risky change.
+#[cfg(feature = "simulator")]
+fn backup_tour(
+    ctx: &Context,
+    db: &crate::args::DbOptions,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<()> {
+    use crate::args::{BackupCommand, BackupCreateArgs, BackupRestoreArgs};
+    let step = |out: &mut dyn io::Write, title: &str| writeln!(out, "\n==> {title}");
+    step(
+        out,
+        "k2cse backup create   (config bytes as on disk + token rows as stored, SHA-256 manifest)",
+    )?;
+    crate::backup::run(
+        ctx,
+        BackupCommand::Create(BackupCreateArgs {
+            to: None,
+            only: None,
+            passphrase: false,
+            db: db.clone(),
+        }),
+        out,
+    )?;
+    step(out, "something breaks: the file is overwritten by mistake")?;
+    std::fs::write(
+        &ctx.path,
+        b"<configuration>\n  <!-- oops -->\n</configuration>\n",
+    )?;
+    writeln!(out, "(wrote a nearly empty {})", ctx.path.display())?;
+    step(
+        out,
+        "k2cse backup restore latest --only file --yes   (diff first, pre-restore backup, atomic)",
+    )?;
+    crate::backup::run(
+        ctx,
+        BackupCommand::Restore(BackupRestoreArgs {
+            backup: "latest".into(),
+            dry_run: false,
+            only: Some(crate::args::OnlyArg::File),
+            yes: true,
+            onto: None,
+            db: db.clone(),
+        }),
+        out,
+    )?;
     Ok(())
 }
 

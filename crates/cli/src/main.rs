@@ -3,10 +3,12 @@
 //! Exit codes: 0 success, 1 error, 2 usage error, 3 lint errors, 4 drift (`db drift --exit-code`).
 
 mod args;
+mod backup;
 mod context;
 mod db;
 mod demo;
 mod keys;
+mod progress;
 mod read;
 mod render;
 mod secrets;
@@ -71,6 +73,7 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
         }
         Command::Demo => demo::run(&global, out),
         Command::Lint(args) if args.rules => read::rules(global.json, out),
+        Command::Backup(command) => backup::run(&Context::without_config(&global)?, command, out),
         command => {
             let ctx = Context::new(&global)?;
             match command {

@@ -34,6 +34,7 @@ fn kind(arg: SecretKindArg) -> SecretKind {
         SecretKindArg::SqlPassword => SecretKind::SqlPassword,
         SecretKindArg::MasterKeyPassword => SecretKind::MasterKeyPassword,
         SecretKindArg::KeyFilePassphrase => SecretKind::KeyFilePassphrase,
+        SecretKindArg::BackupPassphrase => SecretKind::BackupPassphrase,
     }
 }
 
@@ -117,6 +118,39 @@ fn prompt(text: &str) -> Option<Secret> {
         return None;
     }
     rpassword::prompt_password(text).ok().map(Secret::new)
+}
+
+/// The keyring account of the backup passphrase.
+pub const BACKUP_ACCOUNT: &str = "backups";
+
+/// The backup passphrase from `K2CSE_BACKUP_PASSPHRASE` or the keyring; with `ask`, else a
+/// prompt on a terminal (`confirm`: asked twice, for a new backup).
+pub fn backup_passphrase(ask: bool, confirm: bool) -> anyhow::Result<Option<Secret>> {
+    let keyring = keyring().ok();
+    if let Some(found) = lookup(
+        "K2CSE_BACKUP_PASSPHRASE",
+        SecretKind::BackupPassphrase,
+        BACKUP_ACCOUNT,
+        keyring.as_ref(),
+    ) {
+        return Ok(Some(found));
+    }
+    if !ask {
+        return Ok(None);
+    }
+    let Some(first) = prompt("Backup passphrase: ") else {
+        return Err(UsageError(
+            "a backup passphrase is needed: set K2CSE_BACKUP_PASSPHRASE, store it with `k2cse secret set backup-passphrase`, or run on a terminal".into(),
+        )
+        .into());
+    };
+    if first.is_empty() {
+        return Err(UsageError("the passphrase is empty".into()).into());
+    }
+    if confirm && prompt("Repeat the passphrase: ").as_ref() != Some(&first) {
+        return Err(UsageError("the passphrases differ; nothing was written".into()).into());
+    }
+    Ok(Some(first))
 }
 
 fn key_account(path: &Path) -> String {
@@ -245,5 +279,6 @@ fn account(
             })
         }
         SecretKind::MasterKeyPassword => Ok(crate::db::target(ctx, db)?.master_key_account()),
+        SecretKind::BackupPassphrase => Ok(BACKUP_ACCOUNT.into()),
     }
 }

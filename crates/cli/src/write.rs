@@ -6,7 +6,6 @@ use std::io::{self, BufRead as _, Write as _};
 use anyhow::Context as _;
 use k2cse_core::edit::{Values, read_batch};
 use k2cse_core::lint::LintOptions;
-use k2cse_core::save::SaveOptions;
 use k2cse_core::{Change, EditSession};
 use serde_json::json;
 
@@ -17,6 +16,7 @@ use crate::{Outcome, UsageError};
 
 /// Runs a writing command.
 pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let reason = format!("k2cse {}", command_name(&command));
     let (changes, options) = match command {
         Command::Set(a) => {
             let values = values(&a.values)?;
@@ -77,7 +77,22 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
         Command::Unprotect(a) => (vec![Change::Unprotect], a.write),
         other => anyhow::bail!("internal: {other:?} is not a write command"),
     };
-    apply(ctx, changes, &options, out)
+    apply(ctx, changes, &options, &reason, out)
+}
+
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Set(_) => "set",
+        Command::Add(_) => "add",
+        Command::Unset(_) => "unset",
+        Command::Remove(_) => "remove",
+        Command::Rename(_) => "rename",
+        Command::Replace(_) => "replace",
+        Command::Apply(_) => "apply",
+        Command::Protect(_) => "protect",
+        Command::Unprotect(_) => "unprotect",
+        _ => "write",
+    }
 }
 
 /// Loads, applies all `changes` (all or nothing), then previews or saves.
@@ -85,6 +100,7 @@ pub fn apply(
     ctx: &Context,
     changes: Vec<Change>,
     options: &WriteOptions,
+    reason: &str,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
     let unprotecting = changes.iter().any(|c| matches!(c, Change::Unprotect));
@@ -133,10 +149,7 @@ pub fn apply(
             Outcome::Ok
         });
     }
-    let save_options = SaveOptions {
-        no_backup: options.no_backup,
-        backup_dir: options.backup_dir.clone(),
-    };
+    let save_options = ctx.save_options(options.no_backup, reason);
     let saved = session.save(&save_options, options.force)?;
     let warning = (unprotecting && !saved.is_empty()).then(|| {
         format!(

@@ -32,14 +32,17 @@ pub enum SecretKind {
     MasterKeyPassword,
     /// A PEM key file's passphrase.
     KeyFilePassphrase,
+    /// The passphrase that encrypts backups.
+    BackupPassphrase,
 }
 
 impl SecretKind {
     /// Every kind.
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::SqlPassword,
         Self::MasterKeyPassword,
         Self::KeyFilePassphrase,
+        Self::BackupPassphrase,
     ];
 
     /// The kind as written in commands and keyring entries.
@@ -48,6 +51,7 @@ impl SecretKind {
             Self::SqlPassword => "sql-password",
             Self::MasterKeyPassword => "master-key-password",
             Self::KeyFilePassphrase => "key-file-passphrase",
+            Self::BackupPassphrase => "backup-passphrase",
         }
     }
 }

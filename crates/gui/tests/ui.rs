@@ -107,17 +107,10 @@ fn edit_a_key_review_and_save_changes_exactly_those_bytes() {
         "{:?}",
         h.state().notice()
     );
-    let backups = std::fs::read_dir(path.parent().unwrap())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "bak")
-        })
-        .count();
-    assert_eq!(backups, 1, "a backup was taken");
+    let backups = k2cse_core::backup::BackupStore::for_config(&path, None)
+        .list()
+        .unwrap();
+    assert_eq!(backups.len(), 1, "a backup was taken");
 }
 
 #[test]

@@ -143,28 +143,7 @@ impl Backup {
         if tar[tar.len() - 1024..].iter().any(|&b| b != 0) {
             return Err(truncated("the end-of-archive marker is missing".into()));
         }
-        let mut members: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut archive = tar::Archive::new(tar);
-        let entries = archive.entries().map_err(|e| not_a_backup(path, &e))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| truncated(e.to_string()))?;
-            let name = entry
-                .path()
-                .map_err(|e| not_a_backup(path, &e))?
-                .to_string_lossy()
-                .into_owned();
-            let mut data = Vec::new();
-            entry
-                .read_to_end(&mut data)
-                .map_err(|e| truncated(format!("{name}: {e}")))?;
-            if members.iter().any(|(n, _)| *n == name) {
-                return Err(BackupError::UnexpectedPart {
-                    path: path.to_owned(),
-                    part: name,
-                });
-            }
-            members.push((name, data));
-        }
+        let members = read_members(path, tar)?;
         let mut members = members.into_iter();
         let manifest = match members.next() {
             Some((name, json)) if name == "manifest.json" => parse_manifest(path, &json)?,
@@ -232,6 +211,37 @@ impl Backup {
             rows,
         })
     }
+}
+
+/// Every member of the tar, in order; a name seen twice is refused (which copy would count?).
+fn read_members(path: &Path, tar: &[u8]) -> Result<Vec<(String, Vec<u8>)>, BackupError> {
+    let truncated = |detail: String| BackupError::Truncated {
+        path: path.to_owned(),
+        detail,
+    };
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut archive = tar::Archive::new(tar);
+    let entries = archive.entries().map_err(|e| not_a_backup(path, &e))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| truncated(e.to_string()))?;
+        let name = entry
+            .path()
+            .map_err(|e| not_a_backup(path, &e))?
+            .to_string_lossy()
+            .into_owned();
+        let mut data = Vec::new();
+        entry
+            .read_to_end(&mut data)
+            .map_err(|e| truncated(format!("{name}: {e}")))?;
+        if members.iter().any(|(n, _)| *n == name) {
+            return Err(BackupError::UnexpectedPart {
+                path: path.to_owned(),
+                part: name,
+            });
+        }
+        members.push((name, data));
+    }
+    Ok(members)
 }
 
 fn parse_manifest(path: &Path, json: &[u8]) -> Result<Manifest, BackupError> {

@@ -121,7 +121,7 @@ impl BackupStore {
             let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if let Some(parsed) = parse_name(&name) {
-                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                let size = entry.metadata().map_or(0, |m| m.len());
                 found.push(StoredBackup {
                     path: entry.path(),
                     size,

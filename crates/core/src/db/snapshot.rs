@@ -108,7 +108,7 @@ impl RowChange {
 /// Rows as a set, for comparisons that must not depend on the server's sort order.
 fn normalized(rows: &[RawRow]) -> Vec<RawRow> {
     let mut rows = rows.to_vec();
-    rows.sort_by(|a, b| a.token.to_lowercase().cmp(&b.token.to_lowercase()));
+    rows.sort_by_cached_key(|r| r.token.to_lowercase());
     rows
 }
 
@@ -252,6 +252,7 @@ mod base64_bytes {
     use base64::Engine as _;
     use serde::{Deserialize as _, Deserializer, Serializer};
 
+    #[allow(clippy::ref_option, reason = "the signature serde's `with` expects")]
     pub fn serialize<S: Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match value {
             Some(bytes) => {

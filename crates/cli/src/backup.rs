@@ -1,0 +1,485 @@
+//! `k2cse backup create|list|show|verify|restore|prune`.
+
+use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use k2cse_core::backup::{
+    self, Backup, BackupKind, CurrentRows, Encryption, Manifest, Only, RestorePlan,
+};
+use k2cse_core::secret::Secret;
+use serde_json::json;
+
+use crate::args::{BackupCommand, BackupCreateArgs, BackupRestoreArgs, DbOptions, OnlyArg};
+use crate::context::Context;
+use crate::db::{Connected, connect};
+use crate::progress::Steps;
+use crate::render::write_json;
+use crate::{Outcome, UsageError};
+
+/// How the CLI encrypts: age's default cost, unless `K2CSE_BACKUP_SCRYPT_LOG_N` lowers it
+/// (tests, slow machines; documented in docs/backup-format.md).
+pub fn encryption_for(passphrase: Secret) -> Encryption {
+    Encryption {
+        passphrase,
+        work_factor: std::env::var("K2CSE_BACKUP_SCRYPT_LOG_N")
+            .ok()
+            .and_then(|v| v.parse().ok()),
+    }
+}
+
+/// Runs a `backup` command.
+pub fn run(
+    ctx: &Context,
+    command: BackupCommand,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    match command {
+        BackupCommand::Create(args) => create(ctx, &args, out),
+        BackupCommand::List => list(ctx, out),
+        BackupCommand::Show(args) => {
+            let path = resolve(ctx, &args.backup)?;
+            let backup = open(&path)?;
+            show(ctx, &path, backup.manifest(), "k2cse.backup-show/1", out)
+        }
+        BackupCommand::Verify(args) => {
+            let path = resolve(ctx, &args.backup)?;
+            let backup = open(&path)?;
+            let m = backup.manifest();
+            if ctx.json {
+                show(ctx, &path, m, "k2cse.backup-verify/1", out)
+            } else {
+                let parts = m.files.len() + usize::from(m.database.is_some());
+                writeln!(
+                    out,
+                    "OK {}: {parts} part(s) complete and unaltered (SHA-256), taken {} on {}",
+                    path.display(),
+                    m.created,
+                    m.host
+                )?;
+                Ok(Outcome::Ok)
+            }
+        }
+        BackupCommand::Restore(args) => restore(ctx, &args, out),
+        BackupCommand::Prune => {
+            let store = ctx.backup_store();
+            let deleted = store.prune(ctx.keep)?;
+            if ctx.json {
+                write_json(
+                    out,
+                    &json!({ "schema": "k2cse.backup-prune/1", "dir": store.dir(), "keep": ctx.keep, "deleted": deleted }),
+                )?;
+            } else {
+                for path in &deleted {
+                    writeln!(out, "deleted {}", path.display())?;
+                }
+                writeln!(
+                    out,
+                    "{} backup(s) deleted; the newest {} automatic ones and every manual one are kept in {}",
+                    deleted.len(),
+                    ctx.keep,
+                    store.dir().display()
+                )?;
+            }
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+fn create(
+    ctx: &Context,
+    args: &BackupCreateArgs,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let with_file = args.only != Some(OnlyArg::Db);
+    let with_db = match args.only {
+        Some(OnlyArg::File) => false,
+        Some(OnlyArg::Db) => true,
+        // Both when the database is known; a file-only backup otherwise (said below).
+        None => ctx.demo || args.db.connection.is_some() || has_hostserver_db(ctx),
+    };
+    if with_file && ctx.path.as_os_str().is_empty() {
+        return Err(UsageError("no config file: pass --config PATH (or --only db)".into()).into());
+    }
+    let encryption = if args.passphrase {
+        crate::secrets::backup_passphrase(true, true)?.map(encryption_for)
+    } else {
+        crate::secrets::backup_passphrase(false, false)?.map(encryption_for)
+    };
+    let steps = Steps::new(!ctx.json, 2 + u64::from(with_db) * 2);
+    let mut backup = Backup::new(BackupKind::Manual, "k2cse backup create");
+    if with_file {
+        steps.step("reading the config file");
+        let bytes =
+            std::fs::read(&ctx.path).with_context(|| format!("reading {}", ctx.path.display()))?;
+        backup = backup.with_file(&ctx.path, bytes);
+    }
+    if with_db {
+        steps.step("connecting to the database");
+        let mut c = connect(ctx, &args.db)?;
+        steps.step("reading [HostServer].[Configuration]");
+        let rows = c.run(async |db| db.raw_rows().await)?;
+        backup = backup.with_database(&server(ctx, &args.db, &c), &c.db.status().database, rows);
+    }
+    steps.step("writing the backup");
+    let path = match &args.to {
+        Some(to) => {
+            backup::save_to(to, &backup, encryption.as_ref())?;
+            to.clone()
+        }
+        None => ctx.backup_store().save(&backup, encryption.as_ref())?,
+    };
+    drop(steps);
+    // Show what was written, as read back: the manifest with the database part's digest.
+    let written = backup::open(&path, encryption.as_ref().map(|e| &e.passphrase))?;
+    show(ctx, &path, written.manifest(), "k2cse.backup/1", out)?;
+    if !with_db && !ctx.json {
+        writeln!(
+            out,
+            "(file only: no HostserverDB entry or --connection; pass --only file to say so, or --connection to include the database tokens)"
+        )?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The automatic backup of the rows before a database write (`db set`, `db push`), into the
+/// backup folder, with retention. Returns where it went.
+pub fn before_db_write(
+    ctx: &Context,
+    c: &mut Connected,
+    options: &DbOptions,
+    no_backup: bool,
+    reason: &str,
+) -> anyhow::Result<Option<PathBuf>> {
+    if no_backup {
+        return Ok(None);
+    }
+    let rows = c.run(async |db| db.raw_rows().await)?;
+    let backup = Backup::new(BackupKind::Automatic, format!("before {reason}")).with_database(
+        &server(ctx, options, c),
+        &c.db.status().database,
+        rows,
+    );
+    let save = ctx.save_options(false, reason);
+    let store = ctx.backup_store();
+    let path = store.save(&backup, save.encryption.as_ref())?;
+    store.prune(ctx.keep)?;
+    Ok(Some(path))
+}
+
+fn has_hostserver_db(ctx: &Context) -> bool {
+    ctx.load()
+        .ok()
+        .and_then(|doc| doc.entries().ok())
+        .is_some_and(|entries| {
+            entries
+                .iter()
+                .any(|e| e.name.as_str().eq_ignore_ascii_case("HostserverDB"))
+        })
+}
+
+fn server(ctx: &Context, options: &DbOptions, c: &Connected) -> String {
+    crate::db::target(ctx, options).map_or_else(|_| c.db.status().server.clone(), |t| t.server())
+}
+
+fn list(ctx: &Context, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let store = ctx.backup_store();
+    let backups = store.list()?;
+    if ctx.json {
+        write_json(
+            out,
+            &json!({ "schema": "k2cse.backup-list/1", "dir": store.dir(), "backups": backups }),
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    if backups.is_empty() {
+        writeln!(out, "No backups in {}.", store.dir().display())?;
+        return Ok(Outcome::Ok);
+    }
+    writeln!(out, "Backups in {}:", store.dir().display())?;
+    writeln!(
+        out,
+        "{:<24} {:<12} {:>10}  NAME",
+        "CREATED", "KIND", "BYTES"
+    )?;
+    for b in &backups {
+        writeln!(
+            out,
+            "{:<24} {:<12} {:>10}  {}{}",
+            b.created,
+            b.kind.as_str(),
+            b.size,
+            b.path.file_name().unwrap_or_default().to_string_lossy(),
+            if b.encrypted { "  (encrypted)" } else { "" }
+        )?;
+    }
+    Ok(Outcome::Ok)
+}
+
+fn show(
+    ctx: &Context,
+    path: &Path,
+    m: &Manifest,
+    schema: &str,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    if ctx.json {
+        write_json(
+            out,
+            &json!({ "schema": schema, "path": path, "verified": true, "manifest": m }),
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    writeln!(out, "Backup {}", path.display())?;
+    writeln!(
+        out,
+        "  taken {} on {}{} by k2cse {} ({}: {}), format {}",
+        m.created,
+        m.host,
+        m.user
+            .as_deref()
+            .map(|u| format!(" as {u}"))
+            .unwrap_or_default(),
+        m.tool_version,
+        m.kind.as_str(),
+        m.reason,
+        m.format_version
+    )?;
+    for f in &m.files {
+        writeln!(
+            out,
+            "  file     {} ({} bytes{}, sha256 {})",
+            f.source.display(),
+            f.size,
+            if f.encrypted_section {
+                ", section encrypted"
+            } else {
+                ""
+            },
+            f.sha256
+        )?;
+    }
+    if let Some(d) = &m.database {
+        writeln!(
+            out,
+            "  database {} on {}: {} rows of {} ({} encrypted, kept as ciphertext), sha256 {}",
+            d.database, d.server, d.rows, d.table, d.encrypted_rows, d.sha256
+        )?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// A backup named on the command line: a path, a file name in the backup folder, or
+/// `latest` (the newest backup there).
+fn resolve(ctx: &Context, name: &Path) -> anyhow::Result<PathBuf> {
+    if name.exists() {
+        return Ok(name.to_owned());
+    }
+    let store = ctx.backup_store();
+    if name.as_os_str() == "latest" {
+        return store
+            .list()?
+            .pop()
+            .map(|b| b.path)
+            .ok_or_else(|| anyhow::anyhow!("no backups in {}", store.dir().display()));
+    }
+    let in_store = store.dir().join(name);
+    if in_store.exists() {
+        return Ok(in_store);
+    }
+    Err(UsageError(format!(
+        "{}: no such backup (nor in {})",
+        name.display(),
+        store.dir().display()
+    ))
+    .into())
+}
+
+/// Opens and verifies a backup, asking for the passphrase only when it is encrypted.
+fn open(path: &Path) -> anyhow::Result<Backup> {
+    let passphrase = if backup::is_encrypted_file(path)? {
+        crate::secrets::backup_passphrase(true, false)?
+    } else {
+        None
+    };
+    Ok(backup::open(path, passphrase.as_ref())?)
+}
+
+/// Verifies the backup, reads the current state (connecting when rows are restored) and plans.
+fn plan_restore(
+    ctx: &Context,
+    args: &BackupRestoreArgs,
+    path: &Path,
+) -> anyhow::Result<(RestorePlan, Option<Connected>)> {
+    let steps = Steps::new(!ctx.json, 4);
+    steps.step("verifying the backup");
+    let backup = open(path)?;
+    let only = args.only.map(|o| match o {
+        OnlyArg::File => Only::File,
+        OnlyArg::Db => Only::Database,
+    });
+    let onto = args
+        .onto
+        .clone()
+        .or_else(|| ctx.config_given.then(|| ctx.path.clone()));
+    let mut connected = None;
+    let current = if RestorePlan::needs_database(&backup, only) {
+        steps.step("connecting to the database");
+        let options = restore_db_options(ctx, &args.db, &backup);
+        let mut c = connect(ctx, &options)?;
+        let rows = c.run(async |db| db.raw_rows().await)?;
+        let current = CurrentRows {
+            rows,
+            server: server(ctx, &options, &c),
+            database: c.db.status().database.clone(),
+        };
+        connected = Some(c);
+        Some(current)
+    } else {
+        None
+    };
+    steps.step("comparing with the current state");
+    let plan = RestorePlan::new(path, &backup, only, onto.as_deref(), current)?;
+    Ok((plan, connected))
+}
+
+fn restore(
+    ctx: &Context,
+    args: &BackupRestoreArgs,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let path = resolve(ctx, &args.backup)?;
+    let (plan, mut connected) = plan_restore(ctx, args, &path)?;
+    let diff = plan.file_diff(&ctx.keys, ctx.reveal);
+    let rows = plan.row_lines(ctx.reveal);
+    if !ctx.json {
+        for warning in &plan.warnings {
+            writeln!(io::stderr(), "warning: {warning}")?;
+        }
+        out.write_all(diff.as_bytes())?;
+        if !rows.is_empty() {
+            writeln!(out, "Database rows ({}):", rows.len())?;
+            for line in &rows {
+                writeln!(out, "  {line}")?;
+            }
+        }
+    }
+    let json_plan = || {
+        json!({
+            "schema": "k2cse.backup-restore/1",
+            "backup": path,
+            "dry_run": args.dry_run,
+            "changed": !plan.is_empty(),
+            "diff": diff,
+            "rows": rows,
+            "warnings": plan.warnings,
+        })
+    };
+    if plan.is_empty() || args.dry_run {
+        if ctx.json {
+            write_json(out, &json_plan())?;
+        } else if plan.is_empty() {
+            writeln!(
+                out,
+                "Nothing to restore: the current state already matches the backup."
+            )?;
+        } else {
+            writeln!(out, "dry run: nothing written")?;
+        }
+        return Ok(Outcome::Ok);
+    }
+    if !args.yes {
+        confirm(&plan)?;
+    }
+    let steps = Steps::new(!ctx.json, 2);
+    steps.step("backing up the current state, then restoring");
+    let store = ctx.backup_store();
+    let auto_encryption = crate::secrets::backup_passphrase(false, false)?.map(encryption_for);
+    let report = match connected.as_mut() {
+        Some(c) => {
+            c.runtime
+                .block_on(plan.execute(Some(&mut c.db), &store, auto_encryption.as_ref()))?
+        }
+        None => tokio::runtime::Builder::new_current_thread()
+            .build()
+            .context("starting the async runtime")?
+            .block_on(plan.execute(None, &store, auto_encryption.as_ref()))?,
+    };
+    drop(steps);
+    if ctx.json {
+        let mut value = json_plan();
+        value["report"] = serde_json::to_value(&report)?;
+        write_json(out, &value)?;
+    } else {
+        for file in &report.files {
+            writeln!(out, "restored {}", file.display())?;
+        }
+        if report.rows_changed > 0 {
+            writeln!(
+                out,
+                "restored {} database row(s) in one transaction",
+                report.rows_changed
+            )?;
+        }
+        writeln!(
+            out,
+            "the state before the restore is in {}",
+            report.pre_restore_backup.display()
+        )?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The database to restore into: `--connection`, the config's `HostserverDB` when it can be
+/// read, else the backup's own `HostserverDB` (the current file may be the broken part).
+fn restore_db_options(ctx: &Context, options: &DbOptions, backup: &Backup) -> DbOptions {
+    let mut options = options.clone();
+    if options.connection.is_some() || ctx.demo || crate::db::target(ctx, &options).is_ok() {
+        return options;
+    }
+    options.connection = backup.files().next().and_then(|(part, bytes)| {
+        let doc = k2cse_core::Document::from_bytes(&part.source, bytes.to_vec()).ok()?;
+        doc.entries()
+            .ok()?
+            .into_iter()
+            .find(|e| e.name.as_str().eq_ignore_ascii_case("HostserverDB"))?
+            .value
+            .clone()
+    });
+    options
+}
+
+/// Asks on the terminal; refuses without one (scripts pass --yes).
+fn confirm(plan: &RestorePlan) -> anyhow::Result<()> {
+    if !io::stdin().is_terminal() {
+        return Err(UsageError(
+            "restore needs confirmation: run it on a terminal, or pass --yes (after checking --dry-run)".into(),
+        )
+        .into());
+    }
+    let what = match (
+        plan.files
+            .iter()
+            .any(k2cse_core::backup::FileRestore::is_changed),
+        plan.database.is_some(),
+    ) {
+        (true, true) => "the config file and the database rows",
+        (true, false) => "the config file",
+        _ => "the database rows",
+    };
+    let mut stderr = io::stderr().lock();
+    write!(
+        stderr,
+        "Restore {what} from {}? [y/N] ",
+        plan.backup.display()
+    )?;
+    stderr.flush()?;
+    drop(stderr);
+    let mut answer = String::new();
+    io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        anyhow::bail!("not confirmed; nothing was written")
+    }
+}
