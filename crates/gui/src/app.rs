@@ -8,6 +8,7 @@ use k2cse_core::Change;
 use k2cse_core::protect::{KeyStore, RsaKey};
 use k2cse_core::save::SavedFile;
 
+use crate::backups::{BackupOutcome, BackupsState};
 use crate::database::{DbOutcome, DbSettings, Snapshot};
 use crate::jobs::{Jobs, Mode};
 use crate::panels;
@@ -49,6 +50,8 @@ pub enum JobResult {
     Saved(Box<Workspace>, Result<Vec<SavedFile>, String>),
     /// A database job finished.
     Db(Result<DbOutcome, String>),
+    /// A backup job finished.
+    Backup(Result<BackupOutcome, String>),
 }
 
 /// Which half of the window is shown.
@@ -58,6 +61,8 @@ pub enum View {
     Entries,
     /// The K2 database.
     Database,
+    /// Backups of the file and the database rows.
+    Backups,
 }
 
 /// A modal dialog.
@@ -116,6 +121,8 @@ pub enum Dialog {
     },
     /// Unsaved changes on close.
     CloseGuard,
+    /// Confirm restoring the inspected backup.
+    RestoreBackup,
 }
 
 /// A message in the status area: shown once, details expandable.
@@ -153,6 +160,7 @@ pub struct GuiApp {
     pub(crate) db: DbSettings,
     pub(crate) snapshot: Option<Snapshot>,
     pub(crate) db_used: bool,
+    pub(crate) backups: BackupsState,
     pub(crate) offer_after_read: bool,
     pub(crate) close_confirmed: bool,
     pub(crate) select_on_open: Option<String>,
@@ -189,6 +197,7 @@ impl GuiApp {
             db: DbSettings::default(),
             snapshot: None,
             db_used: false,
+            backups: BackupsState::default(),
             offer_after_read: false,
             close_confirmed: false,
             select_on_open: options.select.clone(),
@@ -234,6 +243,11 @@ impl GuiApp {
     /// Whether a job is running.
     pub fn is_busy(&self) -> bool {
         self.jobs.running().is_some()
+    }
+
+    /// The Backups view's state.
+    pub fn backups(&self) -> &BackupsState {
+        &self.backups
     }
 
     /// The last database snapshot.
@@ -386,9 +400,12 @@ impl GuiApp {
 
     /// Writes file values into the database (`only` empty: every differing entry).
     pub fn db_push(&mut self, only: Vec<String>) {
+        let Some(store) = self.backup_store() else {
+            return;
+        };
         self.db_job(
             "Updating the K2 database",
-            move |settings, entries, cancel| settings.push(&entries, &only, false, cancel),
+            move |settings, entries, cancel| settings.push(&entries, &only, false, &store, cancel),
         );
     }
 
@@ -455,7 +472,12 @@ impl GuiApp {
                     self.snapshot = None;
                     self.drafts.clear();
                     self.version += 1;
-                    self.info(format!("Opened {}", path.display()));
+                    let text = self
+                        .backups
+                        .notice_after_open
+                        .take()
+                        .unwrap_or_else(|| format!("Opened {}", path.display()));
+                    self.info(text);
                 }
                 Err(OpenError::NeedsKey { path, message, .. }) => {
                     self.dialog = Some(Dialog::Key {
@@ -486,6 +508,7 @@ impl GuiApp {
                     Err(e) => self.error("The file was not saved", &e),
                 }
             }
+            JobResult::Backup(outcome) => self.finish_backup(outcome),
             JobResult::Db(Err(e)) => self.error("The K2 database could not be used", &e),
             JobResult::Db(Ok(DbOutcome::Read(snapshot))) => {
                 let offer = std::mem::replace(&mut self.offer_after_read, false);

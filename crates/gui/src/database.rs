@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use k2cse_core::Change;
+use k2cse_core::backup::{Backup, BackupKind, BackupStore};
 use k2cse_core::credentials::{Keyring, SecretKind};
 use k2cse_core::db::{self, Credentials, Database, DbError, Drift, Mapping, Status, Target};
 use k2cse_core::entry::Entry;
@@ -144,10 +145,10 @@ impl DbSettings {
     }
 
     /// Runs `op` against a fresh connection, on a runtime of this thread, until done or cancelled.
-    fn run<T>(
+    fn run<T, E: From<DbError> + std::fmt::Display>(
         &self,
         cancel: &CancelFlag,
-        op: impl AsyncFnOnce(&mut Database) -> Result<T, DbError>,
+        op: impl AsyncFnOnce(&mut Database) -> Result<T, E>,
     ) -> Result<T, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -172,6 +173,42 @@ impl DbSettings {
         })
     }
 
+    /// Runs `op` against a fresh connection to the end: for a restore, whose file write
+    /// happens inside the transaction and must not be cut off between the two.
+    pub(crate) fn run_to_end<T>(
+        &self,
+        op: impl AsyncFnOnce(&mut Database) -> k2cse_core::Result<T>,
+    ) -> Result<T, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let target = self.target().map_err(|e| e.to_string())?;
+        let credentials = self.credentials(&target);
+        runtime
+            .block_on(async {
+                let mut db = Database::connect(&target, &credentials).await?;
+                op(&mut db).await
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Server as written in the connection string (for backup manifests).
+    pub(crate) fn server(&self) -> String {
+        self.target().map(|t| t.server()).unwrap_or_default()
+    }
+
+    /// Every row as stored, for a backup or a restore plan.
+    pub(crate) fn raw_rows(
+        &self,
+        cancel: &CancelFlag,
+    ) -> Result<(Vec<db::RawRow>, String), String> {
+        self.run(cancel, async |db| {
+            let rows = db.raw_rows().await?;
+            Ok::<_, DbError>((rows, db.status().database.clone()))
+        })
+    }
+
     /// Status and drift of `entries`.
     pub fn read(&self, entries: &[Entry], cancel: &CancelFlag) -> Result<DbOutcome, String> {
         let mapping = self.mapping().map_err(|e| e.to_string())?;
@@ -185,9 +222,11 @@ impl DbSettings {
         entries: &[Entry],
         only: &[String],
         create: bool,
+        backups: &BackupStore,
         cancel: &CancelFlag,
     ) -> Result<DbOutcome, String> {
         let mapping = self.mapping().map_err(|e| e.to_string())?;
+        let server = self.server();
         self.run(cancel, async |db| {
             let before = snapshot(db, entries, &mapping).await?;
             let encrypt_new =
@@ -199,8 +238,16 @@ impl DbSettings {
                 encrypt_new,
                 &before.status.keys,
             )?;
+            if !plan.is_empty() {
+                // The automatic backup of the rows, as the CLI takes before `db push`.
+                let rows = db.raw_rows().await?;
+                let backup = Backup::new(BackupKind::Automatic, "before k2cse-gui database update")
+                    .with_database(&server, &before.status.database, rows);
+                backups.save(&backup, None)?;
+                backups.prune(k2cse_core::backup::DEFAULT_KEEP)?;
+            }
             db.write(&plan).await?;
-            Ok(DbOutcome::Pushed {
+            Ok::<_, k2cse_core::Error>(DbOutcome::Pushed {
                 written: plan.len(),
                 snapshot: snapshot(db, entries, &mapping).await?,
             })
@@ -217,7 +264,7 @@ impl DbSettings {
         let mapping = self.mapping().map_err(|e| e.to_string())?;
         self.run(cancel, async |db| {
             let now = snapshot(db, entries, &mapping).await?;
-            Ok(DbOutcome::Pull(db::link::pull_changes(&now.drifts, only)))
+            Ok::<_, DbError>(DbOutcome::Pull(db::link::pull_changes(&now.drifts, only)))
         })
     }
 }

@@ -1,12 +1,13 @@
 //! k2cse-gui: the desktop editor that replaces K2's `ConnectionStringEditor.exe`.
 //!
 //! The state lives in [`GuiApp`] (and the egui-free [`workspace::Workspace`] and
-//! [`database::DbSettings`]); the panels in [`panels`] draw it. Every read, check, edit,
+//! [`database::DbSettings`], [`backups::BackupsState`]); the panels in [`panels`] draw it. Every read, check, edit,
 //! save and database operation is a `k2cse-core` call, run as a [`jobs`] job when it may take
 //! time. [`GuiApp::show`] draws the whole window into any `Ui`, which is how the tests drive it
 //! without a display.
 
 pub mod app;
+pub mod backups;
 pub mod database;
 pub mod jobs;
 pub mod panels;

@@ -230,7 +230,11 @@ impl Workspace {
     /// Saves (backup, atomic replace, lost-update check); the saved state becomes the new base
     /// and the undo history starts again.
     pub fn save(&mut self, force: bool) -> k2cse_core::Result<Vec<SavedFile>> {
-        let saved = self.session.save(&SaveOptions::default(), force)?;
+        let options = SaveOptions {
+            reason: "k2cse-gui save".into(),
+            ..SaveOptions::default()
+        };
+        let saved = self.session.save(&options, force)?;
         self.base = self.session.document().clone();
         self.changes.clear();
         self.redo.clear();

@@ -502,3 +502,100 @@ fn an_entry_can_be_selected_at_start() {
     assert_eq!(h.state().selected(), Some(SMTP));
     h.get_by_label("SMTP connection");
 }
+
+#[test]
+fn the_backups_view_backs_up_compares_and_restores_file_and_rows() {
+    let mut h = harness(Options {
+        demo: true,
+        ..Options::default()
+    });
+    let path = h.state().workspace().unwrap().path().to_owned();
+    let original = std::fs::read(&path).unwrap();
+    h.get_by_label("Backups").click();
+    h.run();
+    h.get_by_label_contains("No backups yet");
+    h.get_by_label("Include database tokens").click();
+    h.run();
+    h.get_by_label("Back up now").click();
+    h.run();
+    assert_eq!(h.state().backups().list.len(), 1);
+    let manual = h.state().backups().list[0].path.clone();
+
+    // Break both sides through the app: push the differing entries to the database, then
+    // change and save the file (each write takes its own automatic backup).
+    h.get_by_label("Database").click();
+    h.run();
+    h.get_by_label("Connect").click();
+    h.run();
+    h.get_by_label("Push all to database").click();
+    h.run();
+    h.get_by_label("Entries").click();
+    h.run();
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "2525");
+    save(&mut h);
+    if h.query_by_label("Update database").is_some() {
+        h.get_by_label("Cancel").click();
+        h.run();
+    }
+    assert_ne!(std::fs::read(&path).unwrap(), original);
+
+    h.get_by_label("Backups").click();
+    h.run();
+    assert_eq!(
+        h.state().backups().list.len(),
+        3,
+        "manual + database update + save"
+    );
+    // The list shows the newest first: the manual backup is the last row.
+    h.get_all_by_label("Inspect").last().unwrap().click();
+    h.run();
+    let inspected = h.state().backups().inspected.as_ref().unwrap();
+    assert_eq!(inspected.path, manual);
+    assert!(!inspected.rows.is_empty(), "the pushed rows differ");
+    h.get_by_label_contains("verified: every part matches its SHA-256");
+    h.get_by_label_contains("-    <add name=\"SourceCode.Net.Mail.SmtpConnection\" connectionString=\"Host Name=smtp.denallix.com;Port=2525;");
+    assert!(h.get_all_by_label_contains("~ [ConnectionString:").count() >= 1);
+
+    h.get_by_label("Restore…").click();
+    h.run();
+    h.get_by_label_contains("The current state is backed up first");
+    h.get_by_label("Restore").click();
+    h.run();
+    assert!(
+        h.state()
+            .notice()
+            .unwrap()
+            .text
+            .starts_with("Restored the file and"),
+        "{:?}",
+        h.state().notice()
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), original, "identical bytes");
+    // Inspecting the same backup again: nothing left to restore (rows identical too).
+    let manual_row = h
+        .state()
+        .backups()
+        .list
+        .iter()
+        .position(|b| b.path == manual)
+        .unwrap();
+    let rows = h.state().backups().list.len();
+    h.get_all_by_label("Inspect")
+        .nth(rows - 1 - manual_row)
+        .unwrap()
+        .click();
+    h.run();
+    h.get_by_label_contains("The current state already matches this backup.");
+    assert!(
+        h.state()
+            .backups()
+            .inspected
+            .as_ref()
+            .unwrap()
+            .plan
+            .database
+            .is_some()
+    );
+}

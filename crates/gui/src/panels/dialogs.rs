@@ -52,6 +52,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
         Dialog::Review { .. } => "Review and save",
         Dialog::UpdateDatabase { .. } => "Also update the K2 database?",
         Dialog::CloseGuard => "Unsaved changes",
+        Dialog::RestoreBackup => "Restore the backup?",
     };
     let modal = egui::Modal::new(egui::Id::unique(("k2cse-dialog", title))).show(ctx, |ui| {
         ui.set_max_width(760.0);
@@ -80,6 +81,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
             Dialog::Review { review } => review_and_save(app, ui, review),
             Dialog::UpdateDatabase { entries } => update_database(app, ui, entries),
             Dialog::CloseGuard => close_guard(app, ui),
+            Dialog::RestoreBackup => restore_backup(app, ui),
         }
     });
     let escaped = modal.should_close();
@@ -312,18 +314,7 @@ fn review_and_save(app: &mut GuiApp, ui: &mut egui::Ui, review: &crate::workspac
     egui::ScrollArea::vertical()
         .max_height(360.0)
         .id_salt("diff")
-        .show(ui, |ui| {
-            for line in review.diff.lines() {
-                let color = match line.as_bytes().first() {
-                    Some(b'+') if !line.starts_with("+++") => {
-                        egui::Color32::from_rgb(0x2e, 0xa0, 0x43)
-                    }
-                    Some(b'-') if !line.starts_with("---") => ui.visuals().error_fg_color,
-                    _ => ui.visuals().text_color(),
-                };
-                ui.label(egui::RichText::new(line).monospace().color(color));
-            }
-        });
+        .show(ui, |ui| diff_lines(ui, &review.diff));
     let errors = review.check.introduced_errors();
     for d in &errors {
         ui.colored_label(
@@ -358,6 +349,47 @@ fn review_and_save(app: &mut GuiApp, ui: &mut egui::Ui, review: &crate::workspac
         .inner;
     if save || anyway {
         app.save(anyway);
+        return Next::Close;
+    }
+    if cancel { Next::Close } else { Next::Keep }
+}
+
+/// A unified diff, one monospace label per line, additions green and removals red.
+pub(crate) fn diff_lines(ui: &mut egui::Ui, diff: &str) {
+    for line in diff.lines() {
+        let color = match line.as_bytes().first() {
+            Some(b'+') if !line.starts_with("+++") => egui::Color32::from_rgb(0x2e, 0xa0, 0x43),
+            Some(b'-') if !line.starts_with("---") => ui.visuals().error_fg_color,
+            _ => ui.visuals().text_color(),
+        };
+        ui.label(egui::RichText::new(line).monospace().color(color));
+    }
+}
+
+fn restore_backup(app: &mut GuiApp, ui: &mut egui::Ui) -> Next {
+    let Some(inspected) = &app.backups.inspected else {
+        return Next::Close;
+    };
+    let files = inspected
+        .plan
+        .files
+        .iter()
+        .filter(|f| f.is_changed())
+        .count();
+    let rows = inspected.rows.len();
+    ui.label(format!(
+        "Restore {} from {}?",
+        match (files > 0, rows > 0) {
+            (true, true) => format!("the config file and {rows} database row(s)"),
+            (true, false) => "the config file".to_owned(),
+            _ => format!("{rows} database row(s)"),
+        },
+        inspected.path.display()
+    ));
+    ui.label("The current state is backed up first. The rows are written in one transaction and the file is replaced inside it: if anything fails, both stay as they are now.");
+    let (ok, cancel) = buttons(ui, "Restore", true);
+    if ok {
+        app.backup_restore();
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }

@@ -1,6 +1,7 @@
 //! The parts of the window. Each is a function of the app state and a `Ui`; none reads files
 //! or talks to the database (they ask the app to start jobs).
 
+pub mod backups;
 pub mod database;
 pub mod dialogs;
 pub mod editor;
@@ -23,6 +24,7 @@ pub fn layout(app: &mut GuiApp, ui: &mut egui::Ui) {
         (_, false) => welcome(app, ui),
         (View::Entries, true) => editor::show(app, ui),
         (View::Database, true) => database::show(app, ui),
+        (View::Backups, true) => backups::show(app, ui),
     });
 }
 
@@ -92,6 +94,11 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
         let database = ui.selectable_label(app.view == View::Database, "Database");
         if database.clicked() {
             app.view = View::Database;
+        }
+        let backups = ui.selectable_label(app.view == View::Backups, "Backups");
+        if backups.clicked() {
+            app.view = View::Backups;
+            app.backups_refresh();
         }
     });
 }
