@@ -54,6 +54,12 @@ fn every_command_is_documented() {
         "secret set",
         "secret delete",
         "secret status",
+        "backup create",
+        "backup list",
+        "backup show",
+        "backup verify",
+        "backup restore",
+        "backup prune",
     ] {
         assert!(
             text.contains(&format!("### `k2cse {command}")),
@@ -76,6 +82,12 @@ fn every_command_is_documented() {
         "k2cse.db-discover/1",
         "k2cse.secret/1",
         "k2cse.secret-status/1",
+        "k2cse.backup/1",
+        "k2cse.backup-show/1",
+        "k2cse.backup-verify/1",
+        "k2cse.backup-list/1",
+        "k2cse.backup-restore/1",
+        "k2cse.backup-prune/1",
     ] {
         assert!(
             text.contains(schema),
