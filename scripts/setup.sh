@@ -8,6 +8,7 @@
 #   freetds-bin, python-tds    TDS clients no one here wrote, run against k2cse-mssql-sim
 #   mesa-vulkan-drivers, ...   CPU rendering for the GUI snapshot tests (egui_kittest + wgpu)
 #   xvfb, imagemagick, ...     the real GUI window under a virtual X server (scripts/screenshot.sh)
+#   bsdutils                   `script`: a pseudo-terminal for the progress-bar test
 #
 # Safe to run again: packages already installed are skipped, unless CI=true (then apt-get
 # update and install always run, as on a fresh machine).
@@ -23,6 +24,7 @@ packages=(
   freetds-bin
   mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0
   xvfb xauth x11-utils imagemagick
+  bsdutils
 )
 
 sudo=""

@@ -302,3 +302,34 @@ fn every_write_takes_an_automatic_backup_with_retention() {
     .success();
     assert!(s.text().contains("Port=4;"));
 }
+
+/// On a terminal (a pseudo-terminal from util-linux `script`, part of every Debian install) a
+/// backup shows its progress on standard error; with `--json` nothing but the JSON is printed.
+#[test]
+fn progress_is_drawn_on_a_terminal_and_never_with_json() {
+    let s = Scratch::sample();
+    let k2cse = k2cse_tests::fixtures::binary("k2cse");
+    let on_tty = |extra: &str| {
+        let out = std::process::Command::new("script")
+            .current_dir(s.dir.path())
+            .env("K2CSE_KEYRING", "mock")
+            .env_remove("K2CSE_BACKUP_PASSPHRASE")
+            .args(["-qec"])
+            .arg(format!(
+                "{} --config {} backup create --only file{extra}",
+                k2cse.display(),
+                s.config.display()
+            ))
+            .arg("/dev/null")
+            .output()
+            .expect("util-linux `script` runs the command on a pseudo-terminal");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = on_tty("");
+    assert!(text.contains("writing the backup"), "{text}");
+    assert!(text.contains("1/2"), "{text}");
+    let json = on_tty(" --json");
+    assert!(!json.contains("writing the backup"), "{json}");
+    assert!(json.trim_start().starts_with('{'), "{json}");
+}

@@ -133,7 +133,7 @@ fn create(
     // Show what was written, as read back: the manifest with the database part's digest.
     let written = backup::open(&path, encryption.as_ref().map(|e| &e.passphrase))?;
     show(ctx, &path, written.manifest(), "k2cse.backup/1", out)?;
-    if !with_db && !ctx.json {
+    if !with_db && args.only.is_none() && !ctx.json {
         writeln!(
             out,
             "(file only: no HostserverDB entry or --connection; pass --only file to say so, or --connection to include the database tokens)"

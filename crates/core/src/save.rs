@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
-use crate::backup::{Backup, BackupKind, BackupStore, DEFAULT_KEEP, Encryption};
+use crate::backup::{BackupStore, DEFAULT_KEEP, Encryption};
 use crate::error::{Error, Result};
 
 /// What a file's bytes were: size and a 128-bit XXH3 hash. It detects that a file changed
@@ -26,6 +26,11 @@ impl Fingerprint {
             len: bytes.len() as u64,
             hash: xxh3_128(bytes),
         }
+    }
+
+    /// A fingerprint from a size and an XXH3-128 computed elsewhere (streaming readers).
+    pub(crate) fn from_parts(len: u64, hash: u128) -> Self {
+        Self { len, hash }
     }
 
     /// Size in bytes.
@@ -151,33 +156,29 @@ pub fn write_atomic(
 }
 
 /// Checks that the file on disk is the one that was loaded and, unless disabled, backs it up
-/// (a backup archive in the backup folder, then retention).
+/// (a backup archive in the backup folder, streamed from disk, then retention).
 fn check_and_back_up(
     path: &Path,
     expected: &Fingerprint,
     options: &SaveOptions,
 ) -> Result<Option<PathBuf>> {
-    let mut file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
     if options.no_backup {
-        return verify(&mut file, path, expected, None).map(|()| None);
+        let mut file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        return verify(&mut file, path, expected).map(|()| None);
     }
-    let mut current = Vec::with_capacity(usize::try_from(expected.len).unwrap_or(0));
-    verify(&mut file, path, expected, Some(&mut current))?;
     let store = BackupStore::for_config(path, options.backup_dir.as_deref());
-    let backup = Backup::new(BackupKind::Automatic, format!("before {}", options.reason))
-        .with_file(path, current);
-    let saved = store.save(&backup, options.encryption.as_ref())?;
+    let saved = store.save_file(
+        path,
+        expected,
+        &format!("before {}", options.reason),
+        options.encryption.as_ref(),
+    )?;
     store.prune(options.keep)?;
     Ok(Some(saved))
 }
 
 /// Reads `file` to the end, comparing it with `expected` (and copying it to `copy`).
-fn verify(
-    file: &mut fs::File,
-    path: &Path,
-    expected: &Fingerprint,
-    mut copy: Option<&mut Vec<u8>>,
-) -> Result<()> {
+fn verify(file: &mut fs::File, path: &Path, expected: &Fingerprint) -> Result<()> {
     let mut hasher = Xxh3::new();
     let mut len = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
@@ -188,9 +189,6 @@ fn verify(
         }
         hasher.update(&buf[..n]);
         len += n as u64;
-        if let Some(copy) = copy.as_mut() {
-            copy.extend_from_slice(&buf[..n]);
-        }
     }
     if (Fingerprint {
         len,
@@ -262,6 +260,7 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::BackupKind;
 
     #[test]
     fn replaces_with_backup_and_keeps_permissions() {

@@ -150,7 +150,17 @@ fn missing_and_unlisted_parts_and_newer_formats_are_refused() {
     };
     // Rebuilt unchanged, it is accepted: the checks below fail for their own reason.
     Backup::decode(path, &as_refs(&members), None).unwrap();
-    let without_db: Vec<_> = members[..2].to_vec();
+    let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "files/K2HostServer.exe.config",
+            "database/configuration.json",
+            "manifest.json"
+        ],
+        "parts first, the manifest last"
+    );
+    let without_db: Vec<_> = vec![members[0].clone(), members[2].clone()];
     let err = backup_error(Backup::decode(path, &as_refs(&without_db), None));
     assert!(
         matches!(err, BackupError::MissingPart { ref part, .. } if part == "database/configuration.json"),
@@ -160,8 +170,8 @@ fn missing_and_unlisted_parts_and_newer_formats_are_refused() {
     extra.push(("files/evil.config".into(), b"x".to_vec()));
     let err = backup_error(Backup::decode(path, &as_refs(&extra), None));
     assert!(matches!(err, BackupError::UnexpectedPart { .. }), "{err}");
-    let manifest = String::from_utf8(members[0].1.clone()).unwrap();
-    members[0].1 = manifest
+    let manifest = String::from_utf8(members[2].1.clone()).unwrap();
+    members[2].1 = manifest
         .replace("\"format_version\": 1", "\"format_version\": 99")
         .into_bytes();
     let err = backup_error(Backup::decode(path, &as_refs(&members), None));

@@ -1,4 +1,4 @@
-//! A backup's bytes: a POSIX tar (`manifest.json` first, then each part), optionally wrapped
+//! A backup's bytes: a POSIX tar (each part, then `manifest.json`), optionally wrapped
 //! in `age` passphrase encryption (scrypt + ChaCha20-Poly1305; no home-made crypto).
 //!
 //! Reading verifies everything before returning: the tar's end-of-archive blocks are present
@@ -6,7 +6,7 @@
 //! every listed part is present with the size and SHA-256 the manifest gives. An encrypted
 //! backup is also authenticated by `age`: any altered byte fails decryption.
 
-use std::io::{Read as _, Write as _};
+use std::io::{Read as _, Write};
 use std::path::Path;
 
 use age::secrecy::SecretString;
@@ -51,11 +51,7 @@ pub fn is_encrypted(bytes: &[u8]) -> bool {
 impl Backup {
     /// The archive's bytes (encrypted when `encryption` is given). `path` only names the
     /// destination in errors.
-    pub fn encode(
-        &self,
-        path: &Path,
-        encryption: Option<&Encryption>,
-    ) -> Result<Vec<u8>, BackupError> {
+    pub fn encode(&self, path: &Path, encryption: Option<&Encryption>) -> crate::Result<Vec<u8>> {
         let mut manifest = self.manifest.clone();
         let rows_json = match (&self.rows, manifest.database.as_mut()) {
             (Some(rows), Some(part)) => {
@@ -70,35 +66,26 @@ impl Backup {
             }
             _ => None,
         };
-        let manifest_json =
-            serde_json::to_vec_pretty(&manifest).map_err(|e| manifest_error(path, &e))?;
-        let mtime = time::OffsetDateTime::parse(
-            &manifest.created,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .map_or(0, |t| t.unix_timestamp().max(0).cast_unsigned());
-        let mut tar = tar::Builder::new(Vec::new());
-        let mut add = |name: &str, bytes: &[u8]| {
-            let mut header = tar::Header::new_ustar();
-            header.set_size(bytes.len() as u64);
-            header.set_mode(0o600);
-            header.set_mtime(mtime);
-            header.set_entry_type(tar::EntryType::Regular);
-            tar.append_data(&mut header, name, bytes)
-                .map_err(|e| io_error(path, &e))
-        };
-        add("manifest.json", &manifest_json)?;
-        for (file, bytes) in manifest.files.iter().zip(&self.files) {
-            add(&file.part, bytes)?;
-        }
+        let mut members: Vec<Member<'_>> = manifest
+            .files
+            .iter()
+            .zip(&self.files)
+            .map(|(file, bytes)| Member {
+                name: file.part.clone(),
+                size: bytes.len() as u64,
+                data: Box::new(bytes.as_slice()),
+            })
+            .collect();
         if let Some((name, json)) = &rows_json {
-            add(name, json)?;
+            members.push(Member {
+                name: name.clone(),
+                size: json.len() as u64,
+                data: Box::new(json.as_slice()),
+            });
         }
-        let tar = tar.into_inner().map_err(|e| io_error(path, &e))?;
-        match encryption {
-            None => Ok(tar),
-            Some(encryption) => encrypt(path, &tar, encryption),
-        }
+        let mut out = Vec::new();
+        write_archive(&mut out, path, members, || Ok(manifest), encryption)?;
+        Ok(out)
     }
 
     /// Reads and verifies a backup. `passphrase` is needed only for an encrypted one.
@@ -144,17 +131,16 @@ impl Backup {
             return Err(truncated("the end-of-archive marker is missing".into()));
         }
         let members = read_members(path, tar)?;
-        let mut members = members.into_iter();
-        let manifest = match members.next() {
-            Some((name, json)) if name == "manifest.json" => parse_manifest(path, &json)?,
-            _ => {
+        let mut members = members;
+        let manifest = match members.iter().position(|(name, _)| name == "manifest.json") {
+            Some(i) => parse_manifest(path, &members.remove(i).1)?,
+            None => {
                 return Err(BackupError::Manifest {
                     path: path.to_owned(),
-                    message: "manifest.json is not the archive's first member".into(),
+                    message: "the archive has no manifest.json".into(),
                 });
             }
         };
-        let mut members: Vec<(String, Vec<u8>)> = members.collect();
         let mut take = |part: &str, size: u64, sha256: &str| -> Result<Vec<u8>, BackupError> {
             let i = members.iter().position(|(n, _)| n == part).ok_or_else(|| {
                 BackupError::MissingPart {
@@ -244,6 +230,73 @@ fn read_members(path: &Path, tar: &[u8]) -> Result<Vec<(String, Vec<u8>)>, Backu
     Ok(members)
 }
 
+/// One archive member to write: its name, its size, and where its bytes come from.
+pub(super) struct Member<'a> {
+    pub(super) name: String,
+    pub(super) size: u64,
+    pub(super) data: Box<dyn std::io::Read + 'a>,
+}
+
+/// Writes the archive to `out` as it goes (nothing is held in memory but a buffer): each
+/// member, then the manifest, which `manifest` makes once the members have gone by (so that a
+/// writer can hash a part while copying it), all inside `age` encryption when asked.
+pub(super) fn write_archive<W: Write>(
+    out: W,
+    path: &Path,
+    members: Vec<Member<'_>>,
+    manifest: impl FnOnce() -> crate::Result<Manifest>,
+    encryption: Option<&Encryption>,
+) -> crate::Result<()> {
+    let fail = |e: &dyn std::fmt::Display| BackupError::Write {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let mtime = time::OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .max(0)
+        .cast_unsigned();
+    let write_tar = |sink: &mut dyn Write| -> crate::Result<()> {
+        let mut tar = tar::Builder::new(sink);
+        let mut add = |name: &str, size: u64, data: &mut dyn std::io::Read| {
+            let mut header = tar::Header::new_ustar();
+            header.set_size(size);
+            header.set_mode(0o600);
+            header.set_mtime(mtime);
+            header.set_entry_type(tar::EntryType::Regular);
+            // `take`: a source that grew meanwhile cannot overrun the size in the header (the
+            // caller checks what it read).
+            tar.append_data(&mut header, name, data.take(size))
+        };
+        for mut member in members {
+            add(&member.name, member.size, &mut member.data).map_err(|e| fail(&e))?;
+        }
+        let manifest = manifest()?;
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| manifest_error(path, &e))?;
+        add("manifest.json", json.len() as u64, &mut json.as_slice()).map_err(|e| fail(&e))?;
+        tar.finish().map_err(|e| fail(&e).into())
+    };
+    match encryption {
+        None => {
+            let mut out = out;
+            write_tar(&mut out)
+        }
+        Some(encryption) => {
+            let mut recipient = age::scrypt::Recipient::new(SecretString::from(
+                encryption.passphrase.expose().to_owned(),
+            ));
+            if let Some(log_n) = encryption.work_factor.filter(|n| (1..64).contains(n)) {
+                recipient.set_work_factor(log_n);
+            }
+            let encryptor =
+                age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                    .map_err(|e| fail(&e))?;
+            let mut writer = encryptor.wrap_output(out).map_err(|e| fail(&e))?;
+            write_tar(&mut writer)?;
+            writer.finish().map(drop).map_err(|e| fail(&e).into())
+        }
+    }
+}
+
 fn parse_manifest(path: &Path, json: &[u8]) -> Result<Manifest, BackupError> {
     let error = |message: String| BackupError::Manifest {
         path: path.to_owned(),
@@ -267,29 +320,6 @@ fn parse_manifest(path: &Path, json: &[u8]) -> Result<Manifest, BackupError> {
         });
     }
     serde_json::from_value(value).map_err(|e| error(e.to_string()))
-}
-
-fn encrypt(path: &Path, plain: &[u8], encryption: &Encryption) -> Result<Vec<u8>, BackupError> {
-    let fail = |message: String| BackupError::Write {
-        path: path.to_owned(),
-        message,
-    };
-    let mut recipient = age::scrypt::Recipient::new(SecretString::from(
-        encryption.passphrase.expose().to_owned(),
-    ));
-    if let Some(log_n) = encryption.work_factor.filter(|n| (1..64).contains(n)) {
-        recipient.set_work_factor(log_n);
-    }
-    let encryptor =
-        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-            .map_err(|e| fail(e.to_string()))?;
-    let mut out = Vec::with_capacity(plain.len() + 256);
-    let mut writer = encryptor
-        .wrap_output(&mut out)
-        .map_err(|e| fail(e.to_string()))?;
-    writer.write_all(plain).map_err(|e| fail(e.to_string()))?;
-    writer.finish().map_err(|e| fail(e.to_string()))?;
-    Ok(out)
 }
 
 fn decrypt(path: &Path, bytes: &[u8], passphrase: &Secret) -> Result<Vec<u8>, BackupError> {
@@ -333,13 +363,6 @@ fn decrypt(path: &Path, bytes: &[u8], passphrase: &Secret) -> Result<Vec<u8>, Ba
 
 fn manifest_error(path: &Path, e: &serde_json::Error) -> BackupError {
     BackupError::Manifest {
-        path: path.to_owned(),
-        message: e.to_string(),
-    }
-}
-
-fn io_error(path: &Path, e: &std::io::Error) -> BackupError {
-    BackupError::Write {
         path: path.to_owned(),
         message: e.to_string(),
     }

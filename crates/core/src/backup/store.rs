@@ -8,9 +8,15 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::archive::{Encryption, MAX_BACKUP_BYTES, is_encrypted};
-use super::{Backup, BackupError, BackupKind};
+use std::io::Read;
+
+use sha2::Digest as _;
+use xxhash_rust::xxh3::Xxh3;
+
+use super::archive::{Encryption, MAX_BACKUP_BYTES, Member, is_encrypted, write_archive};
+use super::{Backup, BackupError, BackupKind, FilePart};
 use crate::error::{Error, Result};
+use crate::save::Fingerprint;
 
 /// The folder name used next to the config file.
 pub const DIR_NAME: &str = "k2cse-backups";
@@ -70,22 +76,97 @@ impl BackupStore {
 
     /// Writes `backup` into the folder under a new name and returns its path.
     pub fn save(&self, backup: &Backup, encryption: Option<&Encryption>) -> Result<PathBuf> {
+        let bytes = backup.encode(&self.dir, encryption)?;
+        self.persist(backup.manifest().kind, encryption.is_some(), |file| {
+            file.write_all(&bytes).map_err(|e| Error::io(&self.dir, e))
+        })
+    }
+
+    /// The automatic backup of one file before k2cse replaces it, streamed from disk in one
+    /// pass (never held in memory; its SHA-256 is computed on the way and the manifest follows
+    /// it): refused with `ChangedOnDisk`, leaving nothing behind, unless what was read is
+    /// exactly `expected`, what k2cse loaded.
+    pub fn save_file(
+        &self,
+        source: &Path,
+        expected: &Fingerprint,
+        reason: &str,
+        encryption: Option<&Encryption>,
+    ) -> Result<PathBuf> {
+        let mut file = fs::File::open(source).map_err(|e| Error::io(source, e))?;
+        let part = format!(
+            "files/{}",
+            source
+                .file_name()
+                .map_or_else(|| "config".into(), |n| n.to_string_lossy())
+        );
+        self.persist(BackupKind::Automatic, encryption.is_some(), |out| {
+            // Shared: the archive writer reads through it, then the manifest reads its digests.
+            let hashing = std::cell::RefCell::new(Hashing::new(&mut file));
+            let member = Member {
+                name: part.clone(),
+                size: expected.len(),
+                data: Box::new(Shared(&hashing)),
+            };
+            let manifest = || {
+                let hashing = hashing.borrow();
+                // The copy must be what k2cse loaded: checked before the manifest vouches for it.
+                if hashing.fingerprint() != *expected {
+                    return Err(Error::ChangedOnDisk {
+                        path: source.to_owned(),
+                    });
+                }
+                let mut backup = Backup::new(BackupKind::Automatic, reason);
+                backup.manifest.files.push(FilePart {
+                    source: std::path::absolute(source).unwrap_or_else(|_| source.to_owned()),
+                    part: part.clone(),
+                    size: expected.len(),
+                    sha256: hashing.sha256(),
+                    encrypted_section: hashing.protected,
+                });
+                Ok(backup.manifest)
+            };
+            // Buffered: tar writes in small pieces (headers, 8 KiB copies).
+            let mut buffered = std::io::BufWriter::with_capacity(256 * 1024, &mut *out);
+            write_archive(&mut buffered, &self.dir, vec![member], manifest, encryption)?;
+            buffered.flush().map_err(|e| Error::io(&self.dir, e))
+        })
+    }
+
+    /// Creates a new backup file through `write` (into a temporary file, fsynced, then
+    /// renamed to a fresh name; on error nothing is left behind).
+    fn persist(
+        &self,
+        kind: BackupKind,
+        encrypted: bool,
+        write: impl FnOnce(&mut fs::File) -> Result<()>,
+    ) -> Result<PathBuf> {
+        let created = !self.dir.is_dir();
         create_private_dir(&self.dir)?;
+        let result = self.persist_in(kind, encrypted, write);
+        if result.is_err() && created {
+            // Best effort: a folder made for a backup that was refused goes too (only if empty).
+            let _ = fs::remove_dir(&self.dir);
+        }
+        result
+    }
+
+    fn persist_in(
+        &self,
+        kind: BackupKind,
+        encrypted: bool,
+        write: impl FnOnce(&mut fs::File) -> Result<()>,
+    ) -> Result<PathBuf> {
         let stamp = time::OffsetDateTime::now_utc()
             .format(time::macros::format_description!(
                 "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
             ))
             .unwrap_or_else(|_| "backup".to_owned());
-        let extension = if encryption.is_some() {
-            ENCRYPTED
-        } else {
-            PLAIN
-        };
-        let kind = backup.manifest().kind.as_str();
-        let bytes = backup.encode(&self.dir, encryption)?;
+        let extension = if encrypted { ENCRYPTED } else { PLAIN };
         let mut tmp = temp_in(&self.dir)?;
-        tmp.write_all(&bytes)
-            .and_then(|()| tmp.as_file().sync_all())
+        write(tmp.as_file_mut())?;
+        tmp.as_file()
+            .sync_all()
             .map_err(|e| Error::io(tmp.path(), e))?;
         for n in 1..1000 {
             let suffix = if n == 1 {
@@ -93,7 +174,9 @@ impl BackupStore {
             } else {
                 format!("-{n}")
             };
-            let path = self.dir.join(format!("{stamp}-{kind}{suffix}{extension}"));
+            let path = self
+                .dir
+                .join(format!("{stamp}-{}{suffix}{extension}", kind.as_str()));
             match tmp.persist_noclobber(&path) {
                 Ok(_) => {
                     sync_dir(&self.dir);
@@ -198,6 +281,76 @@ pub fn is_encrypted_file(path: &Path) -> Result<bool> {
     Ok(is_encrypted(&head[..n]))
 }
 
+/// A reader that fingerprints what passes through it, computes its SHA-256, and notices a
+/// protected-section declaration (`configProtectionProvider`, also across read boundaries).
+struct Hashing<R> {
+    inner: R,
+    xxh: Xxh3,
+    sha: sha2::Sha256,
+    len: u64,
+    protected: bool,
+    tail: Vec<u8>,
+}
+
+const PROTECTION_MARK: &[u8] = b"configProtectionProvider";
+
+/// Reads through a shared [`Hashing`].
+struct Shared<'a, R>(&'a std::cell::RefCell<Hashing<R>>);
+
+impl<R: Read> Read for Shared<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().read(buf)
+    }
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            xxh: Xxh3::new(),
+            sha: sha2::Sha256::new(),
+            len: 0,
+            protected: false,
+            tail: Vec::new(),
+        }
+    }
+
+    fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::from_parts(self.len, self.xxh.digest128())
+    }
+
+    fn sha256(&self) -> String {
+        self.sha
+            .clone()
+            .finalize()
+            .iter()
+            .fold(String::with_capacity(64), |mut s, b| {
+                use std::fmt::Write as _;
+                let _ = write!(s, "{b:02x}");
+                s
+            })
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let chunk = &buf[..n];
+        self.xxh.update(chunk);
+        self.sha.update(chunk);
+        self.len += n as u64;
+        if !self.protected && n > 0 {
+            let m = PROTECTION_MARK.len();
+            self.tail.extend_from_slice(&chunk[..n.min(m)]);
+            self.protected = memchr::memmem::find(&self.tail, PROTECTION_MARK).is_some()
+                || memchr::memmem::find(chunk, PROTECTION_MARK).is_some();
+            self.tail.clear();
+            self.tail.extend_from_slice(&chunk[n.saturating_sub(m)..]);
+        }
+        Ok(n)
+    }
+}
+
 fn parse_name(name: &str) -> Option<StoredBackup> {
     let (stem, encrypted) = if let Some(stem) = name.strip_suffix(ENCRYPTED) {
         (stem, true)
@@ -286,6 +439,48 @@ mod tests {
         assert_eq!(a.created, "2026-11-28 11:30:00 UTC");
         assert!(parse_name("K2HostServer.exe.config").is_none());
         assert!(parse_name("20261128T113000.123Z-weird.k2cse.tar").is_none());
+    }
+
+    #[test]
+    fn streamed_file_backups_match_the_file_and_refuse_a_changed_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("K2HostServer.exe.config");
+        // Bigger than one read buffer, with the protection marker across a buffer boundary.
+        let mut bytes = vec![b'x'; 64 * 1024 - 10];
+        bytes.extend_from_slice(b"configProtectionProvider=\"K2ConfigurationKey\"");
+        bytes.extend(std::iter::repeat_n(b'y', 100_000));
+        fs::write(&config, &bytes).unwrap();
+        let store = BackupStore::for_config(&config, None);
+        let expected = Fingerprint::of(&bytes);
+        let fast = Encryption {
+            passphrase: crate::secret::Secret::new("p"),
+            work_factor: Some(10),
+        };
+        for encryption in [None, Some(&fast)] {
+            let path = store
+                .save_file(&config, &expected, "before test", encryption)
+                .unwrap();
+            let backup = super::super::open(&path, encryption.map(|e| &e.passphrase)).unwrap();
+            let (part, restored) = backup.files().next().unwrap();
+            assert_eq!(restored, bytes);
+            assert!(part.encrypted_section);
+            assert_eq!(part.sha256, super::super::sha256_hex(&bytes));
+            assert_eq!(backup.manifest().reason, "before test");
+        }
+        let err = store
+            .save_file(&config, &Fingerprint::of(b"other"), "x", None)
+            .unwrap_err();
+        assert!(matches!(err, Error::ChangedOnDisk { .. }), "{err}");
+        assert_eq!(
+            store.list().unwrap().len(),
+            2,
+            "the refused backup left nothing"
+        );
+        assert_eq!(
+            fs::read_dir(store.dir()).unwrap().count(),
+            2,
+            "no temp file"
+        );
     }
 
     #[test]
