@@ -9,6 +9,7 @@
 #   mesa-vulkan-drivers, ...   CPU rendering for the GUI snapshot tests (egui_kittest + wgpu)
 #   xvfb, imagemagick, ...     the real GUI window under a virtual X server (scripts/screenshot.sh)
 #   bsdutils                   `script`: a pseudo-terminal for the progress-bar test
+#   nightly Rust, cargo-fuzz   the fuzz targets (fuzz/run.sh, fuzz/replay.sh)
 #
 # Safe to run again: packages already installed are skipped, unless CI=true (then apt-get
 # update and install always run, as on a fresh machine).
@@ -56,5 +57,11 @@ fi
 if command -v rustup >/dev/null; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
   rustup target add x86_64-pc-windows-gnu >/dev/null
+  # The fuzz targets (fuzz/, docs/reliability.md) build with nightly and cargo-fuzz.
+  rustup toolchain install nightly --profile minimal >/dev/null 2>&1
+fi
+if ! command -v cargo-fuzz >/dev/null && ! [ -x "$HOME/.cargo/bin/cargo-fuzz" ]; then
+  echo "setup: installing cargo-fuzz"
+  cargo install cargo-fuzz --locked --quiet
 fi
 echo "setup: ready ($(cargo --version), $(mono --version | head -n1))"

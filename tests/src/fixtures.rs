@@ -73,12 +73,13 @@ impl Scratch {
             .collect()
     }
 
-    /// Files in the folder other than the config (backups, temp files).
+    /// Files in the folder other than the config and its k2cse lock file (backups, temp files).
     pub fn others(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p != &self.config)
+            .filter(|p| !p.to_string_lossy().ends_with(".k2cse-lock"))
             .collect();
         v.sort();
         v

@@ -25,6 +25,7 @@ pub mod diff;
 pub mod edit;
 pub mod entry;
 mod error;
+mod filelock;
 pub mod lint;
 pub mod protect;
 pub mod sample;

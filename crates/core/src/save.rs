@@ -10,6 +10,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use crate::backup::{BackupStore, DEFAULT_KEEP, Encryption};
 use crate::error::{Error, Result};
+use crate::filelock::WriteLock;
 
 /// What a file's bytes were: size and a 128-bit XXH3 hash. It detects that a file changed
 /// between loading and saving (someone else's edit); it is not a security measure.
@@ -113,17 +114,22 @@ pub struct SavedFile {
 /// Replaces `path` with the concatenation of `parts`, provided the file on disk still matches
 /// `expected` (`None`: the file must not exist yet).
 ///
-/// Order of operations, each step durable before the next: read the current file once,
-/// hashing it and (unless disabled) copying it to a backup as it streams by; refuse if it is
-/// not what was loaded; write the new bytes to a temporary file in the same folder with the
-/// original permissions; flush it to disk; rename it over the original; flush the folder.
-/// Neither the old nor the new file is held in memory a second time.
+/// Order of operations, each step durable before the next: take the file's write lock (one
+/// k2cse save at a time; stale temporary files of killed runs are removed); read the current
+/// file, hashing it and (unless disabled) copying it into a backup archive as it streams by;
+/// refuse if it is not what was loaded; write the new bytes to a temporary file in the same
+/// folder with the original permissions; flush it to disk; rename it over the original; flush
+/// the folder. Neither the old nor the new file is held in memory a second time.
 pub fn write_atomic(
     path: &Path,
     parts: &[&[u8]],
     expected: Option<&Fingerprint>,
     options: &SaveOptions,
 ) -> Result<SavedFile> {
+    // One k2cse save of this file at a time: the check below and the rename cannot interleave
+    // with another process's.
+    let lock = WriteLock::acquire(path)?;
+    lock.remove_stale_temporaries(path);
     let metadata = match fs::metadata(path) {
         Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -295,8 +301,8 @@ mod tests {
                 0o640
             );
         }
-        // Nothing else is left behind: the config and the backup folder.
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        // Nothing else is left behind: the config, the backup folder and the lock file.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 3);
     }
 
     #[test]
@@ -315,8 +321,8 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"someone else's edit");
         assert_eq!(
             fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no backup, no temp file"
+            2,
+            "no backup, no temp file (the config and its lock file)"
         );
     }
 
