@@ -450,3 +450,54 @@ async fn a_file_that_cannot_be_written_rolls_the_rows_back_and_changes_since_pla
     assert!(err.to_string().contains("[K2SERVER]"), "{err}");
     assert_eq!(std::fs::read(&s.config).unwrap(), b"someone else's edit");
 }
+
+#[tokio::test]
+async fn a_restore_whose_commit_answer_is_lost_is_finished_by_running_it_again() {
+    for drop in [
+        k2cse_mssql_sim::CommitDrop::BeforeCommitting,
+        k2cse_mssql_sim::CommitDrop::AfterCommitting,
+    ] {
+        let sim = Simulator::start(SimConfig::default()).unwrap();
+        let (mut db, target) = open_db(&sim).await;
+        let s = backed_up_then_broken(&sim, &mut db, &target).await;
+        let broken = db.raw_rows().await.unwrap();
+        let plan = plan_for(&s, &mut db, &target, None).await;
+        sim.set_faults(Faults {
+            drop_at_commit: Some(drop),
+            ..Faults::default()
+        });
+        let err = plan
+            .execute(Some(&mut db), &s.store, None)
+            .await
+            .unwrap_err();
+        sim.set_faults(Faults::default());
+        assert!(
+            matches!(err, Error::Backup(BackupError::CommitUnknown { .. })),
+            "{drop:?}: {err}"
+        );
+        assert!(
+            err.to_string().contains("Run the same restore again"),
+            "{err}"
+        );
+        // Whatever happened, the rows are all old or all restored, and a second run finishes.
+        let (mut db, _) = open_db(&sim).await;
+        let rows = db.raw_rows().await.unwrap();
+        let expected = match drop {
+            k2cse_mssql_sim::CommitDrop::BeforeCommitting => &broken,
+            k2cse_mssql_sim::CommitDrop::AfterCommitting => &s.original_rows,
+        };
+        assert_eq!(&rows, expected, "{drop:?}: all old or all restored");
+        let again = plan_for(&s, &mut db, &target, None).await;
+        again.execute(Some(&mut db), &s.store, None).await.unwrap();
+        assert_eq!(
+            std::fs::read(&s.config).unwrap(),
+            s.original_file,
+            "{drop:?}"
+        );
+        assert_eq!(
+            open_db(&sim).await.0.raw_rows().await.unwrap(),
+            s.original_rows,
+            "{drop:?}"
+        );
+    }
+}

@@ -346,7 +346,11 @@ async fn a_connection_dropped_mid_push_leaves_the_database_unchanged() {
         ..Faults::default()
     });
     let err = db.write(&plan).await.unwrap_err();
-    assert!(matches!(err, DbError::Client(_)), "{err:?}");
+    assert!(
+        matches!(err, DbError::RolledBack { ref source } if matches!(**source, DbError::Client(_))),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("nothing was written"), "{err}");
     let mut fresh = open(&sim).await;
     for w in &plan {
         assert_eq!(value(&mut fresh, &w.token).await, w.expected, "{}", w.token);
@@ -376,7 +380,10 @@ async fn a_failed_statement_rolls_the_write_back() {
         ..Faults::default()
     });
     let err = db.write(&writes).await.unwrap_err();
-    assert!(matches!(err, DbError::Server { code: 50000, .. }), "{err}");
+    assert!(
+        matches!(err.root(), DbError::Server { code: 50000, .. }),
+        "{err}"
+    );
     sim.set_faults(Faults::default());
     assert_eq!(
         value(&mut db, "[K2SERVER]").await.as_deref(),
@@ -578,4 +585,126 @@ async fn a_value_that_does_not_read_back_as_written_rolls_everything_back() {
         value(&mut db, "[SMARTFORMSRUNTIMEURL]").await.as_deref(),
         Some("https://k2.denallix.com/Runtime")
     );
+}
+
+/// The push plan of the sample: two updates (one encrypted) and, with `create`, inserts.
+async fn sample_push_plan(db: &mut Database) -> Vec<TokenWrite> {
+    let tokens = db.tokens().await.unwrap();
+    db::link::push_plan(
+        &db::link::drift(&sample_entries(), &tokens, &Mapping::default()),
+        &[],
+        true,
+        true,
+        &KeyStatus::Open,
+    )
+    .unwrap()
+}
+
+async fn values(db: &mut Database, plan: &[TokenWrite]) -> Vec<Option<String>> {
+    let tokens = db.tokens().await.unwrap();
+    plan.iter()
+        .map(|w| {
+            tokens
+                .iter()
+                .find(|t| t.name.eq_ignore_ascii_case(&w.token))
+                .and_then(|t| t.value.text().map(str::to_owned))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_push_cut_at_every_statement_or_at_the_commit_is_all_old_or_all_new() {
+    let sim = sim();
+    let mut db = open(&sim).await;
+    let plan = sample_push_plan(&mut db).await;
+    assert!(
+        plan.iter().any(|w| w.expected.is_none()),
+        "the plan creates tokens too"
+    );
+    let old: Vec<Option<String>> = plan.iter().map(|w| w.expected.clone()).collect();
+    let new: Vec<Option<String>> = plan.iter().map(|w| Some(w.new.clone())).collect();
+    // Statements of this write: locked read, UPDATE, INSERT (encrypted), INSERT (plain) or
+    // fewer, read-back. Cut after each.
+    let mut cut = 0;
+    for after in 1..=6 {
+        // A fresh database for each cut point.
+        let sim = k2cse_mssql_sim::Simulator::start(SimConfig::default()).unwrap();
+        let mut db = open(&sim).await;
+        sim.set_faults(Faults {
+            drop_after_statements: Some(after),
+            ..Faults::default()
+        });
+        let result = db.write(&plan).await;
+        sim.set_faults(Faults::default());
+        let now = values(&mut open(&sim).await, &plan).await;
+        match result {
+            Err(err) => {
+                cut += 1;
+                assert!(
+                    matches!(err, DbError::RolledBack { .. }),
+                    "cut after {after}: {err:?}"
+                );
+                assert!(
+                    err.to_string()
+                        .contains("the database holds the old values"),
+                    "{err}"
+                );
+                assert_eq!(now, old, "cut after {after}: all old");
+            }
+            // More cut points than statements: the write finished first.
+            Ok(()) => assert_eq!(now, new, "cut after {after}: all new"),
+        }
+    }
+    assert!(cut >= 3, "only {cut} cut points hit a statement");
+
+    // Cut at the commit: before it, all old and "rolled back"; after it (the answer lost), the
+    // outcome is unknown to k2cse, and the database is all new.
+    for (drop, expect_new) in [
+        (k2cse_mssql_sim::CommitDrop::BeforeCommitting, false),
+        (k2cse_mssql_sim::CommitDrop::AfterCommitting, true),
+    ] {
+        let sim = k2cse_mssql_sim::Simulator::start(SimConfig::default()).unwrap();
+        let mut db = open(&sim).await;
+        sim.set_faults(Faults {
+            drop_at_commit: Some(drop),
+            ..Faults::default()
+        });
+        let err = db.write(&plan).await.unwrap_err();
+        sim.set_faults(Faults::default());
+        assert!(
+            matches!(err, DbError::CommitUnknown { .. }),
+            "{drop:?}: {err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("either all the old values or all the new ones"),
+            "{err}"
+        );
+        let now = values(&mut open(&sim).await, &plan).await;
+        assert_eq!(
+            now,
+            if expect_new { new.clone() } else { old.clone() },
+            "{drop:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_slow_write_times_out_and_changes_nothing() {
+    let sim = sim();
+    let mut target = Target::from_connection_string(&sim.connection_string()).unwrap();
+    target.command_timeout = Duration::from_millis(300);
+    let mut db = Database::connect(&target, &credentials()).await.unwrap();
+    let plan = sample_push_plan(&mut db).await;
+    let old: Vec<Option<String>> = plan.iter().map(|w| w.expected.clone()).collect();
+    sim.set_faults(Faults {
+        delay: Some(Duration::from_millis(1500)),
+        ..Faults::default()
+    });
+    let err = db.write(&plan).await.unwrap_err();
+    sim.set_faults(Faults::default());
+    assert!(matches!(err.root(), DbError::Timeout { .. }), "{err:?}");
+    // The server may still be working on the abandoned statement; give it time to roll back.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(values(&mut open(&sim).await, &plan).await, old);
 }

@@ -76,6 +76,18 @@ pub struct Faults {
     pub delay: Option<Duration>,
     /// Fail every statement whose text contains this (case-insensitive) with error 50000.
     pub fail_statement: Option<String>,
+    /// Hang up on the next commit request: before committing (the transaction dies with the
+    /// connection) or after (the commit happened; its answer is lost).
+    pub drop_at_commit: Option<CommitDrop>,
+}
+
+/// Where [`Faults::drop_at_commit`] hangs up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitDrop {
+    /// Without committing.
+    BeforeCommitting,
+    /// After committing, before answering.
+    AfterCommitting,
 }
 
 /// What the server has done so far.
@@ -132,6 +144,12 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
             .faults
             .clone()
+    }
+
+    /// The commit drop to inject now, if any (once).
+    fn take_commit_drop(&self) -> Option<CommitDrop> {
+        let mut active = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        active.faults.drop_at_commit.take()
     }
 
     /// Whether the statement numbered `count` is where an injected drop happens (once).

@@ -84,6 +84,7 @@ fn main() -> anyhow::Result<()> {
         drop_after_statements: args.drop_after_statements,
         delay: args.delay_ms.map(Duration::from_millis),
         fail_statement: args.fail_statement,
+        drop_at_commit: None,
     });
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {}", sim.addr())?;

@@ -245,7 +245,14 @@ fn handle(shared: &Shared, session: &mut Session, message: &Message) -> Result<V
             .done(done::ERROR, 0);
         }
         Ok(Request::Begin) => transaction(shared, session, &mut r, Session::begin),
-        Ok(Request::Commit) => transaction(shared, session, &mut r, Session::commit),
+        Ok(Request::Commit) => match shared.take_commit_drop() {
+            Some(crate::CommitDrop::BeforeCommitting) => return Err(Dropped),
+            Some(crate::CommitDrop::AfterCommitting) => {
+                transaction(shared, session, &mut r, Session::commit);
+                return Err(Dropped);
+            }
+            None => transaction(shared, session, &mut r, Session::commit),
+        },
         Ok(Request::Rollback) => transaction(shared, session, &mut r, Session::rollback),
         Ok(Request::UnknownTransactionRequest(kind)) => {
             r.error(&ServerMessage::error(

@@ -105,6 +105,15 @@ pub enum BackupError {
         message: String,
     },
 
+    /// The restore wrote the file, but the database's answer to the commit was lost.
+    #[error("{}: the config file was restored, but the answer to the database commit was lost ({cause}): the rows are either all as they were or all restored, never a mix. Run the same restore again: it shows what still differs and finishes it", path.display())]
+    CommitUnknown {
+        /// The backup.
+        path: PathBuf,
+        /// What happened to the connection.
+        cause: String,
+    },
+
     /// The backup holds nothing that this restore is asked to restore.
     #[error("{}: {message}", path.display())]
     NothingToRestore {

@@ -3,7 +3,9 @@
 //! The restore takes a pre-restore backup of everything it is about to overwrite, then writes
 //! the database rows and the file(s) so that a failure anywhere leaves both as they were: the
 //! rows are written in a transaction, the files are replaced atomically *inside* it (after
-//! the rows read back identical, before the commit), and a failed commit puts the files back.
+//! the rows read back identical, before the commit), and a commit refused by the server puts
+//! the files back. When the commit's answer is lost, the outcome is unknown: the files stay
+//! restored and the error says so; running the same restore again finishes it.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -249,10 +251,22 @@ impl RestorePlan {
                 let result = db
                     .restore_rows(Some(&plan.current), &plan.restored, write_files)
                     .await;
-                if let Err(e) = result {
-                    // The files were written and the commit failed: put them back.
-                    undo(&written.borrow());
-                    return Err(e);
+                match result {
+                    Ok(()) => {}
+                    // The commit may or may not have happened: the files stay restored (a
+                    // second run of the same restore finishes whichever side is behind).
+                    Err(Error::Database(crate::db::DbError::CommitUnknown { source })) => {
+                        return Err(BackupError::CommitUnknown {
+                            path: self.backup.clone(),
+                            cause: source.to_string(),
+                        }
+                        .into());
+                    }
+                    Err(e) => {
+                        // Rolled back: put the files written inside the transaction back.
+                        undo(&written.borrow());
+                        return Err(e);
+                    }
                 }
                 plan.changes.len()
             }

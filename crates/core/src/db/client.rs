@@ -181,16 +181,15 @@ impl Database {
         .await?;
         let result = self.write_in_transaction(writes, &names).await;
         match result {
-            Ok(()) => {
-                round_trip(&self.target, "committing", async {
-                    self.client.commit_transaction().await
-                })
-                .await
-            }
+            Ok(()) => round_trip(&self.target, "committing", async {
+                self.client.commit_transaction().await
+            })
+            .await
+            .map_err(DbError::commit_failed),
             Err(e) => {
                 // Best effort: if the connection is gone, the server has rolled back already.
                 let _ = self.client.rollback_transaction().await;
-                Err(e)
+                Err(e.rolled_back())
             }
         }
     }

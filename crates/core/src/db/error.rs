@@ -124,6 +124,28 @@ pub enum DbError {
     )]
     Verification(String),
 
+    /// A write failed before it was committed: the transaction was rolled back (by k2cse, or
+    /// by the server when the connection died) and the database holds the old values.
+    #[error(
+        "{source}; nothing was written: the transaction was rolled back and the database holds the old values"
+    )]
+    RolledBack {
+        /// What failed.
+        #[source]
+        source: Box<DbError>,
+    },
+
+    /// The commit was sent but its answer never came: the database holds either all the old
+    /// values or all the new ones, and only looking tells which.
+    #[error(
+        "{source} while committing: the database holds either all the old values or all the new ones (never a mix); run `k2cse db drift` to see which"
+    )]
+    CommitUnknown {
+        /// What failed.
+        #[source]
+        source: Box<DbError>,
+    },
+
     /// The mapping file is unusable.
     #[error("{path}: {message}")]
     Mapping {
@@ -132,4 +154,44 @@ pub enum DbError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl DbError {
+    /// This error, said of a write that was rolled back: errors that already say nothing was
+    /// written (conflicts, verification, keys) stay as they are.
+    #[must_use]
+    pub fn rolled_back(self) -> Self {
+        match self {
+            e @ (Self::Conflict(_)
+            | Self::Verification(_)
+            | Self::KeysUnavailable { .. }
+            | Self::RolledBack { .. }
+            | Self::CommitUnknown { .. }) => e,
+            other => Self::RolledBack {
+                source: Box::new(other),
+            },
+        }
+    }
+
+    /// A failed commit: a server error answering it means it did not happen; anything else
+    /// (the connection lost, no answer in time) leaves the outcome unknown.
+    #[must_use]
+    pub fn commit_failed(self) -> Self {
+        match self {
+            e @ Self::Server { .. } => Self::RolledBack {
+                source: Box::new(e),
+            },
+            other => Self::CommitUnknown {
+                source: Box::new(other),
+            },
+        }
+    }
+
+    /// The error at the root of a rolled-back or unknown write.
+    pub fn root(&self) -> &Self {
+        match self {
+            Self::RolledBack { source } | Self::CommitUnknown { source } => source.root(),
+            other => other,
+        }
+    }
 }

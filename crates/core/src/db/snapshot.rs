@@ -145,14 +145,18 @@ impl Database {
         let result = self.restore_in_transaction(expected, target).await;
         let result = result.and_then(|()| before_commit());
         match result {
-            Ok(()) => Ok(round_trip(&self.target, "committing", async {
+            Ok(()) => round_trip(&self.target, "committing", async {
                 self.client.commit_transaction().await
             })
-            .await?),
+            .await
+            .map_err(|e| e.commit_failed().into()),
             Err(e) => {
                 // Best effort: if the connection is gone, the server has rolled back already.
                 let _ = self.client.rollback_transaction().await;
-                Err(e)
+                Err(match e {
+                    crate::Error::Database(db) => crate::Error::Database(db.rolled_back()),
+                    other => other,
+                })
             }
         }
     }
