@@ -103,7 +103,7 @@ fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
         let value = serde_json::json!({
             "schema": "k2cse.error/1",
             "error": {
-                "message": format!("{err:#}"),
+                "message": chain(err),
                 "exit_code": code,
                 "location": core.and_then(k2cse_core::Error::location),
                 "findings": match core {
@@ -114,9 +114,25 @@ fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
         });
         let _ = writeln!(out, "{value:#}");
     } else {
-        let _ = writeln!(io::stderr(), "error: {err:#}");
+        let _ = writeln!(io::stderr(), "error: {}", chain(err));
     }
     code
+}
+
+/// The error and its causes, `a: b: c`, leaving out a cause whose text the message before it
+/// already contains (core errors print their cause themselves).
+fn chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

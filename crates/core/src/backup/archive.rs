@@ -115,13 +115,13 @@ impl Backup {
             path: path.to_owned(),
             detail,
         };
+        if tar.len() < 512 || tar.get(257..262) != Some(b"ustar") {
+            return Err(BackupError::NotABackup {
+                path: path.to_owned(),
+                detail: "neither a tar archive nor an age-encrypted file".into(),
+            });
+        }
         if tar.len() < 1536 || !tar.len().is_multiple_of(512) {
-            if tar.len() < 512 || tar.get(257..262) != Some(b"ustar") {
-                return Err(BackupError::NotABackup {
-                    path: path.to_owned(),
-                    detail: "neither a tar archive nor an age-encrypted file".into(),
-                });
-            }
             return Err(truncated(format!(
                 "{} bytes is not a whole archive",
                 tar.len()

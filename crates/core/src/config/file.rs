@@ -30,15 +30,38 @@ pub struct ConfigFile {
     last_shift: Option<(usize, isize)>,
 }
 
+/// The largest config file k2cse reads. A K2 config is a few KiB; 10,000 entries are 2.4 MiB.
+/// The bound keeps a wrong or hostile file from exhausting memory.
+pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
+
+fn too_large(path: &Path, size: u64) -> Error {
+    Error::io(
+        path,
+        std::io::Error::other(format!(
+            "{size} bytes: larger than any .NET config file k2cse reads ({} MiB); is this the right file?",
+            MAX_CONFIG_BYTES / 1024 / 1024
+        )),
+    )
+}
+
 impl ConfigFile {
     /// Reads and indexes `path`.
     pub fn load(path: &Path, mode: ScanMode) -> Result<Self> {
+        let size = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
+        if size > MAX_CONFIG_BYTES {
+            return Err(too_large(path, size));
+        }
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Self::from_bytes(path, bytes, mode)
     }
 
     /// Indexes `bytes` as if read from `path`.
     pub fn from_bytes(path: &Path, bytes: Vec<u8>, mode: ScanMode) -> Result<Self> {
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(too_large(path, bytes.len() as u64));
+        }
         let loaded = Fingerprint::of(&bytes);
         let original_len = bytes.len();
         let source = SourceText::decode(path, bytes)?;

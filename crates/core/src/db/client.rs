@@ -449,7 +449,15 @@ fn connect_error(target: &Target, e: &tiberius::error::Error) -> DbError {
             server,
             message: message.clone(),
         },
-        other => DbError::Client(other.to_string()),
+        // Whatever answered does not speak TDS (or not sanely): say where, not only what.
+        E::Protocol(message) => DbError::Connect {
+            server,
+            message: format!("the answer is not valid TDS ({message}); is this a SQL Server port?"),
+        },
+        other => DbError::Connect {
+            server,
+            message: other.to_string(),
+        },
     }
 }
 
