@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::save::parent_dir;
 
 /// How long a save waits for another k2cse's save to finish.
 const WAIT: Duration = Duration::from_secs(10);
@@ -89,13 +90,6 @@ impl WriteLock {
                 let _ = fs::remove_file(entry.path());
             }
         }
-    }
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
     }
 }
 

@@ -234,7 +234,7 @@ fn replace(path: &Path, parts: &[&[u8]], metadata: Option<&fs::Metadata>) -> Res
     Ok(())
 }
 
-fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -254,7 +254,7 @@ fn copy_ownership_and_mode(path: &Path, metadata: &fs::Metadata) {
 }
 
 /// Makes the rename durable (POSIX needs the directory flushed; Windows has no equivalent).
-fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();

@@ -144,18 +144,24 @@ impl DbSettings {
             .map(Option::unwrap_or_default)
     }
 
-    /// Runs `op` against a fresh connection, on a runtime of this thread, until done or cancelled.
-    fn run<T, E: From<DbError> + std::fmt::Display>(
-        &self,
-        cancel: &CancelFlag,
-        op: impl AsyncFnOnce(&mut Database) -> Result<T, E>,
-    ) -> Result<T, String> {
+    /// A runtime for this thread, and where and as whom to connect.
+    fn prepare(&self) -> Result<(tokio::runtime::Runtime, Target, Credentials), String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
         let target = self.target().map_err(|e| e.to_string())?;
         let credentials = self.credentials(&target);
+        Ok((runtime, target, credentials))
+    }
+
+    /// Runs `op` against a fresh connection, on a runtime of this thread, until done or cancelled.
+    fn run<T, E: From<DbError> + std::fmt::Display>(
+        &self,
+        cancel: &CancelFlag,
+        op: impl AsyncFnOnce(&mut Database) -> Result<T, E>,
+    ) -> Result<T, String> {
+        let (runtime, target, credentials) = self.prepare()?;
         runtime.block_on(async {
             let work = async {
                 let mut db = Database::connect(&target, &credentials).await?;
@@ -179,12 +185,7 @@ impl DbSettings {
         &self,
         op: impl AsyncFnOnce(&mut Database) -> k2cse_core::Result<T>,
     ) -> Result<T, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        let target = self.target().map_err(|e| e.to_string())?;
-        let credentials = self.credentials(&target);
+        let (runtime, target, credentials) = self.prepare()?;
         runtime
             .block_on(async {
                 let mut db = Database::connect(&target, &credentials).await?;

@@ -16,7 +16,7 @@ use xxhash_rust::xxh3::Xxh3;
 use super::archive::{Encryption, MAX_BACKUP_BYTES, Member, is_encrypted, write_archive};
 use super::{Backup, BackupError, BackupKind, FilePart};
 use crate::error::{Error, Result};
-use crate::save::Fingerprint;
+use crate::save::{Fingerprint, sync_dir};
 
 /// The folder name used next to the config file.
 pub const DIR_NAME: &str = "k2cse-backups";
@@ -412,16 +412,6 @@ fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))
-}
-
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(dir) {
-        // Best effort: makes the new name durable; the data itself was synced already.
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 #[cfg(test)]
