@@ -391,3 +391,36 @@ fn demo_db_commands_run_on_a_simulated_database() {
             "Wrote 2 token(s) in one transaction",
         ));
 }
+
+/// A pull whose connection is cut after any statement (during the session setup, the probe,
+/// opening the keys, or reading the tokens) fails clearly and leaves the file as it was.
+#[test]
+fn a_pull_cut_at_every_statement_leaves_the_file_untouched() {
+    let mut cut = 0;
+    for after in 1..=8 {
+        let sim = SimProcess::start(&["--drop-after-statements", &after.to_string()]);
+        let scratch = Scratch::sample();
+        let before = scratch.bytes();
+        let out = db(&scratch, &sim, &["db", "pull", "--force"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            // More cut points than statements: the pull read everything first.
+            continue;
+        }
+        cut += 1;
+        assert_eq!(out.status.code(), Some(1), "cut after {after}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(
+            scratch.bytes(),
+            before,
+            "cut after {after}: the file is untouched"
+        );
+        assert!(
+            scratch.backups().is_empty(),
+            "cut after {after}: nothing was backed up either"
+        );
+    }
+    assert!(cut >= 4, "only {cut} cut points hit a statement");
+}
