@@ -247,6 +247,21 @@ def report(results, info, runs, real=()):
         t = r["tools"]
         x = t["xmlstarlet ed -L -u"]["median_ms"]
         lines.append(f"| {r['entries']:,} | {t['k2cse set']['median_ms'] / x:.2f} | {t['k2cse set --no-backup']['median_ms'] / x:.2f} |")
+    db = OUT / "db-push.json"
+    if db.exists():
+        rows = json.loads(db.read_text())
+        lines += [
+            "",
+            "## Database push: time and round trips",
+            "",
+            "From `bench/db.sh` (run before this script by `bench/all.sh`; details in",
+            "[performance-db.md](performance-db.md)): one write of N changed tokens to the simulator,",
+            "k2cse's batched transaction against one `UPDATE` per token.",
+            "",
+            "| tokens | added latency | method | median | round trips |",
+            "|---:|---:|---|---:|---:|",
+            *[f"| {r['tokens']:,} | {r['latency_ms']} ms | {r['method']} | {r['median_ms']:.1f} ms | {r['round_trips']:,} |" for r in rows],
+        ]
     big = results[-1]
     t = big["tools"]
     ratio = t["k2cse set"]["median_ms"] / t["xmlstarlet ed -L -u"]["median_ms"]

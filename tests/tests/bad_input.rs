@@ -125,6 +125,14 @@ fn invalid_connection_strings_are_reported_not_rewritten() {
         SET,
         ":19:98: entry \"SourceCode.Net.Mail.SmtpConnection\": connection string syntax error at index 28",
     );
+    // Each cause is printed once (the core's message already contains its cause).
+    let out = Scratch::with(bad.as_bytes()).k2cse(SET).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("syntax error at index 28").count(),
+        1,
+        "{stderr}"
+    );
     // A value .NET would refuse to store is refused before anything is written.
     refused(
         sample().as_bytes(),
