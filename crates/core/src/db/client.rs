@@ -134,15 +134,24 @@ impl Database {
 
     /// Every token, decrypted where the key is open.
     pub async fn tokens(&mut self) -> Result<Vec<Token>, DbError> {
-        let rows = round_trip(&self.target, "reading tokens", async {
+        let rows = self.select("reading tokens", sql::READ_ALL).await?;
+        Ok(rows.iter().map(token_from_row).collect())
+    }
+
+    /// The rows of a parameterless query, in one round trip.
+    pub(super) async fn select(
+        &mut self,
+        what: &'static str,
+        query: &'static str,
+    ) -> Result<Vec<Row>, DbError> {
+        round_trip(&self.target, what, async {
             self.client
-                .simple_query(sql::READ_ALL)
+                .simple_query(query)
                 .await?
                 .into_first_result()
                 .await
         })
-        .await?;
-        Ok(rows.iter().map(token_from_row).collect())
+        .await
     }
 
     /// One token.

@@ -115,14 +115,7 @@ fn normalized(rows: &[RawRow]) -> Vec<RawRow> {
 impl Database {
     /// Every row of `[HostServer].[Configuration]` exactly as stored.
     pub async fn raw_rows(&mut self) -> Result<Vec<RawRow>, DbError> {
-        let rows = round_trip(&self.target, "reading rows", async {
-            self.client
-                .simple_query(sql::READ_RAW)
-                .await?
-                .into_first_result()
-                .await
-        })
-        .await?;
+        let rows = self.select("reading rows", sql::READ_RAW).await?;
         Ok(rows.iter().map(raw_from_row).collect())
     }
 
@@ -201,14 +194,7 @@ impl Database {
     }
 
     async fn locked_raw_rows(&mut self) -> Result<Vec<RawRow>, DbError> {
-        let rows = round_trip(&self.target, "reading rows", async {
-            self.client
-                .simple_query(sql::READ_RAW_LOCKED)
-                .await?
-                .into_first_result()
-                .await
-        })
-        .await?;
+        let rows = self.select("reading rows", sql::READ_RAW_LOCKED).await?;
         Ok(rows.iter().map(raw_from_row).collect())
     }
 }
