@@ -137,3 +137,19 @@ pub fn utf16(text: &str, little_endian: bool) -> Vec<u8> {
 pub fn sample_text() -> String {
     String::from_utf8(SAMPLE[3..].to_vec()).unwrap()
 }
+
+/// The provider declaration of a K2 server (`useOAEP` as given).
+pub fn declaration(oaep: bool) -> String {
+    format!(
+        "  <configProtectedData>\r\n    <providers>\r\n      <add name=\"K2ConfigurationKey\" type=\"System.Configuration.RsaProtectedConfigurationProvider, System.Configuration, Version=2.0.0.0, Culture=neutral, PublicKeyToken=b03f5f7f11d50a3a\" keyContainerName=\"K2ConfigurationKey\" useMachineContainer=\"true\" useOAEP=\"{oaep}\" />\r\n    </providers>\r\n  </configProtectedData>\r\n"
+    )
+}
+
+/// The sample K2 config with the provider declared, in plain text.
+pub fn plain_k2(oaep: bool) -> String {
+    sample_text().replacen(
+        "  <appSettings>",
+        &format!("{}  <appSettings>", declaration(oaep)),
+        1,
+    )
+}

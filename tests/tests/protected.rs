@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use k2cse_core::protect::RsaKey;
-use k2cse_tests::fixtures::{Scratch, sample_text};
+use k2cse_tests::fixtures::{Scratch, declaration, plain_k2};
 use k2cse_tests::mono::{self, Sandbox};
 use predicates::prelude::*;
 
@@ -22,22 +22,6 @@ fn key_path(name: &str) -> PathBuf {
 
 fn key() -> String {
     key_path("k2-test-key.xml").to_str().unwrap().to_owned()
-}
-
-/// The provider declaration of a K2 server (`useOAEP` as given).
-fn declaration(oaep: bool) -> String {
-    format!(
-        "  <configProtectedData>\r\n    <providers>\r\n      <add name=\"K2ConfigurationKey\" type=\"System.Configuration.RsaProtectedConfigurationProvider, System.Configuration, Version=2.0.0.0, Culture=neutral, PublicKeyToken=b03f5f7f11d50a3a\" keyContainerName=\"K2ConfigurationKey\" useMachineContainer=\"true\" useOAEP=\"{oaep}\" />\r\n    </providers>\r\n  </configProtectedData>\r\n"
-    )
-}
-
-/// The sample K2 config with the provider declared, in plain text.
-fn plain_k2(oaep: bool) -> String {
-    sample_text().replacen(
-        "  <appSettings>",
-        &format!("{}  <appSettings>", declaration(oaep)),
-        1,
-    )
 }
 
 /// The config encrypted by .NET's `EncryptedXml` the way `RsaProtectedConfigurationProvider` does.

@@ -296,6 +296,47 @@ pub enum KeyCommand {
     /// Show the provider, the key container and the key (size, SHA-256 fingerprint of the
     /// public key, whether it opens the section). Never the private key.
     Inspect(KeyInspectArgs),
+    /// Windows: put an exported key into the provider's key container (like
+    /// `aspnet_regiis -pi`), so the section opens here without --key-file.
+    Import(KeyImportArgs),
+    /// Windows: write the key container's private key as `<RSAKeyValue>` XML (like
+    /// `aspnet_regiis -px ... -pri`), for --key-file on another machine.
+    Export(KeyExportArgs),
+}
+
+/// Which key container: the provider's (from the config) or one named directly.
+#[derive(Debug, Args)]
+pub struct ContainerChoice {
+    /// The provider whose container to use [default: the section's, or `K2ConfigurationKey`].
+    #[arg(long, conflicts_with = "container")]
+    pub provider: Option<String>,
+    /// Name the key container directly instead (no config file needed).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// With --container: the current user's store instead of the machine's.
+    #[arg(long, requires = "container")]
+    pub user_store: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyImportArgs {
+    /// The key: `<RSAKeyValue>` XML with the private key (`aspnet_regiis -px ... -pri`), or PEM.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub container: ContainerChoice,
+    /// Overwrite a container that holds a different key (sections encrypted with that key can
+    /// then no longer be decrypted).
+    #[arg(long)]
+    pub replace: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyExportArgs {
+    /// Where to write the key (created owner-only; never overwritten).
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    #[command(flatten)]
+    pub container: ContainerChoice,
 }
 
 #[derive(Debug, Args)]

@@ -1,13 +1,14 @@
 //! `k2cse key inspect`: which provider and key an encrypted section uses. Shows the public
-//! key's fingerprint, never key material.
+//! key's fingerprint, never key material. `key import`/`key export` move a key between an
+//! `aspnet_regiis`-format file and a Windows key container.
 
-use std::io;
+use std::io::{self, Write as _};
 
 use k2cse_core::protect::{self, Declared, ProviderKind, ProviderSpec, provider};
 use serde_json::json;
 
 use crate::Outcome;
-use crate::args::KeyInspectArgs;
+use crate::args::{ContainerChoice, KeyExportArgs, KeyImportArgs, KeyInspectArgs};
 use crate::context::Context;
 use crate::render::write_json;
 
@@ -176,4 +177,124 @@ impl Facts<'_> {
 fn rsa_bits(key: &rsa::PublicKey) -> usize {
     use rsa::traits::PublicKeyParts as _;
     key.size() * 8
+}
+
+/// The provider spec `choice` names: a container given directly, or a provider of the config.
+fn chosen_spec(ctx: &Context, choice: &ContainerChoice) -> anyhow::Result<ProviderSpec> {
+    if let Some(container) = &choice.container {
+        return Ok(ProviderSpec::for_container(container, !choice.user_store));
+    }
+    if ctx.path.as_os_str().is_empty() {
+        anyhow::bail!(
+            "no config file found to read the provider from: pass --config, or name the key \
+             container with --container"
+        );
+    }
+    let doc = k2cse_core::Document::load(&ctx.path)?;
+    let name = choice
+        .provider
+        .clone()
+        .or_else(|| doc.protection().map(|p| p.provider))
+        .unwrap_or_else(|| "K2ConfigurationKey".to_owned());
+    provider::resolve(doc.main_file(), &name).map_err(|(location, message)| {
+        k2cse_core::Error::Crypto {
+            location,
+            provider: name.clone(),
+            message,
+        }
+        .into()
+    })
+}
+
+/// `k2cse key import FILE`
+pub fn import(
+    ctx: &Context,
+    args: &KeyImportArgs,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let spec = chosen_spec(ctx, &args.container)?;
+    let key = protect::RsaKey::from_file(&args.file)?;
+    let outcome = protect::import_key(&spec, &key, args.replace)
+        .map_err(|message| anyhow::anyhow!("{message}"))?;
+    if ctx.json {
+        write_json(
+            out,
+            &json!({
+                "schema": "k2cse.key-import/1",
+                "container": spec.key_container,
+                "machine_store": spec.use_machine_container,
+                "outcome": outcome,
+                "public_key_sha256": key.fingerprint(),
+            }),
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    let what = match outcome {
+        protect::ImportOutcome::Created => "created with",
+        protect::ImportOutcome::Replaced => "now holds",
+        protect::ImportOutcome::Unchanged => "already holds",
+    };
+    writeln!(
+        out,
+        "key container {:?} ({} store) {what} key SHA-256 {}",
+        spec.key_container,
+        if spec.use_machine_container {
+            "machine"
+        } else {
+            "user"
+        },
+        key.fingerprint()
+    )?;
+    if outcome != protect::ImportOutcome::Unchanged {
+        writeln!(
+            out,
+            "the K2 service account needs read access: aspnet_regiis -pa \"{}\" \"DOMAIN\\account\"",
+            spec.key_container
+        )?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `k2cse key export --to FILE`
+pub fn export(
+    ctx: &Context,
+    args: &KeyExportArgs,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let spec = chosen_spec(ctx, &args.container)?;
+    let xml = protect::export_key(&spec).map_err(|message| anyhow::anyhow!("{message}"))?;
+    let key = protect::RsaKey::from_text(&args.to, &xml)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&args.to).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e} (an existing file is never overwritten)",
+            args.to.display()
+        )
+    })?;
+    file.write_all(xml.as_bytes())?;
+    file.sync_all()?;
+    if ctx.json {
+        write_json(
+            out,
+            &json!({
+                "schema": "k2cse.key-export/1",
+                "container": spec.key_container,
+                "machine_store": spec.use_machine_container,
+                "file": args.to,
+                "public_key_sha256": key.fingerprint(),
+            }),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "wrote the private key of {:?} (SHA-256 {}) to {}; keep it as safe as the server",
+            spec.key_container,
+            key.fingerprint(),
+            args.to.display()
+        )?;
+    }
+    Ok(Outcome::Ok)
 }

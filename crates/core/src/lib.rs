@@ -27,6 +27,7 @@ pub mod entry;
 mod error;
 mod filelock;
 pub mod lint;
+pub mod platform;
 pub mod protect;
 pub mod sample;
 pub mod save;

@@ -229,7 +229,10 @@ fn replace(path: &Path, parts: &[&[u8]], metadata: Option<&fs::Metadata>) -> Res
         copy_ownership_and_mode(tmp.path(), metadata);
     }
     tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    let tmp = tmp.into_temp_path();
+    crate::platform::replace_file(&tmp, path).map_err(io)?;
+    // The temporary file now carries the config's name: nothing is left to delete.
+    let _ = tmp.keep();
     sync_dir(dir);
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod backups;
 pub mod database;
 pub mod jobs;
 pub mod panels;
+pub mod renderer;
 pub mod workspace;
 
 pub use app::{GuiApp, Options};

@@ -1,8 +1,13 @@
-//! `k2cse-gui [--config PATH | --demo] [--key-file PATH] [--renderer wgpu|glow]`
+//! `k2cse-gui [--config PATH | --demo] [--key-file PATH] [--renderer auto|wgpu|glow]`
+// A desktop program: no console window on Windows (the console of a parent shell is attached
+// below, so --help and errors still reach it).
+#![windows_subsystem = "windows"]
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Parser;
+use k2cse_gui::renderer::{RendererChoice, glow_retry_args};
 use k2cse_gui::{GuiApp, Options};
 
 /// The k2cse desktop editor for K2 connection strings.
@@ -21,13 +26,27 @@ struct Args {
     /// Select this entry once the file is open.
     #[arg(long, value_name = "ENTRY")]
     select: Option<String>,
-    /// Renderer: wgpu (default; Direct3D 12 with software fallback on Windows) or glow (OpenGL).
-    #[arg(long, env = "K2CSE_GUI_RENDERER", default_value = "wgpu")]
-    renderer: String,
+    /// Graphics: wgpu (Direct3D 12, with the WARP software fallback on Windows), glow
+    /// (OpenGL), or auto: wgpu, then glow if wgpu cannot start.
+    #[arg(long, env = "K2CSE_GUI_RENDERER", value_enum, default_value_t)]
+    renderer: RendererChoice,
 }
 
-fn main() -> eframe::Result {
+fn main() -> ExitCode {
+    attach_parent_console();
     let args = Args::parse();
+    let renderer = args.renderer;
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if renderer.falls_back(&error) => retry_with_glow(&error),
+        Err(error) => {
+            report(&format!("k2cse-gui: {error}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> eframe::Result {
     let options = Options {
         config: args.config,
         demo: args.demo,
@@ -36,11 +55,7 @@ fn main() -> eframe::Result {
         ..Options::default()
     };
     let native = eframe::NativeOptions {
-        renderer: if args.renderer == "glow" {
-            eframe::Renderer::Glow
-        } else {
-            eframe::Renderer::Wgpu
-        },
+        renderer: args.renderer.first(),
         viewport: egui::ViewportBuilder::default()
             .with_title("k2cse — K2 connection strings")
             .with_inner_size([1280.0, 800.0])
@@ -63,3 +78,42 @@ fn main() -> eframe::Result {
         }),
     )
 }
+
+/// wgpu could not start: run this program again with glow and pass on its exit code.
+fn retry_with_glow(error: &eframe::Error) -> ExitCode {
+    report(&format!(
+        "k2cse-gui: wgpu could not start ({error}); trying OpenGL (--renderer glow)"
+    ));
+    let status = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .args(glow_retry_args(std::env::args_os().skip(1)))
+            .status()
+    });
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            report(&format!("k2cse-gui: cannot start again with glow: {e}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stderr)] // the program's one error channel before a window exists
+fn report(message: &str) {
+    eprintln!("{message}");
+}
+
+/// A Windows-subsystem program starts without a console; when started from a shell, use the
+/// shell's so `--help`, `--version` and errors are seen.
+#[cfg(windows)]
+#[allow(unsafe_code)] // one Win32 call with no pointers
+fn attach_parent_console() {
+    use windows_sys::Win32::System::Console::{ATTACH_PARENT_PROCESS, AttachConsole};
+    // SAFETY: AttachConsole takes a process id and no pointers; failure (no parent console,
+    // e.g. started from Explorer) leaves the process as it was.
+    unsafe { AttachConsole(ATTACH_PARENT_PROCESS) };
+}
+
+#[cfg(not(windows))]
+fn attach_parent_console() {}

@@ -102,10 +102,20 @@ impl Workspace {
                 });
             }
             if let Err(e) = doc.unlock(keys.clone()) {
+                // With no key file this was the Windows key store (the container or DPAPI):
+                // say so, and that a key file is the way on.
+                let message = if keys.rsa.is_none() {
+                    format!(
+                        "The connection strings are encrypted (provider \"{}\") and this machine's key store cannot open them: {e}. Choose the key file exported with aspnet_regiis -px.",
+                        protection.provider
+                    )
+                } else {
+                    e.to_string()
+                };
                 return Err(OpenError::NeedsKey {
                     path: path.to_owned(),
                     provider: protection.provider,
-                    message: e.to_string(),
+                    message,
                 });
             }
         }

@@ -283,10 +283,12 @@ fn filter_narrows_the_list() {
 
 #[test]
 fn an_encrypted_file_asks_for_the_key_once_and_saves_encrypted() {
-    // The sample with K2's provider declared, encrypted by the core with the test key.
+    // The sample with K2's provider declared, encrypted by the core with the test key. The
+    // container is one no machine has, so that on Windows (tests run under Wine) the key is
+    // asked for too rather than found in the machine store.
     let (_dir, path) = sample();
     let key = fixtures().join("keys/k2-test-key.xml");
-    let declaration = "  <configProtectedData>\r\n    <providers>\r\n      <add name=\"K2ConfigurationKey\" type=\"System.Configuration.RsaProtectedConfigurationProvider, System.Configuration, Version=2.0.0.0, Culture=neutral, PublicKeyToken=b03f5f7f11d50a3a\" keyContainerName=\"K2ConfigurationKey\" useMachineContainer=\"true\" />\r\n    </providers>\r\n  </configProtectedData>\r\n";
+    let declaration = "  <configProtectedData>\r\n    <providers>\r\n      <add name=\"K2ConfigurationKey\" type=\"System.Configuration.RsaProtectedConfigurationProvider, System.Configuration, Version=2.0.0.0, Culture=neutral, PublicKeyToken=b03f5f7f11d50a3a\" keyContainerName=\"k2cse-gui-test-absent\" useMachineContainer=\"true\" />\r\n    </providers>\r\n  </configProtectedData>\r\n";
     let text = std::fs::read_to_string(&path).unwrap().replacen(
         "  <appSettings>",
         &format!("{declaration}  <appSettings>"),

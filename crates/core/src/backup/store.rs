@@ -392,8 +392,8 @@ fn parse_name(name: &str) -> Option<StoredBackup> {
     })
 }
 
-/// Creates the folder, owner-only on Unix when k2cse creates it (on Windows it inherits the
-/// config folder's ACL, which on a K2 server admits administrators and the service account).
+/// Creates the folder owner-only when k2cse creates it: mode 0700 on Unix; on Windows a
+/// protected DACL for the owner, `SYSTEM` and Administrators, inherited by the backups.
 fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
@@ -402,7 +402,11 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| Error::io(dir, e))
+    builder.create(dir).map_err(|e| Error::io(dir, e))?;
+    // Best effort: where the file system has no ACLs (FAT, some shares) the folder keeps the
+    // config folder's, which on a K2 server admits only administrators and the service account.
+    let _ = crate::platform::restrict_to_owner(dir);
+    Ok(())
 }
 
 /// A temporary file in `dir`: created owner-only (0600) on Unix by `tempfile`.

@@ -12,7 +12,7 @@ mod section;
 #[cfg(test)]
 mod tests;
 
-pub use discover::{DEFAULT_FILE_NAMES, discover_config};
+pub use discover::{DEFAULT_FILE_NAMES, discover_config, k2_folder_from_image_path};
 pub use document::{Document, Protection};
 pub use file::ConfigFile;
 pub use layout::Layout;

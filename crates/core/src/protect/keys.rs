@@ -5,7 +5,7 @@ use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
+use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _, EncodeRsaPrivateKey as _};
 use rsa::pkcs8::{
     DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _,
     LineEnding,
@@ -162,6 +162,19 @@ impl RsaKey {
     pub fn private_pkcs8_pem(&self) -> Option<Zeroizing<String>> {
         let pem = self.private.as_ref()?.to_pkcs8_pem(LineEnding::LF).ok()?;
         Some(Zeroizing::new(pem.as_str().to_owned()))
+    }
+
+    /// The private key as PKCS#1 DER, for converting to `CryptoAPI` blobs.
+    pub(crate) fn private_pkcs1_der(&self) -> Option<Zeroizing<Vec<u8>>> {
+        let der = self.private.as_ref()?.to_pkcs1_der().ok()?;
+        Some(Zeroizing::new(der.as_bytes().to_vec()))
+    }
+
+    /// The public key as SPKI PEM.
+    pub fn public_pem(&self) -> String {
+        self.public
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap_or_default()
     }
 }
 

@@ -10,6 +10,7 @@
 //! All cryptography comes from the `RustCrypto` crates (`rsa`, `des`, `aes`, `cbc`) or Windows'; nothing is
 //! implemented here. Decrypted text and session keys live in [`Zeroizing`] buffers.
 
+pub mod capi;
 pub mod keys;
 pub mod provider;
 pub mod symmetric;
@@ -222,6 +223,87 @@ pub fn public_key(
         return Ok((key.public().clone(), key.fingerprint()));
     }
     os_public_key(spec, keys)
+}
+
+/// What [`import_key`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportOutcome {
+    /// The container did not exist; it now holds the key.
+    Created,
+    /// The container held another key, which `replace` allowed to overwrite.
+    Replaced,
+    /// The container already held this key; nothing changed.
+    Unchanged,
+}
+
+/// Puts `key` into the `CryptoAPI` container `spec` names (Windows only), as
+/// `aspnet_regiis -pi` does: after it, k2cse and K2 decrypt with the container and no key file.
+/// A container holding a different key is left alone unless `replace`.
+pub fn import_key(
+    spec: &ProviderSpec,
+    key: &RsaKey,
+    replace: bool,
+) -> Result<ImportOutcome, String> {
+    if spec.kind != ProviderKind::Rsa {
+        return Err(format!(
+            "provider {:?} is not an RSA provider; DPAPI has no key to import",
+            spec.name
+        ));
+    }
+    let blob = capi::private_key_blob(key)?;
+    let os = KeyStore {
+        rsa: None,
+        os_store: true,
+    };
+    let outcome = match os_public_key(spec, &os) {
+        Ok((_, fingerprint)) if fingerprint == key.fingerprint() => {
+            return Ok(ImportOutcome::Unchanged);
+        }
+        Ok(_) if !replace => {
+            return Err(capi::container_error(
+                capi::ContainerAction::Import,
+                &spec.key_container,
+                spec.use_machine_container,
+                capi::NTE_EXISTS,
+            ));
+        }
+        Ok(_) => ImportOutcome::Replaced,
+        Err(_) => ImportOutcome::Created,
+    };
+    os_import(spec, &blob)?;
+    Ok(outcome)
+}
+
+/// The private key of the container `spec` names as `<RSAKeyValue>` XML, the format of
+/// `aspnet_regiis -px ... -pri` (Windows only; the key must be exportable).
+pub fn export_key(spec: &ProviderSpec) -> Result<Zeroizing<String>, String> {
+    let blob = os_export(spec)?;
+    capi::key_xml_from_private_blob(&blob)
+}
+
+#[cfg(windows)]
+fn os_import(spec: &ProviderSpec, blob: &[u8]) -> Result<(), String> {
+    windows::container_import(spec, blob)
+}
+
+#[cfg(windows)]
+fn os_export(spec: &ProviderSpec) -> Result<Zeroizing<Vec<u8>>, String> {
+    windows::container_export(spec)
+}
+
+#[cfg(not(windows))]
+const NO_CONTAINERS: &str = "CryptoAPI key containers exist only on Windows: run this on the K2 \
+    server (elsewhere, pass the exported key with --key-file)";
+
+#[cfg(not(windows))]
+fn os_import(_: &ProviderSpec, _: &[u8]) -> Result<(), String> {
+    Err(NO_CONTAINERS.to_owned())
+}
+
+#[cfg(not(windows))]
+fn os_export(_: &ProviderSpec) -> Result<Zeroizing<Vec<u8>>, String> {
+    Err(NO_CONTAINERS.to_owned())
 }
 
 fn rsa_decrypt(

@@ -54,6 +54,15 @@ pub struct ProviderSpec {
 }
 
 impl ProviderSpec {
+    /// An RSA provider for the named key container, for commands that work on a container
+    /// without a config file (`k2cse key import --container`).
+    pub fn for_container(container: &str, machine: bool) -> Self {
+        let mut spec = Self::defaults(container, ProviderKind::Rsa, Declared::MachineDefault);
+        container.clone_into(&mut spec.key_container);
+        spec.use_machine_container = machine;
+        spec
+    }
+
     fn defaults(name: &str, kind: ProviderKind, declared: Declared) -> Self {
         Self {
             name: name.to_owned(),

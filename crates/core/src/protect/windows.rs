@@ -10,14 +10,16 @@ use std::ptr;
 
 use windows_sys::Win32::Foundation::{GetLastError, LocalFree};
 use windows_sys::Win32::Security::Cryptography::{
-    AT_KEYEXCHANGE, CRYPT_INTEGER_BLOB, CRYPT_MACHINE_KEYSET, CRYPT_OAEP, CRYPT_SILENT,
-    CRYPTPROTECT_LOCAL_MACHINE, CRYPTPROTECT_UI_FORBIDDEN, CryptAcquireContextW, CryptDecrypt,
-    CryptDestroyKey, CryptEncrypt, CryptExportKey, CryptGetUserKey, CryptProtectData,
-    CryptReleaseContext, CryptUnprotectData, PROV_RSA_FULL, PUBLICKEYBLOB,
+    AT_KEYEXCHANGE, CRYPT_EXPORTABLE, CRYPT_INTEGER_BLOB, CRYPT_MACHINE_KEYSET, CRYPT_NEWKEYSET,
+    CRYPT_OAEP, CRYPT_SILENT, CRYPTPROTECT_LOCAL_MACHINE, CRYPTPROTECT_UI_FORBIDDEN,
+    CryptAcquireContextW, CryptDecrypt, CryptDestroyKey, CryptEncrypt, CryptExportKey,
+    CryptGetUserKey, CryptImportKey, CryptProtectData, CryptReleaseContext, CryptUnprotectData,
+    PRIVATEKEYBLOB, PROV_RSA_FULL, PUBLICKEYBLOB,
 };
 use zeroize::Zeroizing;
 
 use super::ProviderSpec;
+use super::capi::{ContainerAction, NTE_BAD_KEYSET, container_error};
 
 /// An open key container and its key-exchange key, released on drop.
 struct Container {
@@ -27,38 +29,14 @@ struct Container {
 
 impl Container {
     fn open(spec: &ProviderSpec) -> Result<Self, String> {
-        let name = wide(&spec.key_container);
-        let csp = spec.csp_provider_name.as_deref().map(wide);
-        let mut flags = CRYPT_SILENT;
-        if spec.use_machine_container {
-            flags |= CRYPT_MACHINE_KEYSET;
-        }
-        let mut provider = 0usize;
-        // SAFETY: `name` and `csp` are NUL-terminated UTF-16 buffers that outlive the call;
-        // `provider` is a valid out pointer.
-        let ok = unsafe {
-            CryptAcquireContextW(
-                &raw mut provider,
-                name.as_ptr(),
-                csp.as_ref().map_or(ptr::null(), Vec::as_ptr),
-                PROV_RSA_FULL,
-                flags,
+        let provider = acquire(spec, false).map_err(|code| {
+            container_error(
+                ContainerAction::Open,
+                &spec.key_container,
+                spec.use_machine_container,
+                code,
             )
-        };
-        if ok == 0 {
-            return Err(format!(
-                "cannot open the {} key container {:?} ({}); run k2cse as the K2 service account or an administrator, \
-                 or grant access with `aspnet_regiis -pa \"{}\" \"DOMAIN\\account\"`, or pass --key-file",
-                if spec.use_machine_container {
-                    "machine"
-                } else {
-                    "user"
-                },
-                spec.key_container,
-                last_error(),
-                spec.key_container
-            ));
-        }
+        })?;
         let mut key = 0usize;
         // SAFETY: `provider` is the handle just acquired; `key` is a valid out pointer.
         if unsafe { CryptGetUserKey(provider, AT_KEYEXCHANGE, &raw mut key) } == 0 {
@@ -72,6 +50,121 @@ impl Container {
         }
         Ok(Self { provider, key })
     }
+}
+
+/// Acquires the container named by `spec` (creating it with `create`), without opening a key.
+fn acquire(spec: &ProviderSpec, create: bool) -> Result<usize, u32> {
+    let name = wide(&spec.key_container);
+    let csp = spec.csp_provider_name.as_deref().map(wide);
+    let mut flags = CRYPT_SILENT;
+    if spec.use_machine_container {
+        flags |= CRYPT_MACHINE_KEYSET;
+    }
+    if create {
+        flags |= CRYPT_NEWKEYSET;
+    }
+    let mut provider = 0usize;
+    // SAFETY: `name` and `csp` are NUL-terminated UTF-16 buffers that outlive the call;
+    // `provider` is a valid out pointer.
+    let ok = unsafe {
+        CryptAcquireContextW(
+            &raw mut provider,
+            name.as_ptr(),
+            csp.as_ref().map_or(ptr::null(), Vec::as_ptr),
+            PROV_RSA_FULL,
+            flags,
+        )
+    };
+    if ok == 0 {
+        Err(last_error_code())
+    } else {
+        Ok(provider)
+    }
+}
+
+/// Imports a `PRIVATEKEYBLOB` as the container's key-exchange key (exportable, as
+/// `aspnet_regiis -pi` does), creating the container when it does not exist.
+pub fn container_import(spec: &ProviderSpec, blob: &[u8]) -> Result<(), String> {
+    let fail = |code| {
+        container_error(
+            ContainerAction::Import,
+            &spec.key_container,
+            spec.use_machine_container,
+            code,
+        )
+    };
+    let provider = match acquire(spec, false) {
+        Ok(provider) => provider,
+        Err(NTE_BAD_KEYSET) => acquire(spec, true).map_err(fail)?,
+        Err(code) => return Err(fail(code)),
+    };
+    let len = u32::try_from(blob.len()).map_err(|_| "key blob too large".to_owned())?;
+    let mut key = 0usize;
+    // SAFETY: `provider` is a live handle; `blob` holds `len` bytes; `key` is an out pointer.
+    let ok = unsafe {
+        CryptImportKey(
+            provider,
+            blob.as_ptr(),
+            len,
+            0,
+            CRYPT_EXPORTABLE,
+            &raw mut key,
+        )
+    };
+    let code = last_error_code();
+    // SAFETY: each handle acquired above is released once.
+    unsafe {
+        if ok != 0 {
+            CryptDestroyKey(key);
+        }
+        CryptReleaseContext(provider, 0);
+    }
+    if ok == 0 { Err(fail(code)) } else { Ok(()) }
+}
+
+/// The container's key-exchange key as a `PRIVATEKEYBLOB` (the key must be exportable).
+pub fn container_export(spec: &ProviderSpec) -> Result<Zeroizing<Vec<u8>>, String> {
+    let container = Container::open(spec)?;
+    let fail = |code| {
+        container_error(
+            ContainerAction::Export,
+            &spec.key_container,
+            spec.use_machine_container,
+            code,
+        )
+    };
+    let mut len = 0u32;
+    // SAFETY: a null buffer asks for the blob size in `len`.
+    if unsafe {
+        CryptExportKey(
+            container.key,
+            0,
+            PRIVATEKEYBLOB,
+            0,
+            ptr::null_mut(),
+            &raw mut len,
+        )
+    } == 0
+    {
+        return Err(fail(last_error_code()));
+    }
+    let mut blob = Zeroizing::new(vec![0u8; len as usize]);
+    // SAFETY: `blob` has the `len` bytes the first call asked for.
+    if unsafe {
+        CryptExportKey(
+            container.key,
+            0,
+            PRIVATEKEYBLOB,
+            0,
+            blob.as_mut_ptr(),
+            &raw mut len,
+        )
+    } == 0
+    {
+        return Err(fail(last_error_code()));
+    }
+    blob.truncate(len as usize);
+    Ok(blob)
 }
 
 impl Drop for Container {
@@ -292,8 +385,11 @@ fn wide(s: &str) -> Vec<u16> {
     s.encode_utf16().chain(std::iter::once(0)).collect()
 }
 
-fn last_error() -> String {
+fn last_error_code() -> u32 {
     // SAFETY: GetLastError has no preconditions.
-    let code = unsafe { GetLastError() };
-    format!("Windows error 0x{code:08X}")
+    unsafe { GetLastError() }
+}
+
+fn last_error() -> String {
+    format!("Windows error 0x{:08X}", last_error_code())
 }

@@ -1,0 +1,50 @@
+//! What differs between operating systems below the product logic: replacing a file in place,
+//! owner-only folders, and where an installed K2 server lives. Windows gets its own calls
+//! (`windows.rs`); elsewhere the `std` equivalents or nothing.
+
+#[cfg(windows)]
+mod windows;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Moves `replacement` over `target` atomically. On Windows `ReplaceFileW`, which keeps the
+/// target's ACL, owner and attributes; elsewhere `rename(2)` (the caller copies mode and owner).
+pub(crate) fn replace_file(replacement: &Path, target: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    {
+        windows::replace_file(replacement, target)
+    }
+    #[cfg(not(windows))]
+    {
+        std::fs::rename(replacement, target)
+    }
+}
+
+/// Restricts a folder k2cse just created to its owner (and, on Windows, `SYSTEM` and
+/// Administrators). Unix folders are created 0700 already, so this is a no-op there.
+pub(crate) fn restrict_to_owner(dir: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    {
+        windows::restrict_to_owner(dir)
+    }
+    #[cfg(not(windows))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// The folders of installed K2 servers, from the `ImagePath` of every Windows service whose
+/// executable is `K2HostServer.exe` (whatever the service is named or where K2 was installed).
+/// Empty elsewhere.
+pub fn k2_service_folders(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    #[cfg(windows)]
+    let images = windows::service_image_paths();
+    #[cfg(not(windows))]
+    let images: Vec<String> = Vec::new();
+    images
+        .iter()
+        .filter_map(|image| crate::config::k2_folder_from_image_path(image, env))
+        .collect()
+}
