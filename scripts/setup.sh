@@ -2,7 +2,8 @@
 # Installs what building, testing and benchmarking k2cse needs on Debian 12 (bookworm).
 #
 #   Mono's .NET class library  the interop oracles (tests/oracle/*.cs) - required by the tests
-#   mingw-w64                  cargo check/build for x86_64-pc-windows-gnu
+#   mingw-w64                  the Windows build (x86_64-pc-windows-gnu), scripts/package.sh
+#   wine, wine64               the Windows build's tests (scripts/wine-tests.sh)
 #   xmlsec1, openssl           independent checks of encrypted sections
 #   xmlstarlet, hyperfine      bench/run.sh
 #   freetds-bin, python-tds    TDS clients no one here wrote, run against k2cse-mssql-sim
@@ -19,7 +20,7 @@ packages=(
   mono-mcs mono-runtime
   libmono-system-configuration4.0-cil libmono-system-data4.0-cil
   libmono-system-security4.0-cil libmono-system-xml4.0-cil
-  gcc-mingw-w64-x86-64
+  gcc-mingw-w64-x86-64 wine wine64
   xmlsec1 openssl
   xmlstarlet hyperfine time python3
   freetds-bin

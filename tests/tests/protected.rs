@@ -468,3 +468,38 @@ fn bad_inputs_are_one_line_errors_and_nothing_is_written() {
         assert!(s.others().is_empty(), "no backup or temp file");
     }
 }
+
+#[test]
+#[cfg(not(windows))]
+fn key_containers_are_windows_only_and_the_commands_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("exported.xml");
+    for args in [
+        vec!["key", "import", "--container", "K2ConfigurationKey", &key()],
+        vec![
+            "key",
+            "export",
+            "--container",
+            "K2ConfigurationKey",
+            "--to",
+            to.to_str().unwrap(),
+        ],
+    ] {
+        k2cse_tests::fixtures::k2cse()
+            .current_dir(dir.path())
+            .args(&args)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(
+                "key containers exist only on Windows",
+            ));
+    }
+    assert!(!to.exists(), "nothing is written when the export fails");
+    // Without --container, the provider comes from the config, which must exist.
+    k2cse_tests::fixtures::k2cse()
+        .current_dir(dir.path())
+        .args(["key", "import", &key()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--container"));
+}

@@ -17,7 +17,7 @@ use crate::progress::Steps;
 use crate::render::write_json;
 use crate::{Outcome, UsageError};
 
-/// How the CLI encrypts: age's default cost, unless `K2CSE_BACKUP_SCRYPT_LOG_N` lowers it
+/// How the CLI encrypts: the core's default cost, unless `K2CSE_BACKUP_SCRYPT_LOG_N` sets it
 /// (tests, slow machines; documented in docs/backup-format.md).
 pub fn encryption_for(passphrase: Secret) -> Encryption {
     Encryption {

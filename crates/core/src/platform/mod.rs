@@ -23,6 +23,7 @@ pub(crate) fn replace_file(replacement: &Path, target: &Path) -> io::Result<()> 
 
 /// Restricts a folder k2cse just created to its owner (and, on Windows, `SYSTEM` and
 /// Administrators). Unix folders are created 0700 already, so this is a no-op there.
+#[cfg_attr(not(windows), allow(clippy::unnecessary_wraps))] // the Windows call can fail
 pub(crate) fn restrict_to_owner(dir: &Path) -> io::Result<()> {
     #[cfg(windows)]
     {

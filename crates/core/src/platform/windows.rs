@@ -42,8 +42,10 @@ fn wide_str(s: &str) -> Vec<u16> {
 /// file's inherited ACL, dropping any entry an administrator added for the K2 service account).
 /// When `target` does not exist, a plain rename.
 pub fn replace_file(replacement: &Path, target: &Path) -> io::Result<()> {
-    let target_w = wide(target);
-    let replacement_w = wide(replacement);
+    // Absolute paths: ReplaceFileW (Wine's, at least) fails with ERROR_DIRECTORY for a bare
+    // file name such as `K2HostServer.exe.config`.
+    let target_w = wide(&std::path::absolute(target)?);
+    let replacement_w = wide(&std::path::absolute(replacement)?);
     // SAFETY: both paths are NUL-terminated UTF-16 buffers alive for the call; the optional
     // backup name, exclude and reserved arguments are null as documented.
     let ok = unsafe {
