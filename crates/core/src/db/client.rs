@@ -382,7 +382,7 @@ async fn login(target: &Target, config: Config) -> Result<Conn, DbError> {
             use tiberius::SqlBrowser as _;
             TcpStream::connect_named(&config)
                 .await
-                .map_err(|e| connect_error(target, &e))?
+                .map_err(|e| connect_error(target, &e, false))?
         } else {
             TcpStream::connect(config.get_addr())
                 .await
@@ -406,9 +406,9 @@ async fn login(target: &Target, config: Config) -> Result<Conn, DbError> {
                         })?;
                 Box::pin(Client::connect(routed, tcp.compat_write()))
                     .await
-                    .map_err(|e| connect_error(target, &e))
+                    .map_err(|e| connect_error(target, &e, true))
             }
-            other => other.map_err(|e| connect_error(target, &e)),
+            other => other.map_err(|e| connect_error(target, &e, true)),
         }
     };
     tokio::time::timeout(
@@ -422,7 +422,9 @@ async fn login(target: &Target, config: Config) -> Result<Conn, DbError> {
     })?
 }
 
-fn connect_error(target: &Target, e: &tiberius::error::Error) -> DbError {
+/// `logging_in`: the TCP connection stands and the TLS/login exchange failed (rather than
+/// SQL Browser or the connection itself).
+fn connect_error(target: &Target, e: &tiberius::error::Error, logging_in: bool) -> DbError {
     use tiberius::error::Error as E;
     let server = target.server();
     match e {
@@ -452,6 +454,16 @@ fn connect_error(target: &Target, e: &tiberius::error::Error) -> DbError {
                 server,
                 message: message.clone(),
                 hint: tls_hint(message),
+            }
+        }
+        // The TCP connection stands; with Integrated Security an I/O error now comes from
+        // SSPI building the login, not from the network.
+        E::Io { message, .. }
+            if logging_in && matches!(target.authentication, Authentication::Integrated) =>
+        {
+            DbError::IntegratedLogin {
+                server,
+                message: message.clone(),
             }
         }
         E::Io { message, .. } => DbError::Connect {

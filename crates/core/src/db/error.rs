@@ -39,6 +39,18 @@ pub enum DbError {
         server: String,
     },
 
+    /// Windows authentication failed on this side, before the server could answer (no SSPI
+    /// credentials for this account, no domain, a Kerberos/NTLM failure).
+    #[error(
+        "{server}: Windows authentication (SSPI) failed: {message}. Run k2cse as an account that may log in to this SQL Server (the K2 service account), or use a SQL login with --connection \"...;User ID=...\""
+    )]
+    IntegratedLogin {
+        /// Server.
+        server: String,
+        /// What SSPI said.
+        message: String,
+    },
+
     /// The TCP connection could not be made.
     #[error("cannot reach {server}: {message}")]
     Connect {
