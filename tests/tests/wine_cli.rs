@@ -110,7 +110,7 @@ fn the_windows_build_lists_edits_and_lints_like_the_linux_build() {
 
 #[test]
 #[ignore = "needs Wine: scripts/wine-tests.sh"]
-fn the_release_exes_need_only_dlls_windows_ships() {
+fn the_release_exes_need_only_dlls_windows_ships_and_the_gui_opens_no_console() {
     let wine = Wine::from_env();
     // System DLLs of Windows 10 / Server 2016 and later; no compiler runtime (libgcc,
     // libwinpthread, vcruntime) may appear.
@@ -160,6 +160,18 @@ fn the_release_exes_need_only_dlls_windows_ships() {
             .map(str::to_ascii_lowercase)
             .collect();
         assert!(imports.contains(&"kernel32.dll".to_owned()), "{imports:?}");
+        // The CLI is a console program; the GUI a Windows-subsystem one (no console window).
+        let subsystem = if name == "k2cse" {
+            "(Windows CUI)"
+        } else {
+            "(Windows GUI)"
+        };
+        assert!(
+            stdout(&dump)
+                .lines()
+                .any(|l| l.starts_with("Subsystem") && l.ends_with(subsystem)),
+            "{name}.exe is not a {subsystem} program"
+        );
         for dll in &imports {
             assert!(system.contains(&dll.as_str()), "{name}.exe imports {dll}");
         }
