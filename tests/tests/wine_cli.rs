@@ -102,6 +102,14 @@ fn the_windows_build_lists_edits_and_lints_like_the_linux_build() {
             "same edit, same bytes"
         );
         assert_ne!(on_windows.bytes(), bytes);
+        // The backup folder's owner-only DACL, as Wine maps it onto Unix permissions: nothing
+        // for "others" (a folder made without it gets the umask's r-x).
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(w.join("k2cse-backups"))
+                .unwrap()
+                .permissions(),
+        );
+        assert_eq!(mode & 0o007, 0, "k2cse-backups is {mode:o}");
         // The Windows save left an automatic backup the Linux build verifies.
         let verify = ok(linux(w, &["backup", "verify", "latest"]));
         assert!(stdout(&verify).contains("unaltered"), "{}", stdout(&verify));

@@ -188,6 +188,59 @@ fn string_value(key: HKEY, subkey: &[u16], value: &str) -> Option<String> {
     }
 }
 
+/// The DACL of `path` in SDDL, for tests to check what [`restrict_to_owner`] set.
+#[cfg(test)]
+fn dacl_sddl(path: &Path) -> io::Result<String> {
+    use windows_sys::Win32::Security::Authorization::ConvertSecurityDescriptorToStringSecurityDescriptorW;
+    use windows_sys::Win32::Security::GetFileSecurityW;
+    let path_w = wide(path);
+    let mut needed = 0u32;
+    // SAFETY: a null buffer of length 0 asks for the size in `needed`.
+    unsafe {
+        GetFileSecurityW(
+            path_w.as_ptr(),
+            DACL_SECURITY_INFORMATION,
+            ptr::null_mut(),
+            0,
+            &raw mut needed,
+        )
+    };
+    let mut buffer = vec![0u8; needed as usize];
+    // SAFETY: `buffer` has the `needed` bytes asked for.
+    if unsafe {
+        GetFileSecurityW(
+            path_w.as_ptr(),
+            DACL_SECURITY_INFORMATION,
+            buffer.as_mut_ptr().cast(),
+            needed,
+            &raw mut needed,
+        )
+    } == 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    let mut text: *mut u16 = ptr::null_mut();
+    let mut len = 0u32;
+    // SAFETY: `buffer` holds the descriptor just read; `text` receives a LocalAlloc'd string.
+    if unsafe {
+        ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            buffer.as_mut_ptr().cast(),
+            SDDL_REVISION_1,
+            DACL_SECURITY_INFORMATION,
+            &raw mut text,
+            &raw mut len,
+        )
+    } == 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the conversion returned `len` UTF-16 units at `text`, freed once after copying.
+    let sddl = unsafe { String::from_utf16_lossy(std::slice::from_raw_parts(text, len as usize)) };
+    // SAFETY: allocated by the conversion above.
+    unsafe { LocalFree(text.cast()) };
+    Ok(sddl.trim_end_matches('\0').to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +267,19 @@ mod tests {
         let private = dir.path().join("k2cse-backups");
         std::fs::create_dir(&private).unwrap();
         restrict_to_owner(&private).unwrap();
+        // Windows keeps exactly the three entries set (owner rights, SYSTEM, Administrators);
+        // Wine maps them onto Unix permissions and reports those back. Either way nobody else
+        // (Everyone, Users, Authenticated Users) is let in, and SYSTEM is.
+        let sddl = dacl_sddl(&private).unwrap();
+        assert!(sddl.contains(";;;SY)"), "{sddl}");
+        for other in [";;;WD)", ";;;BU)", ";;;AU)"] {
+            assert!(!sddl.contains(other), "{sddl} admits {other}");
+        }
+        // A folder created without it is open to more than its owner (on Windows it inherits
+        // the temp folder's ACL, under Wine the umask's "others" bits).
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        assert_ne!(dacl_sddl(&open).unwrap(), sddl);
         std::fs::write(private.join("a.tar"), "x").unwrap();
         assert_eq!(std::fs::read_to_string(private.join("a.tar")).unwrap(), "x");
     }
