@@ -3,6 +3,8 @@
 //! (SSPI), where the Linux build refuses it up front. Ignored by default;
 //! `scripts/wine-tests.sh` runs it.
 #![allow(clippy::unwrap_used)]
+// Wine runs on a Unix host; on Windows the programs run natively and the other suites cover them.
+#![cfg(unix)]
 
 use k2cse_tests::fixtures::Scratch;
 use k2cse_tests::sim::{SA_PASSWORD, SimProcess};

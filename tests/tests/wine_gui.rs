@@ -3,6 +3,8 @@
 //! working Direct3D 12 or Vulkan device here) by starting again with glow. Screenshots go to
 //! `target/wine/`. Ignored by default; `scripts/wine-tests.sh` runs them.
 #![allow(clippy::unwrap_used)]
+// Wine runs on a Unix host; on Windows the programs run natively and the other suites cover them.
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
