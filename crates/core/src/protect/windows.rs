@@ -133,38 +133,29 @@ pub fn container_export(spec: &ProviderSpec) -> Result<Zeroizing<Vec<u8>>, Strin
             code,
         )
     };
-    let mut len = 0u32;
-    // SAFETY: a null buffer asks for the blob size in `len`.
-    if unsafe {
-        CryptExportKey(
-            container.key,
-            0,
-            PRIVATEKEYBLOB,
-            0,
-            ptr::null_mut(),
-            &raw mut len,
-        )
-    } == 0
-    {
-        return Err(fail(last_error_code()));
+    container.export(PRIVATEKEYBLOB).map_err(fail)
+}
+
+impl Container {
+    /// The key exported as a `blob_type` blob (`PUBLICKEYBLOB`, `PRIVATEKEYBLOB`): asks for the
+    /// size, then fills a buffer of it. The error is the Windows error code.
+    fn export(&self, blob_type: u32) -> Result<Zeroizing<Vec<u8>>, u32> {
+        let mut len = 0u32;
+        // SAFETY: a null buffer asks for the blob size in `len`.
+        if unsafe { CryptExportKey(self.key, 0, blob_type, 0, ptr::null_mut(), &raw mut len) } == 0
+        {
+            return Err(last_error_code());
+        }
+        let mut blob = Zeroizing::new(vec![0u8; len as usize]);
+        // SAFETY: `blob` has the `len` bytes the first call asked for.
+        if unsafe { CryptExportKey(self.key, 0, blob_type, 0, blob.as_mut_ptr(), &raw mut len) }
+            == 0
+        {
+            return Err(last_error_code());
+        }
+        blob.truncate(len as usize);
+        Ok(blob)
     }
-    let mut blob = Zeroizing::new(vec![0u8; len as usize]);
-    // SAFETY: `blob` has the `len` bytes the first call asked for.
-    if unsafe {
-        CryptExportKey(
-            container.key,
-            0,
-            PRIVATEKEYBLOB,
-            0,
-            blob.as_mut_ptr(),
-            &raw mut len,
-        )
-    } == 0
-    {
-        return Err(fail(last_error_code()));
-    }
-    blob.truncate(len as usize);
-    Ok(blob)
 }
 
 impl Drop for Container {
@@ -246,36 +237,9 @@ pub fn container_encrypt(spec: &ProviderSpec, oaep: bool, data: &[u8]) -> Result
 /// The container's public key (and its fingerprint).
 pub fn container_public_key(spec: &ProviderSpec) -> Result<(rsa::PublicKey, String), String> {
     let container = Container::open(spec)?;
-    let mut len = 0u32;
-    // SAFETY: a null buffer asks for the blob size in `len`.
-    if unsafe {
-        CryptExportKey(
-            container.key,
-            0,
-            PUBLICKEYBLOB,
-            0,
-            ptr::null_mut(),
-            &raw mut len,
-        )
-    } == 0
-    {
-        return Err(format!("cannot export the public key ({})", last_error()));
-    }
-    let mut blob = vec![0u8; len as usize];
-    // SAFETY: `blob` has the `len` bytes the first call asked for.
-    if unsafe {
-        CryptExportKey(
-            container.key,
-            0,
-            PUBLICKEYBLOB,
-            0,
-            blob.as_mut_ptr(),
-            &raw mut len,
-        )
-    } == 0
-    {
-        return Err(format!("cannot export the public key ({})", last_error()));
-    }
+    let blob = container
+        .export(PUBLICKEYBLOB)
+        .map_err(|code| format!("cannot export the public key (Windows error 0x{code:08X})"))?;
     // PUBLICKEYBLOB: BLOBHEADER (8 bytes), RSAPUBKEY { magic "RSA1", bitlen, pubexp } (12
     // bytes), then the modulus, little-endian.
     let header = blob.get(8..20).ok_or("short public key blob")?;
