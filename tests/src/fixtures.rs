@@ -153,3 +153,20 @@ pub fn plain_k2(oaep: bool) -> String {
         1,
     )
 }
+
+/// Each entry's name and connection string from `k2cse list --json` output.
+pub fn listed_entries(list_json: &[u8]) -> Vec<(String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(list_json)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(list_json)));
+    v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["connection_string"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use k2cse_core::protect::RsaKey;
-use k2cse_tests::fixtures::{Scratch, declaration, plain_k2};
+use k2cse_tests::fixtures::{Scratch, declaration, listed_entries, plain_k2};
 use k2cse_tests::mono::{self, Sandbox};
 use predicates::prelude::*;
 
@@ -54,18 +54,7 @@ fn k2cse_entries(s: &Scratch, key: &str) -> BTreeMap<String, String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap().to_owned(),
-                e["connection_string"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    listed_entries(&out.stdout).into_iter().collect()
 }
 
 fn plain_entries() -> BTreeMap<String, String> {

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use k2cse_core::protect::RsaKey;
-use k2cse_tests::fixtures::{SAMPLE, Scratch, fixture, k2cse, plain_k2};
+use k2cse_tests::fixtures::{SAMPLE, Scratch, fixture, k2cse, listed_entries, plain_k2};
 use k2cse_tests::wine::{Wine, stderr, stdout, windows_path};
 use serde_json::Value;
 
@@ -47,17 +47,7 @@ fn json(output: &std::process::Output) -> Value {
 
 /// Each entry's name and connection string (lines differ once the section is encrypted).
 fn entries(output: &std::process::Output) -> Vec<(String, String)> {
-    json(output)["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap().to_owned(),
-                e["connection_string"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    listed_entries(&output.stdout)
 }
 
 fn ok(output: std::process::Output) -> std::process::Output {
