@@ -119,7 +119,12 @@ fn create(
         let mut c = connect(ctx, &args.db)?;
         steps.step("reading [HostServer].[Configuration]");
         let rows = c.run(async |db| db.raw_rows().await)?;
-        backup = backup.with_database(&server(ctx, &args.db, &c), &c.db.status().database, rows);
+        backup = backup.with_database(
+            &server(ctx, &args.db, &c),
+            &c.db.status().database,
+            &c.db.status().shape,
+            rows,
+        );
     }
     steps.step("writing the backup");
     let path = match &args.to {
@@ -158,6 +163,7 @@ pub fn before_db_write(
     let backup = Backup::new(BackupKind::Automatic, format!("before {reason}")).with_database(
         &server(ctx, options, c),
         &c.db.status().database,
+        &c.db.status().shape,
         rows,
     );
     let save = ctx.save_options(false, reason);
@@ -332,6 +338,7 @@ fn plan_restore(
             rows,
             server: server(ctx, &options, &c),
             database: c.db.status().database.clone(),
+            shape: c.db.status().shape.clone(),
         };
         connected = Some(c);
         Some(current)

@@ -9,7 +9,7 @@ use k2cse_core::Error;
 use k2cse_core::backup::{
     self, Backup, BackupError, BackupKind, BackupStore, CurrentRows, Encryption, Only, RestorePlan,
 };
-use k2cse_core::db::{Credentials, Database, RawRow, Target, TokenWrite};
+use k2cse_core::db::{Credentials, Database, RawRow, StoredValue, TableShape, Target, TokenWrite};
 use k2cse_core::protect::KeyStore;
 use k2cse_core::secret::Secret;
 use k2cse_mssql_sim::{Faults, SAMPLE_MASTER_KEY_PASSWORD, SimConfig, Simulator};
@@ -26,7 +26,7 @@ fn rows() -> Vec<RawRow> {
     vec![
         RawRow {
             token: "[K2SERVER]".into(),
-            value: Some(
+            value: StoredValue::Binary(
                 "K2SERVER01"
                     .encode_utf16()
                     .flat_map(u16::to_le_bytes)
@@ -36,12 +36,12 @@ fn rows() -> Vec<RawRow> {
         },
         RawRow {
             token: "[SECRET]".into(),
-            value: Some(vec![0, 1, 2, 250, 251]),
+            value: StoredValue::Binary(vec![0, 1, 2, 250, 251]),
             encrypted: true,
         },
         RawRow {
             token: "[EMPTY]".into(),
-            value: None,
+            value: StoredValue::Null,
             encrypted: false,
         },
     ]
@@ -53,7 +53,7 @@ fn sample_backup() -> Backup {
             Path::new("/k2/K2HostServer.exe.config"),
             k2cse_core::sample::K2_SAMPLE.to_vec(),
         )
-        .with_database("db,1433", "K2", rows())
+        .with_database("db,1433", "K2", &TableShape::legacy(), rows())
 }
 
 fn backup_error(result: Result<Backup, BackupError>) -> BackupError {
@@ -244,7 +244,12 @@ async fn backed_up_then_broken(sim: &Simulator, db: &mut Database, target: &Targ
     );
     let backup = Backup::new(BackupKind::Manual, "test")
         .with_file(&config, original_file.clone())
-        .with_database(&target.server(), "K2", original_rows.clone());
+        .with_database(
+            &target.server(),
+            "K2",
+            &db.status().shape.clone(),
+            original_rows.clone(),
+        );
     let backup = store.save(&backup, None).unwrap();
     // Break both sides: a changed and a new token, a changed file.
     db.write(&[
@@ -291,6 +296,7 @@ async fn plan_for(
             rows: db.raw_rows().await.unwrap(),
             server: target.server(),
             database: "K2".into(),
+            shape: db.status().shape.clone(),
         }),
     )
     .unwrap()
@@ -371,8 +377,9 @@ async fn a_restore_interrupted_at_any_statement_leaves_file_and_database_as_they
     let s = backed_up_then_broken(&sim, &mut db, &target).await;
     let broken_file = std::fs::read(&s.config).unwrap();
     let broken_rows = db.raw_rows().await.unwrap();
-    // A restore runs 5 statements: locked read, DELETE, UPDATE, INSERT, read-back.
-    for after in 1..=5 {
+    // A restore writes only the rows that differ: here 4 statements, the locked read, the
+    // DELETE of the added token, the UPDATE of the changed one, the read-back.
+    for after in 1..=4 {
         let (mut db, _) = open_db(&sim).await;
         let plan = plan_for(&s, &mut db, &target, None).await;
         sim.set_faults(Faults {
@@ -404,7 +411,7 @@ async fn a_restore_interrupted_at_any_statement_leaves_file_and_database_as_they
     let (mut db, _) = open_db(&sim).await;
     let plan = plan_for(&s, &mut db, &target, None).await;
     sim.set_faults(Faults {
-        fail_statement: Some("INSERT INTO".into()),
+        fail_statement: Some("UPDATE [HostServer]".into()),
         ..Faults::default()
     });
     plan.execute(Some(&mut db), &s.store, None)

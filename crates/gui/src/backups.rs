@@ -225,8 +225,8 @@ fn create(
     let mut backup =
         Backup::new(BackupKind::Manual, "k2cse-gui: Back up now").with_file(path, bytes);
     if let Some(db) = db {
-        let (rows, database) = db.raw_rows(cancel)?;
-        backup = backup.with_database(&db.server(), &database, rows);
+        let (rows, database, shape) = db.raw_rows(cancel)?;
+        backup = backup.with_database(&db.server(), &database, &shape, rows);
     }
     let saved = store.save(&backup, encryption).map_err(|e| e.to_string())?;
     let list = store.list().map_err(|e| e.to_string())?;
@@ -252,10 +252,11 @@ fn inspect(
             None
         }
         (Some(_), Some(db)) => match db.raw_rows(cancel) {
-            Ok((rows, database)) => Some(CurrentRows {
+            Ok((rows, database, shape)) => Some(CurrentRows {
                 rows,
                 server: db.server(),
                 database,
+                shape,
             }),
             Err(e) => {
                 database_note = Some(format!("The database rows are not compared: {e}"));

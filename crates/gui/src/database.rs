@@ -203,10 +203,11 @@ impl DbSettings {
     pub(crate) fn raw_rows(
         &self,
         cancel: &CancelFlag,
-    ) -> Result<(Vec<db::RawRow>, String), String> {
+    ) -> Result<(Vec<db::RawRow>, String, db::TableShape), String> {
         self.run(cancel, async |db| {
             let rows = db.raw_rows().await?;
-            Ok::<_, DbError>((rows, db.status().database.clone()))
+            let status = db.status();
+            Ok::<_, DbError>((rows, status.database.clone(), status.shape.clone()))
         })
     }
 
@@ -243,7 +244,7 @@ impl DbSettings {
                 // The automatic backup of the rows, as the CLI takes before `db push`.
                 let rows = db.raw_rows().await?;
                 let backup = Backup::new(BackupKind::Automatic, "before k2cse-gui database update")
-                    .with_database(&server, &before.status.database, rows);
+                    .with_database(&server, &before.status.database, &before.status.shape, rows);
                 backups.save(&backup, None)?;
                 backups.prune(k2cse_core::backup::DEFAULT_KEEP)?;
             }

@@ -28,7 +28,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-pub use engine::seed::{SAMPLE_MASTER_KEY_PASSWORD, SAMPLE_TOKENS, Seed};
+pub use engine::seed::{
+    DatabaseOptions, FlagColumn, SAMPLE_MASTER_KEY_PASSWORD, SAMPLE_TOKENS, SchemaProfile, Seed,
+    ValueColumn,
+};
 pub use login::ServerEncryption;
 
 /// What `SELECT @@VERSION` answers.
@@ -51,6 +54,11 @@ pub struct SimConfig {
     pub database: String,
     /// Print session errors to stderr.
     pub verbose: bool,
+    /// Compatibility level, column types and collation of a new database.
+    pub database_options: engine::seed::DatabaseOptions,
+    /// A second login `(user, password)` that may read the table but not open the keys
+    /// (`OPEN SYMMETRIC KEY` answers 15151).
+    pub login_without_key_permission: Option<(String, String)>,
 }
 
 impl Default for SimConfig {
@@ -63,6 +71,8 @@ impl Default for SimConfig {
             encryption: ServerEncryption::Optional,
             database: "K2".into(),
             verbose: false,
+            database_options: engine::seed::DatabaseOptions::default(),
+            login_without_key_permission: None,
         }
     }
 }
@@ -189,8 +199,13 @@ impl Simulator {
         };
         std::fs::create_dir_all(&data_dir)
             .with_context(|| format!("creating {}", data_dir.display()))?;
-        let store = engine::seed::create(&data_dir, &config.database, config.seed)
-            .context("creating the database")?;
+        let store = engine::seed::create(
+            &data_dir,
+            &config.database,
+            config.seed,
+            &config.database_options,
+        )
+        .context("creating the database")?;
         let identity = match config.encryption {
             ServerEncryption::Unsupported => None,
             _ => Some(tls::self_signed().context("generating the TLS certificate")?),

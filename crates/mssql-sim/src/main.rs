@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use k2cse_mssql_sim::{Faults, Seed, ServerEncryption, SimConfig, Simulator};
+use k2cse_mssql_sim::{
+    DatabaseOptions, Faults, SchemaProfile, Seed, ServerEncryption, SimConfig, Simulator,
+};
 
 /// A SQL Server stand-in for k2cse's tests and demos: TDS 7.4 over TCP, SQLite underneath.
 #[derive(Debug, Parser)]
@@ -46,6 +48,20 @@ struct Args {
     /// Print session errors to stderr.
     #[arg(long, short)]
     verbose: bool,
+    /// Compatibility level of a new database (100 = SQL Server 2008 R2 ... 160 = 2022).
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u16).range(100..=160))]
+    compat_level: u16,
+    /// Column types of [HostServer].[Configuration] in a new database: VALUE[:FLAG], VALUE one
+    /// of varbinary, nvarchar, varchar, sql_variant; FLAG one of bit, tinyint, int.
+    #[arg(long, value_name = "PROFILE", default_value = "varbinary:bit")]
+    schema: SchemaProfile,
+    /// Default collation of a new database.
+    #[arg(long, default_value = "SQL_Latin1_General_CP1_CI_AS")]
+    collation: String,
+    /// Also accept this login (USER:PASSWORD); it may read the table but has no permission
+    /// on the keys.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    login_without_key_permission: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -73,6 +89,16 @@ fn main() -> anyhow::Result<()> {
         encryption,
         database: args.database,
         verbose: args.verbose,
+        database_options: DatabaseOptions {
+            compat_level: args.compat_level,
+            schema: args.schema,
+            collation: args.collation,
+        },
+        login_without_key_permission: args
+            .login_without_key_permission
+            .as_deref()
+            .and_then(|l| l.split_once(':'))
+            .map(|(u, p)| (u.to_owned(), p.to_owned())),
     })?;
     if let Some(path) = &args.cert_out {
         let pem = sim

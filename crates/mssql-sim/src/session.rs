@@ -7,7 +7,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::Shared;
-use crate::engine::translate::{split, translate};
+use crate::engine::translate::split;
 use crate::engine::{Outcome, Session};
 use crate::login::{
     Login, Mode, ServerEncryption, client_encryption, negotiate, parse_login, prelogin_response,
@@ -105,6 +105,9 @@ pub async fn serve(mut socket: TcpStream, shared: Arc<Shared>) -> Result<(), Ses
     let store = shared.store.clone();
     let mut session = tokio::task::block_in_place(|| store.session())
         .map_err(|e| SessionError::Other(e.to_string()))?;
+    if !login.user.eq_ignore_ascii_case("sa") {
+        session.deny_keys();
+    }
     shared.counters.logins.fetch_add(1, Ordering::Relaxed);
     write_message(
         &mut io,
@@ -141,7 +144,16 @@ fn check_login(shared: &Shared, login: &Login) -> Result<(), Vec<u8>> {
     if login.integrated {
         return fail(&mut response, ServerMessage { number: 18452, state: 1, class: 14, text: "Login failed. The login is from an untrusted domain and cannot be used with Integrated authentication.".into() });
     }
-    if !login.user.eq_ignore_ascii_case("sa") || login.password != shared.config.sa_password {
+    let restricted = shared
+        .config
+        .login_without_key_permission
+        .as_ref()
+        .is_some_and(|(user, password)| {
+            login.user.eq_ignore_ascii_case(user) && &login.password == password
+        });
+    if !restricted
+        && (!login.user.eq_ignore_ascii_case("sa") || login.password != shared.config.sa_password)
+    {
         return fail(
             &mut response,
             ServerMessage {
@@ -309,6 +321,7 @@ fn execute(
     params: &[Param],
     rpc: bool,
 ) -> Result<(), Dropped> {
+    session.start_batch();
     let statements = split(sql);
     let last = statements.len().saturating_sub(1);
     let mut failed = false;
@@ -323,7 +336,7 @@ fn execute(
                     ),
                 ))
             }
-            _ => session.run(&translate(text), params),
+            _ => session.run_text(text, params),
         };
         let count = shared.counters.statements.fetch_add(1, Ordering::Relaxed) + 1;
         if shared.take_drop(count) {

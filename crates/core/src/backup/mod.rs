@@ -22,7 +22,7 @@ pub use restore::{CurrentRows, DatabaseRestore, FileRestore, Only, RestorePlan, 
 pub use store::{BackupStore, StoredBackup};
 pub use store::{DEFAULT_KEEP, DIR_NAME, is_encrypted_file, open, save_to};
 
-use crate::db::RawRow;
+use crate::db::{RawRow, TableShape};
 
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "k2cse-backup";
@@ -116,6 +116,10 @@ pub struct DatabasePart {
     pub rows: usize,
     /// Rows stored encrypted (`Encrypted = 1`), kept as ciphertext.
     pub encrypted_rows: usize,
+    /// The table's column types when the rows were read (absent in backups made before
+    /// k2cse read them: those assumed `varbinary(max)` and `bit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<TableShape>,
     /// Size of the member in bytes.
     pub size: u64,
     /// SHA-256 of the member, lower-case hex.
@@ -185,7 +189,13 @@ impl Backup {
 
     /// Adds the database rows read from `database` on `server`.
     #[must_use]
-    pub fn with_database(mut self, server: &str, database: &str, rows: Vec<RawRow>) -> Self {
+    pub fn with_database(
+        mut self,
+        server: &str,
+        database: &str,
+        shape: &TableShape,
+        rows: Vec<RawRow>,
+    ) -> Self {
         self.manifest.database = Some(DatabasePart {
             server: server.into(),
             database: database.into(),
@@ -193,6 +203,7 @@ impl Backup {
             part: "database/configuration.json".into(),
             rows: rows.len(),
             encrypted_rows: rows.iter().filter(|r| r.encrypted).count(),
+            shape: Some(shape.clone()),
             // Filled in when the archive is encoded (the member's bytes are made then).
             size: 0,
             sha256: String::new(),

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use super::{Backup, BackupError, BackupKind, BackupStore, Encryption, restore_target};
-use crate::db::{Database, RawRow, RowChange};
+use crate::db::{Database, DbError, RawRow, RowChange, TableShape};
 use crate::error::{Error, Result};
 use crate::protect::KeyStore;
 use crate::save::{Fingerprint, SaveOptions, write_atomic};
@@ -57,6 +57,8 @@ pub struct DatabaseRestore {
     pub server: String,
     /// Database name.
     pub database: String,
+    /// The table's column types (the same as the backup's).
+    pub shape: TableShape,
 }
 
 /// What a restore would do.
@@ -92,6 +94,8 @@ pub struct CurrentRows {
     pub server: String,
     /// Database name.
     pub database: String,
+    /// The table's column types now.
+    pub shape: TableShape,
 }
 
 impl RestorePlan {
@@ -151,6 +155,21 @@ impl RestorePlan {
             }
             (true, Some(current)) => {
                 let restored = backup.rows().unwrap_or_default().to_vec();
+                let backed_up = backup
+                    .manifest()
+                    .database
+                    .as_ref()
+                    .and_then(|d| d.shape.clone())
+                    .unwrap_or_else(TableShape::legacy);
+                if backed_up != current.shape {
+                    return Err(DbError::Shape {
+                        message: format!(
+                            "the rows were backed up from a table shaped {backed_up} and the table is now {}: restoring them would change how values are stored, so nothing was restored",
+                            current.shape
+                        ),
+                    }
+                    .into());
+                }
                 if let Some(source) = &backup.manifest().database
                     && !(source.server.eq_ignore_ascii_case(&current.server)
                         && source.database.eq_ignore_ascii_case(&current.database))
@@ -166,6 +185,7 @@ impl RestorePlan {
                     restored,
                     server: current.server,
                     database: current.database,
+                    shape: current.shape,
                 })
             }
         };
@@ -231,7 +251,7 @@ impl RestorePlan {
             }
         }
         if let Some(d) = &self.database {
-            pre = pre.with_database(&d.server, &d.database, d.current.clone());
+            pre = pre.with_database(&d.server, &d.database, &d.shape, d.current.clone());
         }
         let pre_restore_backup = store.save(&pre, encryption)?;
         let written: RefCell<Vec<&FileRestore>> = RefCell::new(Vec::new());
@@ -323,10 +343,13 @@ fn undo(written: &[&FileRestore]) {
 }
 
 fn row_value(row: &RawRow, reveal: bool) -> String {
+    use crate::db::StoredValue;
     match (&row.value, row.text()) {
-        (None, _) => "NULL".into(),
-        (Some(bytes), _) if row.encrypted => format!("<encrypted, {} bytes>", bytes.len()),
-        (Some(_), Some(text)) => {
+        (StoredValue::Null, _) => "NULL".into(),
+        (StoredValue::Binary(bytes), _) if row.encrypted => {
+            format!("<encrypted, {} bytes>", bytes.len())
+        }
+        (_, Some(text)) => {
             let token = row.token.trim_matches(['[', ']']);
             if !reveal && crate::entry::schema::looks_secret(token) {
                 MASK.into()
@@ -334,7 +357,10 @@ fn row_value(row: &RawRow, reveal: bool) -> String {
                 crate::entry::display_any(&text, reveal)
             }
         }
-        (Some(bytes), None) => format!("<{} bytes>", bytes.len()),
+        (StoredValue::Binary(bytes), None) => format!("<{} bytes>", bytes.len()),
+        (StoredValue::Nvarchar(t) | StoredValue::Varchar(t), None) => {
+            format!("<encrypted, {} characters>", t.chars().count())
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use tiberius::{AuthMethod, Client, Config, EncryptionLevel, Row};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt as _};
 
+use super::shape::TableShape;
 use super::target::{Authentication, Encryption, Target};
 use super::{DbError, KeyStatus, Status, Token, TokenValue, sql};
 use crate::secret::Secret;
@@ -76,27 +77,29 @@ impl Database {
         .await?;
         let row = row.ok_or_else(|| DbError::Client("the probe query returned no row".into()))?;
         let count = |name: &str| row.try_get::<i32, _>(name).ok().flatten().unwrap_or(0) > 0;
+        let text = |name: &str| {
+            row.try_get::<&str, _>(name)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_owned()
+        };
         let mut status = Status {
             server: target.server(),
-            database: row
-                .try_get::<&str, _>("database_name")
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-                .to_owned(),
-            version: row
-                .try_get::<&str, _>("version")
-                .ok()
-                .flatten()
-                .unwrap_or_default()
+            database: text("database_name"),
+            version: text("version")
                 .lines()
                 .next()
                 .unwrap_or_default()
                 .to_owned(),
+            product_version: text("product_version"),
+            compatibility_level: row.try_get::<i32, _>("compatibility_level").ok().flatten(),
+            collation: text("collation_name"),
             has_configuration_table: count("has_table"),
             has_master_key: count("has_master_key"),
             has_certificate: count("has_certificate"),
             has_symmetric_key: count("has_symmetric_key"),
+            shape: TableShape::legacy(),
             keys: KeyStatus::NotPresent,
             use_sql_encryption: None,
         };
@@ -105,6 +108,7 @@ impl Database {
                 database: status.database,
             });
         }
+        status.shape = read_shape(&mut client, target).await?;
         if status.has_symmetric_key {
             status.keys = open_keys(
                 &mut client,
@@ -134,15 +138,16 @@ impl Database {
 
     /// Every token, decrypted where the key is open.
     pub async fn tokens(&mut self) -> Result<Vec<Token>, DbError> {
-        let rows = self.select("reading tokens", sql::READ_ALL).await?;
-        Ok(rows.iter().map(token_from_row).collect())
+        let statement = sql::read_all(&self.status.shape);
+        let rows = self.select_owned("reading tokens", &statement).await?;
+        Ok(rows.iter().map(|r| self.token_from_row(r)).collect())
     }
 
     /// The rows of a parameterless query, in one round trip.
-    pub(super) async fn select(
+    pub(super) async fn select_owned(
         &mut self,
         what: &'static str,
-        query: &'static str,
+        query: &str,
     ) -> Result<Vec<Row>, DbError> {
         round_trip(&self.target, what, async {
             self.client
@@ -156,19 +161,38 @@ impl Database {
 
     /// One token.
     pub async fn token(&mut self, name: &str) -> Result<Token, DbError> {
-        let json = serde_json::json!([{ "token": name }]).to_string();
-        let rows = round_trip(&self.target, "reading a token", async {
-            self.client
-                .query(sql::READ_LOCKED, &[&json])
-                .await?
-                .into_first_result()
-                .await
-        })
-        .await?;
-        rows.iter()
-            .map(token_from_row)
-            .next()
+        let mut found = self.locked(&[name]).await?;
+        found
+            .remove(&name.to_lowercase())
             .ok_or_else(|| DbError::TokenNotFound(name.to_owned()))
+    }
+
+    /// Runs `statement(n)` for every chunk of `rows` (each row's parameters in order), one
+    /// round trip per chunk; returns the rows affected.
+    pub(super) async fn execute_chunked(
+        &mut self,
+        what: &'static str,
+        rows: &[Vec<Param<'_>>],
+        statement: &dyn Fn(usize) -> String,
+    ) -> Result<u64, DbError> {
+        let Some(per_row) = rows.first().map(Vec::len) else {
+            return Ok(0);
+        };
+        let mut affected = 0;
+        for chunk in rows.chunks(sql::chunk_rows(per_row)) {
+            let text = statement(chunk.len());
+            let params: Vec<&dyn tiberius::ToSql> = chunk
+                .iter()
+                .flatten()
+                .map(|p| p as &dyn tiberius::ToSql)
+                .collect();
+            let done = round_trip(&self.target, what, async {
+                self.client.execute(text.as_str(), &params).await
+            })
+            .await?;
+            affected += done.total();
+        }
+        Ok(affected)
     }
 
     /// Writes `writes` in one transaction: locks and re-reads the rows, refuses if any differs
@@ -179,11 +203,8 @@ impl Database {
         if writes.is_empty() {
             return Ok(());
         }
-        let names: Vec<_> = writes
-            .iter()
-            .map(|w| serde_json::json!({ "token": w.token }))
-            .collect();
-        let names = serde_json::Value::Array(names).to_string();
+        self.check_writable(writes)?;
+        let names: Vec<&str> = writes.iter().map(|w| w.token.as_str()).collect();
         round_trip(&self.target, "beginning a transaction", async {
             self.client.begin_transaction().await
         })
@@ -206,7 +227,7 @@ impl Database {
     async fn write_in_transaction(
         &mut self,
         writes: &[TokenWrite],
-        names: &str,
+        names: &[&str],
     ) -> Result<(), DbError> {
         let current = self.locked(names).await?;
         let keys_open = self.status.keys == KeyStatus::Open;
@@ -234,40 +255,32 @@ impl Database {
         if !conflicts.is_empty() {
             return Err(DbError::Conflict(conflicts));
         }
-        let updates: Vec<_> = writes
+        let shape = self.status.shape.clone();
+        let updates: Vec<Vec<Param<'_>>> = writes
             .iter()
             .filter_map(|w| {
                 w.expected
                     .as_ref()
-                    .map(|old| serde_json::json!({ "token": w.token, "old": old, "new": w.new }))
+                    .map(|old| vec![Param::Text(&w.token), Param::Text(old), Param::Text(&w.new)])
             })
             .collect();
-        if !updates.is_empty() {
-            let json = serde_json::Value::Array(updates.clone()).to_string();
-            let done = round_trip(&self.target, "updating tokens", async {
-                self.client.execute(sql::UPDATE, &[&json]).await
-            })
+        let matched = self
+            .execute_chunked("updating tokens", &updates, &|n| sql::update(&shape, n))
             .await?;
-            let matched = done.total();
-            if matched != updates.len() as u64 {
-                return Err(DbError::Conflict(vec![format!(
-                    "{matched} of {} rows matched",
-                    updates.len()
-                )]));
-            }
+        if matched != updates.len() as u64 {
+            return Err(DbError::Conflict(vec![format!(
+                "{matched} of {} rows matched",
+                updates.len()
+            )]));
         }
         for encrypt in [false, true] {
-            let inserts: Vec<_> = writes
+            let inserts: Vec<Vec<Param<'_>>> = writes
                 .iter()
                 .filter(|w| w.expected.is_none() && w.encrypt == encrypt)
-                .map(|w| serde_json::json!({ "token": w.token, "new": w.new }))
+                .map(|w| vec![Param::Text(&w.token), Param::Text(&w.new)])
                 .collect();
-            if inserts.is_empty() {
-                continue;
-            }
-            let json = serde_json::Value::Array(inserts).to_string();
-            round_trip(&self.target, "adding tokens", async {
-                self.client.execute(sql::INSERT, &[&json, &encrypt]).await
+            self.execute_chunked("adding tokens", &inserts, &|n| {
+                sql::insert(&shape, n, encrypt)
             })
             .await?;
         }
@@ -283,21 +296,139 @@ impl Database {
         Ok(())
     }
 
-    async fn locked(&mut self, names: &str) -> Result<HashMap<String, Token>, DbError> {
-        let rows = round_trip(&self.target, "reading tokens", async {
-            self.client
-                .query(sql::READ_LOCKED, &[&names])
-                .await?
-                .into_first_result()
-                .await
-        })
-        .await?;
-        Ok(rows
-            .iter()
-            .map(token_from_row)
-            .map(|t| (t.name.to_lowercase(), t))
-            .collect())
+    /// The tokens `names`, locked until the transaction ends (one round trip per chunk).
+    async fn locked(&mut self, names: &[&str]) -> Result<HashMap<String, Token>, DbError> {
+        let shape = self.status.shape.clone();
+        let mut out = HashMap::new();
+        for chunk in names.chunks(sql::chunk_rows(1)) {
+            let statement = sql::read_locked(&shape, chunk.len());
+            let params: Vec<&dyn tiberius::ToSql> =
+                chunk.iter().map(|n| n as &dyn tiberius::ToSql).collect();
+            let rows = round_trip(&self.target, "reading tokens", async {
+                self.client
+                    .query(statement.as_str(), &params)
+                    .await?
+                    .into_first_result()
+                    .await
+            })
+            .await?;
+            out.extend(
+                rows.iter()
+                    .map(|r| self.token_from_row(r))
+                    .map(|t| (t.name.to_lowercase(), t)),
+            );
+        }
+        Ok(out)
     }
+
+    /// Refuses, before anything is sent, writes this table's shape cannot take: an unknown
+    /// column type, an encrypted value where ciphertext cannot be kept, a value longer than
+    /// the column (or `EncryptByKey`) holds.
+    fn check_writable(&self, writes: &[TokenWrite]) -> Result<(), DbError> {
+        let shape = &self.status.shape;
+        if let Some(refusal) = shape.write_refusal() {
+            return Err(DbError::Shape { message: refusal });
+        }
+        for w in writes {
+            let chars = w.new.encode_utf16().count();
+            if let Some(max) = shape.max_plain_chars()
+                && chars > max
+            {
+                return Err(DbError::Shape {
+                    message: format!(
+                        "the new value of {:?} has {chars} characters; VariableValue ({}) holds {max}",
+                        w.token,
+                        shape.value_type_name()
+                    ),
+                });
+            }
+            if w.encrypt && 2 * chars > MAX_ENCRYPTED_BYTES {
+                return Err(DbError::Shape {
+                    message: format!(
+                        "the new value of {:?} has {chars} characters; SQL Server's EncryptByKey encrypts at most {} characters (its result is at most 8,000 bytes)",
+                        w.token,
+                        MAX_ENCRYPTED_BYTES / 2
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn token_from_row(&self, row: &Row) -> Token {
+        let mut token = token_from_row(row);
+        // A text column cannot hold ciphertext k2cse knows how to read: never "readable".
+        if token.encrypted && !self.status.shape.can_hold_ciphertext() {
+            token.value = TokenValue::Unreadable;
+        }
+        token
+    }
+}
+
+/// The longest plaintext, in bytes, that k2cse asks `EncryptByKey` to encrypt: its result is
+/// at most 8,000 bytes, of which the key GUID, version, IV, the inner header and padding take
+/// up to 60.
+const MAX_ENCRYPTED_BYTES: usize = 7_936;
+
+/// A statement parameter of one of the types k2cse sends (no `Debug`: it may be a secret).
+#[derive(Clone, Copy)]
+pub(super) enum Param<'a> {
+    /// `nvarchar`.
+    Text(&'a str),
+    /// `varbinary`.
+    Bytes(&'a [u8]),
+    /// `int`.
+    Int(i32),
+}
+
+impl tiberius::ToSql for Param<'_> {
+    fn to_sql(&self) -> tiberius::ColumnData<'_> {
+        match self {
+            Self::Text(t) => t.to_sql(),
+            Self::Bytes(b) => b.to_sql(),
+            Self::Int(i) => i.to_sql(),
+        }
+    }
+}
+
+/// The column types of `[HostServer].[Configuration]` from the catalog.
+async fn read_shape(client: &mut Conn, target: &Target) -> Result<TableShape, DbError> {
+    let rows = round_trip(target, "reading the table's column types", async {
+        client
+            .simple_query(sql::SHAPE)
+            .await?
+            .into_first_result()
+            .await
+    })
+    .await?;
+    let column = |name: &str| {
+        rows.iter().find(|r| {
+            r.try_get::<&str, _>("column_name")
+                .ok()
+                .flatten()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+    };
+    let type_of = |name: &str| -> Result<(String, i32), DbError> {
+        let row = column(name).ok_or_else(|| DbError::Shape {
+            message: format!("[HostServer].[Configuration] has no column {name}"),
+        })?;
+        Ok((
+            row.try_get::<&str, _>("type_name")
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_owned(),
+            row.try_get::<i32, _>("max_length")
+                .ok()
+                .flatten()
+                .unwrap_or(-1),
+        ))
+    };
+    type_of("VariableToken")?;
+    let (value, max_length) = type_of("VariableValue")?;
+    let (flag, _) = type_of("Encrypted")?;
+    Ok(TableShape::from_catalog(&value, max_length, &flag))
 }
 
 fn token_from_row(row: &Row) -> Token {
@@ -308,10 +439,11 @@ fn token_from_row(row: &Row) -> Token {
         .unwrap_or_default()
         .to_owned();
     let encrypted = row
-        .try_get::<bool, _>("encrypted")
+        .try_get::<i32, _>("encrypted")
         .ok()
         .flatten()
-        .unwrap_or(false);
+        .unwrap_or(0)
+        != 0;
     let stored_null = row
         .try_get::<i32, _>("stored_null")
         .ok()
@@ -525,42 +657,52 @@ pub(super) async fn round_trip<T>(
     }
 }
 
-/// Opens the master key (when a password is known) and `SCSSOKey`, in one round trip.
+/// Opens the master key (when a password is known), then `SCSSOKey`, each in its own round
+/// trip so that a failure names the key that failed.
 async fn open_keys(
     client: &mut Conn,
     target: &Target,
     master_key_password: Option<&Secret>,
 ) -> Result<KeyStatus, DbError> {
-    let result = match master_key_password {
-        Some(password) => {
-            let statement = format!("{}; {}", sql::OPEN_MASTER_KEY, sql::OPEN_SYMMETRIC_KEY);
-            round_trip(target, "opening keys", async {
-                client
-                    .execute(statement.as_str(), &[&password.expose()])
-                    .await
-            })
-            .await
-        }
-        None => {
-            round_trip(target, "opening keys", async {
-                client.execute(sql::OPEN_SYMMETRIC_KEY, &[]).await
-            })
-            .await
-        }
-    };
-    Ok(match result {
-        Ok(_) => KeyStatus::Open,
-        Err(DbError::Server { code: 15313, .. }) if master_key_password.is_some() => {
-            KeyStatus::WrongMasterKeyPassword {
-                account: target.master_key_account(),
+    if let Some(password) = master_key_password {
+        let opened = round_trip(target, "opening the database master key", async {
+            client
+                .execute(sql::OPEN_MASTER_KEY, &[&password.expose()])
+                .await
+        })
+        .await;
+        match opened {
+            Ok(_) => {}
+            Err(DbError::Server { code: 15313, .. }) => {
+                return Ok(KeyStatus::WrongMasterKeyPassword {
+                    account: target.master_key_account(),
+                });
             }
+            Err(DbError::Server { code, message }) => {
+                return Ok(KeyStatus::Failed(format!(
+                    "opening the database master key failed (SQL Server error {code}): {message}"
+                )));
+            }
+            Err(other) => return Err(other),
         }
+    }
+    let opened = round_trip(target, "opening SCSSOKey", async {
+        client.execute(sql::OPEN_SYMMETRIC_KEY, &[]).await
+    })
+    .await;
+    Ok(match opened {
+        Ok(_) => KeyStatus::Open,
         Err(DbError::Server { code: 15581, .. }) => KeyStatus::MasterKeyPasswordRequired {
             account: target.master_key_account(),
         },
-        Err(DbError::Server { code, message }) => {
-            KeyStatus::Failed(format!("error {code}: {message}"))
-        }
+        // The catalog lists the key, so "does not exist or you do not have permission" means
+        // the permission.
+        Err(DbError::Server { code: 15151, .. }) => KeyStatus::NoPermission {
+            login: target.login_name(),
+        },
+        Err(DbError::Server { code, message }) => KeyStatus::Failed(format!(
+            "opening SCSSOKey failed (SQL Server error {code}): {message}"
+        )),
         Err(other) => return Err(other),
     })
 }

@@ -122,6 +122,13 @@ pub enum DbError {
         reason: String,
     },
 
+    /// The table's shape does not allow what was asked (names the column and its type).
+    #[error("{message}")]
+    Shape {
+        /// What and why.
+        message: String,
+    },
+
     /// No such token.
     #[error("no token {0:?} in [HostServer].[Configuration]")]
     TokenNotFound(String),

@@ -14,6 +14,7 @@
 mod client;
 mod error;
 pub mod link;
+pub mod shape;
 mod snapshot;
 pub mod sql;
 pub mod target;
@@ -23,7 +24,8 @@ use std::fmt;
 pub use client::{Credentials, Database, TokenWrite};
 pub use error::DbError;
 pub use link::{Discovery, Drift, DriftState, Link, LinkSource, Mapping};
-pub use snapshot::{RawRow, RowChange};
+pub use shape::{FlagType, TableShape, ValueType};
+pub use snapshot::{RawRow, RowChange, StoredValue};
 pub use target::{Authentication, Encryption, Target};
 
 /// A token's value as read.
@@ -94,6 +96,12 @@ pub enum KeyStatus {
         /// Keyring account.
         account: String,
     },
+    /// The login may not open `SCSSOKey` (SQL Server error 15151 for a key the catalog
+    /// lists).
+    NoPermission {
+        /// The login, as the connection string names it.
+        login: String,
+    },
     /// Another failure, with the server's words.
     Failed(String),
 }
@@ -110,6 +118,10 @@ impl fmt::Display for KeyStatus {
             Self::WrongMasterKeyPassword { account } => write!(
                 f,
                 "the database master key password is wrong (SQL Server error 15313); update it with `k2cse secret set master-key-password --account {account}`"
+            ),
+            Self::NoPermission { login } => write!(
+                f,
+                "the login {login} has no permission to open SCSSOKey (SQL Server error 15151): connect as the K2 service account, or have a DBA grant it VIEW DEFINITION on SYMMETRIC KEY::SCSSOKey and CONTROL on CERTIFICATE::SCHostServerCert"
             ),
             Self::Failed(message) => write!(f, "SCSSOKey could not be opened: {message}"),
         }
@@ -129,6 +141,14 @@ pub struct Status {
     pub database: String,
     /// First line of `@@VERSION`.
     pub version: String,
+    /// `SERVERPROPERTY('ProductVersion')`, e.g. `15.0.2000.5`.
+    pub product_version: String,
+    /// The database's compatibility level (100 = SQL Server 2008 R2 ... 160 = 2022).
+    pub compatibility_level: Option<i32>,
+    /// The database's default collation.
+    pub collation: String,
+    /// The column types of `[HostServer].[Configuration]`.
+    pub shape: TableShape,
     /// `[HostServer].[Configuration]` exists.
     pub has_configuration_table: bool,
     /// A database master key exists.

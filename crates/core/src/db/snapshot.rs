@@ -9,50 +9,157 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use tiberius::Row;
 
-use super::client::round_trip;
+use super::client::{Param, round_trip};
+use super::shape::ValueType;
 use super::{Database, DbError, sql};
+
+/// A stored value, typed as SQL Server holds it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredValue {
+    /// NULL.
+    Null,
+    /// `varbinary` bytes: UTF-16LE `nvarchar` bytes, or `EncryptByKey` ciphertext.
+    Binary(Vec<u8>),
+    /// `nvarchar` text.
+    Nvarchar(String),
+    /// `varchar` text (within the column's code page).
+    Varchar(String),
+}
+
+impl std::fmt::Debug for StoredValue {
+    /// Values may be passwords in clear: only the type and size are shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Null => f.write_str("Null"),
+            Self::Binary(b) => write!(f, "Binary({} bytes)", b.len()),
+            Self::Nvarchar(t) => write!(f, "Nvarchar({} bytes)", t.len()),
+            Self::Varchar(t) => write!(f, "Varchar({} bytes)", t.len()),
+        }
+    }
+}
+
+impl StoredValue {
+    /// The base type's name, as `SQL_VARIANT_PROPERTY(..., 'BaseType')` says it.
+    pub fn base_type(&self) -> Option<&'static str> {
+        match self {
+            Self::Null => None,
+            Self::Binary(_) => Some("varbinary"),
+            Self::Nvarchar(_) => Some("nvarchar"),
+            Self::Varchar(_) => Some("varchar"),
+        }
+    }
+}
 
 /// One row as stored.
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "RowRecord", into = "RowRecord")]
 pub struct RawRow {
     /// `VariableToken`.
     pub token: String,
-    /// `VariableValue`: the stored bytes (`nvarchar` UTF-16LE bytes, or ciphertext), or NULL.
-    #[serde(with = "base64_bytes")]
-    pub value: Option<Vec<u8>>,
-    /// `Encrypted`.
+    /// `VariableValue`, typed.
+    pub value: StoredValue,
+    /// `Encrypted` (any non-zero value).
     pub encrypted: bool,
 }
 
+/// A row in a backup's JSON: `value` is base64 bytes (the only form older backups have),
+/// `text` and `base_type` say what a text value is.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RowRecord {
+    token: String,
+    #[serde(with = "base64_bytes")]
+    value: Option<Vec<u8>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    base_type: Option<String>,
+    encrypted: bool,
+}
+
+impl From<RowRecord> for RawRow {
+    fn from(r: RowRecord) -> Self {
+        let value = match (r.value, r.text, r.base_type.as_deref()) {
+            (Some(bytes), _, _) => StoredValue::Binary(bytes),
+            (None, Some(text), Some("varchar")) => StoredValue::Varchar(text),
+            (None, Some(text), _) => StoredValue::Nvarchar(text),
+            (None, None, _) => StoredValue::Null,
+        };
+        Self {
+            token: r.token,
+            value,
+            encrypted: r.encrypted,
+        }
+    }
+}
+
+impl From<RawRow> for RowRecord {
+    fn from(r: RawRow) -> Self {
+        let base_type = r.value.base_type().map(str::to_owned);
+        let (value, text) = match r.value {
+            StoredValue::Null => (None, None),
+            StoredValue::Binary(b) => (Some(b), None),
+            StoredValue::Nvarchar(t) | StoredValue::Varchar(t) => (None, Some(t)),
+        };
+        Self {
+            token: r.token,
+            value,
+            text,
+            base_type: base_type.filter(|b| *b != "varbinary"),
+            encrypted: r.encrypted,
+        }
+    }
+}
+
 impl std::fmt::Debug for RawRow {
-    /// Values may be passwords in clear: only their size is shown.
+    /// Values may be passwords in clear: only their type and size are shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let size = match &self.value {
+            StoredValue::Null => None,
+            StoredValue::Binary(b) => Some(b.len()),
+            StoredValue::Nvarchar(t) | StoredValue::Varchar(t) => Some(t.len()),
+        };
         f.debug_struct("RawRow")
             .field("token", &self.token)
-            .field("bytes", &self.value.as_ref().map(Vec::len))
+            .field("type", &self.value.base_type())
+            .field("size", &size)
             .field("encrypted", &self.encrypted)
             .finish()
     }
 }
 
 impl RawRow {
-    /// The value as text when it is a plain (not encrypted) `nvarchar` value.
+    /// The value as text when it is a plain (not encrypted) value: text as it is, bytes as
+    /// `nvarchar` (UTF-16LE).
     pub fn text(&self) -> Option<String> {
         if self.encrypted {
             return None;
         }
-        let bytes = self.value.as_ref()?;
-        if bytes.len() % 2 != 0 {
-            return None;
+        match &self.value {
+            StoredValue::Nvarchar(t) | StoredValue::Varchar(t) => Some(t.clone()),
+            StoredValue::Binary(bytes) => {
+                if bytes.len() % 2 != 0 {
+                    return None;
+                }
+                let units: Vec<u16> = bytes
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect();
+                String::from_utf16(&units).ok()
+            }
+            StoredValue::Null => None,
         }
-        let units: Vec<u16> = bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        String::from_utf16(&units).ok()
+    }
+
+    /// How this row's value travels in a restore.
+    pub(super) fn restore_kind(&self) -> sql::RestoreKind {
+        match self.value {
+            StoredValue::Null => sql::RestoreKind::Null,
+            StoredValue::Binary(_) => sql::RestoreKind::Binary,
+            StoredValue::Nvarchar(_) => sql::RestoreKind::Nvarchar,
+            StoredValue::Varchar(_) => sql::RestoreKind::Varchar,
+        }
     }
 }
 
@@ -113,14 +220,28 @@ fn normalized(rows: &[RawRow]) -> Vec<RawRow> {
 }
 
 impl Database {
-    /// Every row of `[HostServer].[Configuration]` exactly as stored.
+    /// Every row of `[HostServer].[Configuration]` exactly as stored, typed. Refuses (naming
+    /// the token) when a value cannot be read back exactly, so that no backup ever holds a
+    /// value that is not what the database has.
     pub async fn raw_rows(&mut self) -> Result<Vec<RawRow>, DbError> {
-        let rows = self.select("reading rows", sql::READ_RAW).await?;
-        Ok(rows.iter().map(raw_from_row).collect())
+        let statement = self.raw_statement(false)?;
+        let rows = self.select_owned("reading rows", &statement).await?;
+        rows.iter().map(raw_from_row).collect()
+    }
+
+    fn raw_statement(&self, locked: bool) -> Result<String, DbError> {
+        let shape = &self.status().shape;
+        sql::read_raw(shape, locked).ok_or_else(|| DbError::Shape {
+            message: format!(
+                "{shape}: k2cse cannot read these values back exactly, so it does not back them up or restore them (back up the file alone with --only file)"
+            ),
+        })
     }
 
     /// Makes the table hold exactly `target`, in one transaction, provided it still holds
     /// `expected` (what the caller saw when it planned the restore; `None` skips the check).
+    /// Only the rows that differ are written; a value becomes NULL only where `target` holds
+    /// NULL.
     ///
     /// `before_commit` runs once the rows are written and read back identical, before the
     /// commit: the caller writes its file there, so that a failure of either side leaves both
@@ -131,6 +252,7 @@ impl Database {
         target: &[RawRow],
         before_commit: impl FnOnce() -> crate::Result<()>,
     ) -> crate::Result<()> {
+        self.check_restorable(target)?;
         round_trip(&self.target, "beginning a transaction", async {
             self.client.begin_transaction().await
         })
@@ -154,6 +276,34 @@ impl Database {
         }
     }
 
+    /// Refuses, before anything is sent, rows this table cannot store as they were.
+    fn check_restorable(&self, target: &[RawRow]) -> Result<(), DbError> {
+        let shape = &self.status().shape;
+        if let Some(refusal) = shape.write_refusal() {
+            return Err(DbError::Shape { message: refusal });
+        }
+        for row in target {
+            let fits = match (&shape.value, &row.value) {
+                (_, StoredValue::Null) | (ValueType::SqlVariant, _) => true,
+                (ValueType::Varbinary, StoredValue::Binary(_))
+                | (ValueType::Nvarchar, StoredValue::Nvarchar(_))
+                | (ValueType::Varchar, StoredValue::Varchar(_)) => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(DbError::Shape {
+                    message: format!(
+                        "token {:?} was backed up as {} and the column is now {}: restoring it would change how it is stored",
+                        row.token,
+                        row.value.base_type().unwrap_or("NULL"),
+                        shape.value_type_name()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     async fn restore_in_transaction(
         &mut self,
         expected: Option<&[RawRow]>,
@@ -169,14 +319,41 @@ impl Database {
                 return Err(DbError::Conflict(changed).into());
             }
         }
-        let json = rows_json(target);
-        for (what, statement) in [
-            ("removing rows", sql::RESTORE_DELETE),
-            ("restoring rows", sql::RESTORE_UPDATE),
-            ("adding rows", sql::RESTORE_INSERT),
+        let shape = self.status().shape.clone();
+        let changes = RowChange::between(&current, target);
+        let removed: Vec<Vec<Param<'_>>> = changes
+            .iter()
+            .filter_map(|c| match c {
+                RowChange::Removed(r) => Some(vec![Param::Text(&r.token)]),
+                _ => None,
+            })
+            .collect();
+        self.execute_chunked("removing rows", &removed, &sql::restore_delete)
+            .await?;
+        for kind in [
+            sql::RestoreKind::Binary,
+            sql::RestoreKind::Nvarchar,
+            sql::RestoreKind::Varchar,
+            sql::RestoreKind::Null,
         ] {
-            round_trip(&self.target, what, async {
-                self.client.execute(statement, &[&json]).await
+            let (changed, added): (Vec<_>, Vec<_>) = changes
+                .iter()
+                .filter_map(|c| match c {
+                    RowChange::Changed { after, .. } => Some((true, after)),
+                    RowChange::Added(r) => Some((false, r)),
+                    RowChange::Removed(_) => None,
+                })
+                .filter(|(_, r)| r.restore_kind() == kind)
+                .partition(|(existing, _)| *existing);
+            let changed: Vec<Vec<Param<'_>>> =
+                changed.iter().map(|(_, r)| restore_params(r)).collect();
+            let added: Vec<Vec<Param<'_>>> = added.iter().map(|(_, r)| restore_params(r)).collect();
+            self.execute_chunked("restoring rows", &changed, &|n| {
+                sql::restore_update(&shape, kind, n)
+            })
+            .await?;
+            self.execute_chunked("adding rows", &added, &|n| {
+                sql::restore_insert(&shape, kind, n)
             })
             .await?;
         }
@@ -194,47 +371,64 @@ impl Database {
     }
 
     async fn locked_raw_rows(&mut self) -> Result<Vec<RawRow>, DbError> {
-        let rows = self.select("reading rows", sql::READ_RAW_LOCKED).await?;
-        Ok(rows.iter().map(raw_from_row).collect())
+        let statement = self.raw_statement(true)?;
+        let rows = self.select_owned("reading rows", &statement).await?;
+        rows.iter().map(raw_from_row).collect()
     }
 }
 
-/// `[{"token", "value" (base64 or null), "encrypted"}]`: `OPENJSON ... WITH (value
-/// VARBINARY(MAX))` decodes base64, so bytes arrive unchanged whatever they hold.
-fn rows_json(rows: &[RawRow]) -> String {
-    serde_json::Value::Array(
-        rows.iter()
-            .map(|r| {
-                serde_json::json!({
-                    "token": r.token,
-                    "value": r.value.as_deref().map(|v| base64::engine::general_purpose::STANDARD.encode(v)),
-                    "encrypted": r.encrypted,
-                })
-            })
-            .collect(),
-    )
-    .to_string()
+/// A restore row's parameters: `(token, value, encrypted)`, or `(token, encrypted)` for NULL.
+fn restore_params(row: &RawRow) -> Vec<Param<'_>> {
+    let flag = Param::Int(i32::from(row.encrypted));
+    match &row.value {
+        StoredValue::Null => vec![Param::Text(&row.token), flag],
+        StoredValue::Binary(b) => vec![Param::Text(&row.token), Param::Bytes(b), flag],
+        StoredValue::Nvarchar(t) | StoredValue::Varchar(t) => {
+            vec![Param::Text(&row.token), Param::Text(t), flag]
+        }
+    }
 }
 
-fn raw_from_row(row: &Row) -> RawRow {
-    RawRow {
-        token: row
-            .try_get::<&str, _>("token")
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-            .to_owned(),
-        value: row
-            .try_get::<&[u8], _>("value")
-            .ok()
-            .flatten()
-            .map(<[u8]>::to_vec),
-        encrypted: row
-            .try_get::<bool, _>("encrypted")
-            .ok()
-            .flatten()
-            .unwrap_or(false),
-    }
+fn raw_from_row(row: &Row) -> Result<RawRow, DbError> {
+    let token = row
+        .try_get::<&str, _>("token")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
+    let encrypted = row
+        .try_get::<i32, _>("encrypted")
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+        != 0;
+    let stored_null = row.try_get::<i32, _>("stored_null").ok().flatten() == Some(1);
+    let base = row
+        .try_get::<&str, _>("base_type")
+        .ok()
+        .flatten()
+        .map(str::to_ascii_lowercase);
+    let bytes = row.try_get::<&[u8], _>("value_bytes").ok().flatten();
+    let text = row.try_get::<&str, _>("value_text").ok().flatten();
+    let value = match (base.as_deref(), bytes, text) {
+        _ if stored_null => StoredValue::Null,
+        (Some("varbinary" | "binary"), Some(b), _) => StoredValue::Binary(b.to_vec()),
+        (Some("nvarchar" | "nchar"), _, Some(t)) => StoredValue::Nvarchar(t.to_owned()),
+        (Some("varchar" | "char"), _, Some(t)) => StoredValue::Varchar(t.to_owned()),
+        (base, _, _) => {
+            return Err(DbError::Shape {
+                message: format!(
+                    "the value of token {token:?} ({}) could not be read back exactly, so k2cse does not back up or restore these rows",
+                    base.unwrap_or("unknown type")
+                ),
+            });
+        }
+    };
+    Ok(RawRow {
+        token,
+        value,
+        encrypted,
+    })
 }
 
 /// Serde for `Option<Vec<u8>>` as a base64 string or null.
@@ -270,7 +464,7 @@ mod tests {
     fn row(token: &str, value: &[u8], encrypted: bool) -> RawRow {
         RawRow {
             token: token.into(),
-            value: Some(value.to_vec()),
+            value: StoredValue::Binary(value.to_vec()),
             encrypted,
         }
     }
@@ -297,7 +491,7 @@ mod tests {
             row("[T]", &[0xff, 0x00, 0x10], true),
             RawRow {
                 token: "[N]".into(),
-                value: None,
+                value: StoredValue::Null,
                 encrypted: false,
             },
         ];
@@ -308,5 +502,25 @@ mod tests {
         assert!(!format!("{:?}", row("[P]", b"hunter2", false)).contains("hunter2"));
         let text = row("[U]", &[b'h', 0, b'i', 0], false);
         assert_eq!(text.text().as_deref(), Some("hi"));
+        // Text values keep their base type; a backup written before base types were
+        // recorded reads as varbinary.
+        let typed = vec![
+            RawRow {
+                token: "[V]".into(),
+                value: StoredValue::Varchar("False".into()),
+                encrypted: false,
+            },
+            RawRow {
+                token: "[W]".into(),
+                value: StoredValue::Nvarchar(String::new()),
+                encrypted: false,
+            },
+        ];
+        let json = serde_json::to_string(&typed).unwrap();
+        assert_eq!(serde_json::from_str::<Vec<RawRow>>(&json).unwrap(), typed);
+        let old: Vec<RawRow> =
+            serde_json::from_str(r#"[{"token":"[T]","value":"aABpAA==","encrypted":false}]"#)
+                .unwrap();
+        assert_eq!(old[0].value, StoredValue::Binary(b"h\0i\0".to_vec()));
     }
 }

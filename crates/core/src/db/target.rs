@@ -179,6 +179,14 @@ impl Target {
         }
     }
 
+    /// The login for messages: the SQL login's name, or "(Windows account)".
+    pub fn login_name(&self) -> String {
+        match &self.authentication {
+            Authentication::SqlLogin { user, .. } => format!("{user:?}"),
+            Authentication::Integrated => "of this Windows account".to_owned(),
+        }
+    }
+
     /// The keyring account for the database master key password: `server/database`.
     pub fn master_key_account(&self) -> String {
         format!(

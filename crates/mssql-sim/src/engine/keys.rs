@@ -245,13 +245,27 @@ pub fn register(conn: &Connection, keys: &SharedKeys) -> rusqlite::Result<()> {
         ) else {
             return Ok(SqlValue::Null);
         };
-        Ok(SqlValue::Blob(encrypt(key, &plain)))
+        // Its result is varbinary(8000): a longer one is NULL, never truncated ciphertext.
+        let cipher = encrypt(key, &plain);
+        Ok(if cipher.len() > 8000 {
+            SqlValue::Null
+        } else {
+            SqlValue::Blob(cipher)
+        })
     })?;
     let k = Arc::clone(keys);
     conn.create_scalar_function("DecryptByKey", 1, flags, move |ctx: &mut Context<'_>| {
         let state = lock(&k);
-        let ValueRef::Blob(blob) = ctx.get_raw(0) else {
-            return Ok(SqlValue::Null);
+        let blob = match ctx.get_raw(0) {
+            ValueRef::Blob(blob) => blob,
+            // SQL Server takes varbinary only: no implicit conversion from text (Msg 8116).
+            ValueRef::Text(_) => {
+                return Err(rusqlite::Error::UserFunctionError(
+                    "k2sim:8116:Argument data type nvarchar is invalid for argument 1 of decryptbykey function."
+                        .into(),
+                ));
+            }
+            _ => return Ok(SqlValue::Null),
         };
         let plain = blob
             .get(..16)

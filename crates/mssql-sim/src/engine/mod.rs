@@ -7,9 +7,12 @@
 //! Sessions open their own connection, so transactions and locks behave across connections as
 //! they would on one server (rollback journal, `BEGIN IMMEDIATE` for explicit transactions).
 
+mod functions;
 pub mod keys;
 pub mod seed;
 pub mod translate;
+
+pub use functions::{Collation, register_functions};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -196,12 +199,20 @@ impl Store {
         }
         let keys = KeyState::new(load_catalog(&conn)?);
         keys::register(&conn, &keys)?;
-        register_functions(&conn, &self.name)?;
+        let (compat_level, collation): (i64, String) = conn.query_row(
+            "SELECT compatibility_level, collation_name FROM sys.databases WHERE name = ?1",
+            [&self.name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        register_functions(&conn, &self.name, &collation, compat_level)?;
         Ok(Session {
             conn,
             keys,
             transaction: None,
             xact_abort: false,
+            compat_level: u16::try_from(compat_level).unwrap_or(150),
+            locals: Vec::new(),
+            may_open_keys: true,
         })
     }
 }
@@ -239,56 +250,16 @@ fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
     })
 }
 
-fn register_functions(conn: &Connection, database: &str) -> rusqlite::Result<()> {
-    use rusqlite::functions::FunctionFlags;
-    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
-    conn.create_scalar_function("k2sim_version", 0, flags, |_| {
-        Ok(crate::VERSION_TEXT.to_owned())
-    })?;
-    conn.create_scalar_function("k2sim_servername", 0, flags, |_| {
-        Ok(crate::tokens::SERVER_NAME.to_owned())
-    })?;
-    let name = database.to_owned();
-    conn.create_scalar_function("DB_NAME", 0, flags, move |_| Ok(name.clone()))?;
-    conn.create_scalar_function("k2sim_nvarchar", 1, flags, |ctx| {
-        Ok(match ctx.get_raw(0) {
-            ValueRef::Null => None,
-            ValueRef::Blob(b) => Some(utf16_lossy(b)),
-            other => Some(Value::from_sqlite(other).to_text()),
-        })
-    })?;
-    conn.create_scalar_function("k2sim_varbinary", 1, flags, |ctx| {
-        Ok(match ctx.get_raw(0) {
-            ValueRef::Null => None,
-            other => Some(Value::from_sqlite(other).to_bytes()),
-        })
-    })?;
-    // `OPENJSON ... WITH (c VARBINARY(MAX))` reads a base64 string, as SQL Server does.
-    conn.create_scalar_function("k2sim_base64", 1, flags, |ctx| {
-        use base64::Engine as _;
-        match ctx.get_raw(0) {
-            ValueRef::Null => Ok(None),
-            ValueRef::Text(t) => base64::engine::general_purpose::STANDARD
-                .decode(t)
-                .map(Some)
-                .map_err(|e| {
-                    rusqlite::Error::UserFunctionError(
-                        format!("Conversion failed when converting base64 to varbinary: {e}")
-                            .into(),
-                    )
-                }),
-            other => Ok(Some(Value::from_sqlite(other).to_bytes())),
-        }
-    })?;
-    Ok(())
-}
-
 /// One connection's state.
 pub struct Session {
     conn: Connection,
     keys: SharedKeys,
     transaction: Option<u64>,
     xact_abort: bool,
+    compat_level: u16,
+    /// The current batch's variables (`DECLARE`), dropped when the batch ends.
+    locals: Vec<Param>,
+    may_open_keys: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -305,6 +276,94 @@ impl Session {
     /// The open transaction's descriptor.
     pub fn transaction(&self) -> Option<u64> {
         self.transaction
+    }
+
+    /// The database's compatibility level.
+    pub fn compat_level(&self) -> u16 {
+        self.compat_level
+    }
+
+    /// A login without permission on the symmetric keys: `OPEN SYMMETRIC KEY` answers 15151,
+    /// as SQL Server does when a key "does not exist or you do not have permission".
+    pub fn deny_keys(&mut self) {
+        self.may_open_keys = false;
+    }
+
+    /// Starts a new batch: its variables are gone.
+    pub fn start_batch(&mut self) {
+        self.locals.clear();
+    }
+
+    /// Runs one statement's text: refuses functions the compatibility level does not have,
+    /// translates, runs.
+    pub fn run_text(&mut self, text: &str, params: &[Param]) -> Result<Outcome, ServerMessage> {
+        if let Some((name, level)) = translate::requires_level(text)
+            && self.compat_level < level
+        {
+            return Err(ServerMessage::error(
+                208,
+                format!("Invalid object name '{name}'."),
+            ));
+        }
+        self.run(&translate::translate(text), params)
+    }
+
+    /// A parameter or a variable of the current batch.
+    fn variable<'p>(&'p self, params: &'p [Param], name: &str) -> Option<&'p Param> {
+        params
+            .iter()
+            .chain(&self.locals)
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// `SELECT expression` with the batch's parameters and variables.
+    fn evaluate(&mut self, expression: &str, params: &[Param]) -> Result<Value, ServerMessage> {
+        match self.query(&format!("SELECT {expression}"), params)? {
+            Outcome::Rows { rows, .. } => Ok(rows
+                .into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next())
+                .unwrap_or(Value::Null)),
+            _ => Ok(Value::Null),
+        }
+    }
+
+    fn set_local(&mut self, name: &str, value: Value) {
+        self.locals.retain(|p| !p.name.eq_ignore_ascii_case(name));
+        self.locals.push(Param {
+            name: name.to_owned(),
+            value,
+        });
+    }
+
+    /// `EXEC (...)`: the string built from the parts runs as a batch of its own, in a scope
+    /// that does not see the caller's variables or parameters.
+    fn exec(
+        &mut self,
+        parts: &[translate::ExecPart],
+        params: &[Param],
+    ) -> Result<Outcome, ServerMessage> {
+        let mut batch = String::new();
+        for part in parts {
+            match part {
+                translate::ExecPart::Literal(text) => batch.push_str(text),
+                translate::ExecPart::Variable(name) => match self.variable(params, name) {
+                    Some(p) if p.value == Value::Null => {}
+                    Some(p) => batch.push_str(&p.value.to_text()),
+                    None => return Err(undeclared(name)),
+                },
+            }
+        }
+        let outer = std::mem::take(&mut self.locals);
+        let mut outcome = Ok(Outcome::Done);
+        for statement in translate::split(&batch) {
+            outcome = self.run_text(statement, &[]);
+            if outcome.is_err() {
+                break;
+            }
+        }
+        self.locals = outer;
+        outcome
     }
 
     /// Whether `SET XACT_ABORT ON` is in effect.
@@ -390,14 +449,47 @@ impl Session {
             Statement::OpenMasterKey(password) => {
                 let password = match password {
                     Password::Literal(p) => p.clone(),
-                    Password::Param(name) => {
-                        match params.iter().find(|p| p.name.eq_ignore_ascii_case(name)) {
-                            Some(p) => p.value.to_text(),
-                            None => return Err(undeclared(name)),
-                        }
-                    }
+                    Password::Param(name) => match self.variable(params, name) {
+                        Some(p) => p.value.to_text(),
+                        None => return Err(undeclared(name)),
+                    },
                 };
                 keys.open_master(&password).map(|()| Outcome::Done)
+            }
+            Statement::Declare { name, value } => {
+                drop(keys);
+                let value = match value {
+                    Some(expression) => self.evaluate(expression, params)?,
+                    None => Value::Null,
+                };
+                self.set_local(name, value);
+                Ok(Outcome::Done)
+            }
+            Statement::SetVariable { name, value } => {
+                drop(keys);
+                if self
+                    .locals
+                    .iter()
+                    .all(|p| !p.name.eq_ignore_ascii_case(name))
+                {
+                    return Err(undeclared(name));
+                }
+                let value = self.evaluate(value, params)?;
+                self.set_local(name, value);
+                Ok(Outcome::Done)
+            }
+            Statement::Exec(parts) => {
+                drop(keys);
+                self.exec(parts, params)
+            }
+            Statement::SyntaxError { number, near } => Err(syntax_error(*number, near)),
+            Statement::OpenSymmetricKey { key, .. } if !self.may_open_keys => {
+                Err(ServerMessage::error(
+                    15151,
+                    format!(
+                        "Cannot find the symmetric key '{key}', because it does not exist or you do not have permission."
+                    ),
+                ))
             }
             Statement::CloseMasterKey => {
                 keys.close_master();
@@ -426,9 +518,8 @@ impl Session {
                     "k2cse-mssql-sim: positional parameters are not T-SQL",
                 ));
             };
-            let value = params
-                .iter()
-                .find(|p| p.name.eq_ignore_ascii_case(&name))
+            let value = self
+                .variable(params, &name)
                 .ok_or_else(|| undeclared(&name))?;
             stmt.raw_bind_parameter(i, &value.value)
                 .map_err(sqlite_error)?;
@@ -479,6 +570,8 @@ impl Session {
 /// The declared type when there is one, else the narrowest type that holds every value.
 fn column_type(declared: Option<&str>, rows: &[Vec<Value>], i: usize) -> ColumnType {
     match declared {
+        // sql_variant rows differ in type: each value says what it is.
+        Some(d) if d.contains("VARIANT") => {}
         Some(d) if d.contains("BIGINT") => return ColumnType::BigInt,
         Some(d) if d.contains("BIT") => return ColumnType::Bit,
         Some(d) if d.contains("INT") => return ColumnType::Int,
@@ -513,7 +606,25 @@ fn undeclared(name: &str) -> ServerMessage {
     ServerMessage::error(137, format!("Must declare the scalar variable \"{name}\"."))
 }
 
-/// SQLite's error as a SQL Server message; "no such table" becomes error 208 as clients expect.
+/// A syntax error as SQL Server words it: 156 names a keyword, 102 anything else.
+fn syntax_error(number: i32, near: &str) -> ServerMessage {
+    if number == 156 {
+        ServerMessage::error(156, format!("Incorrect syntax near the keyword '{near}'."))
+    } else {
+        ServerMessage::error(102, format!("Incorrect syntax near '{near}'."))
+    }
+}
+
+/// Words SQLite stops at that SQL Server reports as keywords (Msg 156).
+const KEYWORDS: &[&str] = &[
+    "SELECT", "FROM", "WHERE", "AS", "SET", "VALUES", "INSERT", "UPDATE", "DELETE", "EXEC",
+    "EXECUTE", "ON", "JOIN", "AND", "OR", "NOT", "IN", "CASE", "WHEN", "THEN", "ELSE", "END",
+    "INTO", "ORDER", "BY", "GROUP", "NULL", "IS", "COLLATE", "WITH",
+];
+
+/// SQLite's error as a SQL Server message: missing tables and columns (208, 207), syntax
+/// errors (102, 156), a value of the wrong type for its column (257: SQL Server does not
+/// convert implicitly between binary and text), duplicate keys (2627).
 #[allow(
     clippy::needless_pass_by_value,
     reason = "used as `map_err(sqlite_error)`"
@@ -526,11 +637,46 @@ fn sqlite_error(e: rusqlite::Error) -> ServerMessage {
     if let Some(column) = text.strip_prefix("no such column: ") {
         return ServerMessage::error(207, format!("Invalid column name '{column}'."));
     }
+    if let Some(function) = text.strip_prefix("no such function: ") {
+        return ServerMessage::error(
+            195,
+            format!("'{function}' is not a recognized built-in function name."),
+        );
+    }
+    if let Some(near) = text
+        .strip_prefix("near \"")
+        .and_then(|rest| rest.split_once("\": syntax error"))
+        .map(|(near, _)| near)
+    {
+        let keyword = KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(near));
+        return syntax_error(if keyword { 156 } else { 102 }, near);
+    }
+    if let Some(target) = text
+        .split_once("CHECK constraint failed: k2sim_type:")
+        .map(|(_, t)| t.trim())
+    {
+        let source = if target.contains("binary") {
+            "nvarchar(max)"
+        } else {
+            "varbinary(max)"
+        };
+        return ServerMessage::error(
+            257,
+            format!(
+                "Implicit conversion from data type {source} to {target} is not allowed. Use the CONVERT function to run this query."
+            ),
+        );
+    }
     if text.contains("UNIQUE constraint failed") {
         return ServerMessage::error(
             2627,
             format!("Violation of PRIMARY KEY constraint. Cannot insert duplicate key. ({text})"),
         );
+    }
+    if let rusqlite::Error::SqliteFailure(_, Some(message)) = &e
+        && let Some((number, message)) = functions::server_error(message)
+    {
+        return ServerMessage::error(number, message);
     }
     ServerMessage::error(
         50000,

@@ -63,6 +63,39 @@ pub enum Statement {
     CloseSymmetricKey(String),
     /// `CLOSE ALL SYMMETRIC KEYS`.
     CloseAllSymmetricKeys,
+    /// `DECLARE @name TYPE [= expression]` (the expression translated for SQLite).
+    Declare {
+        /// The variable, with its `@`.
+        name: String,
+        /// Its initial value, if any.
+        value: Option<String>,
+    },
+    /// `SET @name = expression`.
+    SetVariable {
+        /// The variable, with its `@`.
+        name: String,
+        /// The value (translated).
+        value: String,
+    },
+    /// `EXEC[UTE] (part + part ...)`: dynamic SQL, run in a scope of its own.
+    Exec(Vec<ExecPart>),
+    /// A statement SQL Server refuses to parse.
+    SyntaxError {
+        /// 102 (`Incorrect syntax near ...`) or 156 (`... near the keyword ...`).
+        number: i32,
+        /// The token it stopped at.
+        near: String,
+    },
+}
+
+/// One operand of `EXEC (...)`: SQL Server allows only string literals and variables,
+/// joined by `+`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecPart {
+    /// A string literal's value.
+    Literal(String),
+    /// A variable, with its `@`.
+    Variable(String),
 }
 
 /// A statement's text with its string literals replaced by numbered placeholders, so that
@@ -220,6 +253,13 @@ pub fn translate(statement: &str) -> Statement {
         LazyLock::new(|| re(r"(?is)^CLOSE\s+SYMMETRIC\s+KEY\s+\[?(\w+)\]?$"));
     static CLOSE_ALL: LazyLock<Regex> =
         LazyLock::new(|| re(r"(?is)^CLOSE\s+ALL\s+SYMMETRIC\s+KEYS$"));
+    static DECLARE: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(?is)^DECLARE\s+(@\w+)\s+(?:AS\s+)?(\w+(?:\s*\(\s*(?:\d+|MAX)\s*\))?)(?:\s*=\s*(.+))?$",
+        )
+    });
+    static SET_VARIABLE: LazyLock<Regex> = LazyLock::new(|| re(r"(?is)^SET\s+(@\w+)\s*=\s*(.+)$"));
+    static EXEC: LazyLock<Regex> = LazyLock::new(|| re(r"(?is)^EXEC(UTE)?\s*\((.*)\)$"));
 
     let masked = Masked::new(statement);
     let t = masked.text.as_str();
@@ -269,23 +309,114 @@ pub fn translate(statement: &str) -> Statement {
     if CLOSE_ALL.is_match(t) {
         return Statement::CloseAllSymmetricKeys;
     }
+    if let Some(c) = DECLARE.captures(t) {
+        let value = c
+            .get(3)
+            .map(|v| masked.unmask(&rewrite_text(v.as_str(), &masked)));
+        return Statement::Declare {
+            name: c[1].to_owned(),
+            value,
+        };
+    }
+    if let Some(c) = SET_VARIABLE.captures(t) {
+        return Statement::SetVariable {
+            name: c[1].to_owned(),
+            value: masked.unmask(&rewrite_text(&c[2], &masked)),
+        };
+    }
+    if let Some(c) = EXEC.captures(t) {
+        return exec(&c[2], &masked);
+    }
     Statement::Sql(masked.unmask(&rewrite(&masked)))
+}
+
+/// `EXEC (...)`'s operands: string literals and variables joined by `+`, nothing else (a
+/// function call or a parenthesis there is a syntax error on SQL Server, Msg 102).
+fn exec(inner: &str, masked: &Masked) -> Statement {
+    static PART: LazyLock<Regex> =
+        LazyLock::new(|| re(r"(?i)^\s*(?:N?'\x01(\d+)\x01'|(@\w+))\s*(\+|$)"));
+    let mut parts = Vec::new();
+    let mut rest = inner;
+    loop {
+        let Some(c) = PART.captures(rest) else {
+            let near = rest
+                .trim_start()
+                .split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '@'))
+                .next()
+                .filter(|w| !w.is_empty())
+                .map_or_else(
+                    || rest.trim_start().chars().next().unwrap_or(')').to_string(),
+                    |w| {
+                        // SQL Server reports the token after a function name: its '('.
+                        if rest.trim_start()[w.len()..].trim_start().starts_with('(') {
+                            "(".to_owned()
+                        } else {
+                            w.to_owned()
+                        }
+                    },
+                );
+            return Statement::SyntaxError { number: 102, near };
+        };
+        parts.push(match (c.get(1), c.get(2)) {
+            (Some(i), _) => ExecPart::Literal(masked.literal(i.as_str()).unwrap_or_default()),
+            (None, Some(v)) => ExecPart::Variable(v.as_str().to_owned()),
+            (None, None) => unreachable!("the pattern has one of the two groups"),
+        });
+        let end = c.get(0).map_or(rest.len(), |m| m.end());
+        let last = c.get(3).is_none_or(|m| m.as_str().is_empty());
+        rest = &rest[end..];
+        if last {
+            return if rest.trim().is_empty() && !parts.is_empty() {
+                Statement::Exec(parts)
+            } else {
+                Statement::SyntaxError {
+                    number: 102,
+                    near: ")".into(),
+                }
+            };
+        }
+    }
+}
+
+/// The functions that exist only from a database compatibility level on: `(name, level)`
+/// of the first one `statement` uses, so the session can answer as SQL Server does below
+/// it ("Invalid object name", Msg 208).
+pub fn requires_level(statement: &str) -> Option<(&'static str, u16)> {
+    static OPENJSON: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bOPENJSON\s*\("));
+    static STRING_SPLIT: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bSTRING_SPLIT\s*\("));
+    let masked = Masked::new(statement);
+    if OPENJSON.is_match(&masked.text) {
+        return Some(("OPENJSON", 130));
+    }
+    if STRING_SPLIT.is_match(&masked.text) {
+        return Some(("STRING_SPLIT", 130));
+    }
+    None
 }
 
 /// The expression rewrites, on masked text.
 fn rewrite(masked: &Masked) -> String {
+    rewrite_text(&masked.text, masked)
+}
+
+/// The expression rewrites on a piece of masked text.
+fn rewrite_text(text: &str, masked: &Masked) -> String {
     static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         vec![
             (re(r"(?i)\bN'\x01"), "'\u{1}"),
+            // `+` next to a string literal concatenates (SQLite's `+` only adds numbers).
+            (re(r"('\x01\d+\x01')\s*\+"), "$1 ||"),
+            (re(r"\+\s*('\x01\d+\x01')"), "|| $1"),
             (re(r"(?i)@@VERSION\b"), "k2sim_version()"),
             (re(r"(?i)@@SERVERNAME\b"), "k2sim_servername()"),
+            // CONVERT(type[(n|MAX)], expr[, style]) -> k2sim_convert('type', 'n', expr[, style]).
             (
-                re(r"(?i)\bCONVERT\s*\(\s*NVARCHAR\s*\(\s*MAX\s*\)\s*,"),
-                "k2sim_nvarchar(",
+                re(r"(?i)\bCONVERT\s*\(\s*(\w+)\s*(?:\(\s*(\d+|MAX)\s*\))?\s*,"),
+                "k2sim_convert('$1', '$2',",
             ),
             (
-                re(r"(?i)\bCONVERT\s*\(\s*VARBINARY\s*\(\s*MAX\s*\)\s*,"),
-                "k2sim_varbinary(",
+                re(r"(?i)\bCAST\s*\(\s*NULL\s+AS\s+\w+\s*(?:\(\s*(?:\d+|MAX)\s*\))?\s*\)"),
+                "NULL",
             ),
             (
                 re(
@@ -293,17 +424,72 @@ fn rewrite(masked: &Masked) -> String {
                 ),
                 "",
             ),
-            (re(r"(?i)\s+COLLATE\s+Latin1_General_BIN2\b"), ""),
+            (re(r"(?i)\bCOLLATE\s+\w+_BIN2?\b"), "COLLATE k2sim_bin2"),
+            (re(r"(?i)\bCOLLATE\s+\w+_CI_\w+\b"), "COLLATE k2sim_ci"),
+            (re(r"(?i)\bCOLLATE\s+\w+_CS_\w+\b"), "COLLATE k2sim_cs"),
             (re(r"(?i)\bISNULL\s*\("), "IFNULL("),
             (re(r"(?i)\bLEN\s*\("), "length("),
             (re(r"(?i)(^|[^\w.\]])(\[dbo\]|dbo)\."), "${1}main."),
         ]
     });
-    let mut text = openjson(&masked.text, masked);
+    let mut text = values_constructors(&openjson(text, masked));
     for (pattern, replacement) in RULES.iter() {
         text = pattern.replace_all(&text, *replacement).into_owned();
     }
     text
+}
+
+/// The index of the `)` that closes the `(` just before `from` in `text`.
+fn closing_paren(text: &str, from: usize) -> Option<usize> {
+    let mut depth = 1;
+    for (i, ch) in text[from..].char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(from + i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `(VALUES (...), ...) AS v(a, b)` → `(SELECT column1 AS a, column2 AS b FROM (VALUES (...), ...)) AS v`:
+/// SQLite has table-value constructors but no column list after the alias.
+fn values_constructors(text: &str) -> String {
+    static START: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\(\s*VALUES\b"));
+    static ALIAS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)^\s*AS\s+(\w+)\s*\(([^()]*)\)"));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(m) = START.find(rest) {
+        let Some(end) = closing_paren(rest, m.start() + 1) else {
+            break;
+        };
+        let Some(alias) = ALIAS.captures(&rest[end + 1..]) else {
+            out.push_str(&rest[..=end]);
+            rest = &rest[end + 1..];
+            continue;
+        };
+        let columns: Vec<String> = alias[2]
+            .split(',')
+            .enumerate()
+            .map(|(i, name)| format!("column{} AS {}", i + 1, name.trim()))
+            .collect();
+        out.push_str(&rest[..m.start()]);
+        let _ = write!(
+            out,
+            "(SELECT {} FROM {}) AS {}",
+            columns.join(", "),
+            &rest[m.start()..=end],
+            &alias[1]
+        );
+        rest = &rest[end + 1 + alias.get(0).map_or(0, |a| a.end())..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `OPENJSON(@p) WITH (name TYPE '$.path', ...)` → `(SELECT json_extract(value, '$.path') AS name, ... FROM json_each(@p))`.
