@@ -50,7 +50,7 @@ fn start(encryption: ServerEncryption) -> Simulator {
 async fn open_keys(client: &mut Conn) {
     client
         .execute(
-            "EXEC (N'OPEN MASTER KEY DECRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N''''); OPEN SYMMETRIC KEY SCSSOKey DECRYPTION BY CERTIFICATE SCHostServerCert",
+            "DECLARE @open NVARCHAR(MAX) = N'OPEN MASTER KEY DECRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N''''; EXEC (@open); OPEN SYMMETRIC KEY SCSSOKey DECRYPTION BY CERTIFICATE SCHostServerCert",
             &[&SAMPLE_MASTER_KEY_PASSWORD],
         )
         .await
@@ -212,7 +212,7 @@ async fn the_key_stack_behaves_like_k2s() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(15581));
-    let err = c.execute("EXEC (N'OPEN MASTER KEY DECRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N'''')", &[&"wrong"]).await.unwrap_err();
+    let err = c.execute("DECLARE @open NVARCHAR(MAX) = N'OPEN MASTER KEY DECRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N''''; EXEC (@open)", &[&"wrong"]).await.unwrap_err();
     assert_eq!(err.code(), Some(15313));
     open_keys(&mut c).await;
     assert!(
@@ -337,4 +337,214 @@ async fn unknown_tables_are_sql_server_error_208() {
     assert_eq!(err.code(), Some(208));
     let rows = c.simple_query("SELECT COUNT(*) AS n FROM sys.tables t JOIN sys.schemas s ON s.schema_id = t.schema_id WHERE s.name = N'HostServer'").await.unwrap().into_row().await.unwrap().unwrap();
     assert_eq!(rows.get::<i32, _>("n"), Some(1));
+}
+
+async fn server_error(client: &mut Conn, sql: &str) -> (u32, String) {
+    match client.simple_query(sql).await {
+        Ok(stream) => match stream.into_results().await {
+            Err(tiberius::error::Error::Server(e)) => (e.code(), e.message().to_owned()),
+            other => panic!("{sql}: expected a server error, got {other:?}"),
+        },
+        Err(tiberius::error::Error::Server(e)) => (e.code(), e.message().to_owned()),
+        Err(other) => panic!("{sql}: {other}"),
+    }
+}
+
+fn start_with(options: k2cse_mssql_sim::DatabaseOptions) -> Simulator {
+    Simulator::start(SimConfig {
+        database_options: options,
+        ..SimConfig::default()
+    })
+    .unwrap()
+}
+
+async fn count(client: &mut Conn, sql: &str) -> i32 {
+    client
+        .simple_query(sql)
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap()
+        .get::<i32, _>(0)
+        .unwrap()
+}
+
+/// SQL Server allows only string literals and variables inside `EXEC (...)`: a function call
+/// there is Msg 102, whatever the statement (not one string the simulator knows).
+#[tokio::test(flavor = "multi_thread")]
+async fn exec_takes_only_literals_and_variables() {
+    let sim = start(ServerEncryption::Optional);
+    let mut client = connect(&sim).await;
+    for sql in [
+        "EXEC (N'OPEN MASTER KEY DECRYPTION BY PASSWORD = N''' + REPLACE(N'x', N'''', N'''''') + N'''')",
+        "EXEC (N'SELECT ' + UPPER(N'1'))",
+        "EXECUTE (LOWER(N'SELECT 1'))",
+    ] {
+        let (code, message) = server_error(&mut client, sql).await;
+        assert_eq!(code, 102, "{sql}: {message}");
+    }
+    // Literals and variables run, in a scope of their own.
+    let n = count(
+        &mut client,
+        "DECLARE @t NVARCHAR(MAX) = N'SELECT ' + N'41 + 1 AS n'; EXEC (@t)",
+    )
+    .await;
+    assert_eq!(n, 42);
+    let (code, _) = server_error(&mut client, "DECLARE @t INT = 1; EXEC (N'SELECT @t')").await;
+    assert_eq!(
+        code, 137,
+        "the dynamic batch does not see the caller's variables"
+    );
+}
+
+/// OPENJSON and STRING_SPLIT exist from compatibility level 130; below it SQL Server
+/// answers "Invalid object name" (Msg 208). The level is in sys.databases.
+#[tokio::test(flavor = "multi_thread")]
+async fn functions_follow_the_compatibility_level() {
+    for (level, available) in [(110, false), (120, false), (130, true), (160, true)] {
+        let sim = start_with(k2cse_mssql_sim::DatabaseOptions {
+            compat_level: level,
+            ..Default::default()
+        });
+        let mut client = connect(&sim).await;
+        let reported = count(
+            &mut client,
+            "SELECT CONVERT(INT, compatibility_level) FROM sys.databases WHERE name = DB_NAME()",
+        )
+        .await;
+        assert_eq!(reported, i32::from(level));
+        for sql in [
+            "SELECT j.a FROM OPENJSON(N'[{\"a\":1}]') WITH (a INT '$.a') AS j",
+            "SELECT value FROM STRING_SPLIT(N'a,b', N',')",
+        ] {
+            let outcome = match client.simple_query(sql).await {
+                Ok(s) => s.into_results().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Err(tiberius::error::Error::Server(e))
+                    if e.code() == 208 && !sql.contains("STRING_SPLIT") || !available =>
+                {
+                    assert!(!available, "level {level}: {sql}");
+                    assert_eq!(e.code(), 208, "level {level}: {sql}");
+                    assert!(e.message().starts_with("Invalid object name"));
+                }
+                // The simulator has no STRING_SPLIT at any level: only its absence is checked.
+                _ if sql.contains("STRING_SPLIT") => assert!(available),
+                _ => assert!(available, "level {level}: {sql} should be Msg 208"),
+            }
+        }
+    }
+}
+
+/// Each column keeps its type: text into varbinary (or bytes into nvarchar) is Msg 257,
+/// DecryptByKey of text is Msg 8116, whatever the statement.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_implicit_conversion_between_text_and_binary() {
+    let sim = start(ServerEncryption::Optional);
+    let mut client = connect(&sim).await;
+    let (code, message) = server_error(
+        &mut client,
+        "UPDATE [HostServer].[Configuration] SET VariableValue = N'False' WHERE VariableToken = N'[USESQLENCRYPTION]'",
+    )
+    .await;
+    assert_eq!(code, 257, "{message}");
+    assert!(message.contains("varbinary(max)"), "{message}");
+    let (code, _) = server_error(
+        &mut client,
+        "INSERT INTO [HostServer].[Configuration] (VariableToken, VariableValue, Encrypted) VALUES (N'[X]', N'text', 0)",
+    )
+    .await;
+    assert_eq!(code, 257);
+    let (code, _) = server_error(&mut client, "SELECT DecryptByKey(N'abc')").await;
+    assert_eq!(code, 8116);
+
+    let sim = start_with(k2cse_mssql_sim::DatabaseOptions {
+        schema: "nvarchar:tinyint".parse().unwrap(),
+        ..Default::default()
+    });
+    let mut client = connect(&sim).await;
+    let (code, message) = server_error(
+        &mut client,
+        "UPDATE [HostServer].[Configuration] SET VariableValue = 0x41 WHERE VariableToken = N'[USESQLENCRYPTION]'",
+    )
+    .await;
+    assert_eq!(code, 257, "{message}");
+    // What public K2 scripts do works on a text column.
+    client
+        .execute(
+            "UPDATE [HostServer].[Configuration] SET VariableValue = 'False' WHERE VariableToken = '[USESQLENCRYPTION]'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (code, _) = server_error(
+        &mut client,
+        "SELECT DecryptByKey(VariableValue) FROM [HostServer].[Configuration]",
+    )
+    .await;
+    assert_eq!(code, 8116);
+    let types = client
+        .simple_query("SELECT c.name, ty.name FROM sys.columns AS c JOIN sys.types AS ty ON ty.user_type_id = c.system_type_id ORDER BY c.column_id")
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    let types: Vec<(String, String)> = types
+        .iter()
+        .map(|r| {
+            (
+                r.get::<&str, _>(0).unwrap().into(),
+                r.get::<&str, _>(1).unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("VariableToken".to_owned(), "nvarchar".to_owned()),
+            ("VariableValue".to_owned(), "nvarchar".to_owned()),
+            ("Encrypted".to_owned(), "tinyint".to_owned())
+        ]
+    );
+}
+
+/// `=` and `IN` under a case-insensitive collation ignore case (non-ASCII letters too) and
+/// trailing spaces; under a case-sensitive one only trailing spaces. A syntax error is 102/156.
+#[tokio::test(flavor = "multi_thread")]
+async fn comparisons_follow_the_collation() {
+    for (collation, case_insensitive) in [
+        ("SQL_Latin1_General_CP1_CI_AS", true),
+        ("Latin1_General_CS_AS", false),
+    ] {
+        let sim = start_with(k2cse_mssql_sim::DatabaseOptions {
+            collation: collation.into(),
+            ..Default::default()
+        });
+        let mut client = connect(&sim).await;
+        client
+            .execute(
+                "INSERT INTO [HostServer].[Configuration] (VariableToken, VariableValue, Encrypted) VALUES (N'[ÄRGER]', NULL, 0)",
+                &[],
+            )
+            .await
+            .unwrap();
+        let n = count(
+            &mut client,
+            "SELECT COUNT(*) FROM [HostServer].[Configuration] WHERE VariableToken = N'[ärger]  '",
+        )
+        .await;
+        assert_eq!(n, i32::from(case_insensitive), "{collation}");
+        let n = count(
+            &mut client,
+            "SELECT COUNT(*) FROM [HostServer].[Configuration] WHERE VariableToken IN (N'[K2SERVER] ', N'x')",
+        )
+        .await;
+        assert_eq!(n, 1, "{collation}");
+        let (code, _) = server_error(&mut client, "SELECT FROM WHERE").await;
+        assert!(code == 102 || code == 156, "{code}");
+    }
 }

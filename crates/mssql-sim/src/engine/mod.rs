@@ -23,7 +23,7 @@ use rusqlite::{Connection, OpenFlags, ToSql};
 use crate::request::Param;
 use crate::tokens::ServerMessage;
 use keys::{Catalog, KeyState, SharedKeys, SymmetricKey};
-use translate::{Password, Statement};
+use translate::Statement;
 
 /// A value on the wire or in a row.
 #[derive(Debug, Clone, PartialEq)]
@@ -447,14 +447,7 @@ impl Session {
                 self.rollback()
             }
             Statement::OpenMasterKey(password) => {
-                let password = match password {
-                    Password::Literal(p) => p.clone(),
-                    Password::Param(name) => match self.variable(params, name) {
-                        Some(p) => p.value.to_text(),
-                        None => return Err(undeclared(name)),
-                    },
-                };
-                keys.open_master(&password).map(|()| Outcome::Done)
+                keys.open_master(password).map(|()| Outcome::Done)
             }
             Statement::Declare { name, value } => {
                 drop(keys);

@@ -8,30 +8,27 @@
 //! |---|---|
 //! | `N'text'` | `'text'` |
 //! | `@@VERSION`, `@@SERVERNAME`, `DB_NAME()` | simulator functions |
-//! | `CONVERT(NVARCHAR(MAX), x)` / `CONVERT(VARBINARY(MAX), x)` | UTF-16LE aware conversions |
+//! | `CONVERT(type[(n)], x[, style])` | `k2sim_convert('type', 'n', x)`: SQL Server's explicit conversions |
+//! | `CAST(NULL AS type)` | `NULL` |
+//! | `0x0A` | `X'0A'` |
+//! | `'a' + x` (next to a string literal) | `'a' \|\| x` |
+//! | `(VALUES (...), ...) AS v(a, b)` | `(SELECT column1 AS a, ... FROM (VALUES ...)) AS v` |
 //! | `WITH (UPDLOCK, HOLDLOCK)` table hints | removed (explicit transactions are `BEGIN IMMEDIATE`) |
 //! | `OPENJSON(@p) WITH (col TYPE '$.path', ...) AS j` | a `json_each` subquery (`VARBINARY` columns base64-decoded) |
 //! | `ISNULL(`, `LEN(` | `IFNULL(`, `length(` |
-//! | `COLLATE Latin1_General_BIN2` | removed (SQLite compares binary by default) |
+//! | `COLLATE ..._BIN2` / `_CI_` / `_CS_` | `COLLATE k2sim_bin2` / `k2sim_ci` / `k2sim_cs` (trailing spaces ignored) |
 //! | `[dbo].x` | `main.x` |
 //!
 //! Statements handled by the session instead of SQLite: `SET ...` (only `XACT_ABORT` matters),
-//! `BEGIN/COMMIT/ROLLBACK TRAN`, `OPEN/CLOSE MASTER KEY`, `OPEN/CLOSE SYMMETRIC KEY`, and the
-//! dynamic-SQL form k2cse uses to pass the master key password as a parameter.
+//! `BEGIN/COMMIT/ROLLBACK TRAN`, `OPEN/CLOSE MASTER KEY`, `OPEN/CLOSE SYMMETRIC KEY`,
+//! `DECLARE`/`SET @variable`, and `EXEC (...)` with SQL Server's grammar: string literals and
+//! variables joined by `+` (anything else is Msg 102), run as a batch of its own.
+//! `OPENJSON`/`STRING_SPLIT` below compatibility level 130 are Msg 208 ([`requires_level`]).
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
-
-/// Where the master key password comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Password {
-    /// A literal in the statement.
-    Literal(String),
-    /// A parameter of `sp_executesql`.
-    Param(String),
-}
 
 /// One translated statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +46,7 @@ pub enum Statement {
     /// `ROLLBACK [TRAN[SACTION]]`.
     Rollback,
     /// `OPEN MASTER KEY DECRYPTION BY PASSWORD = ...`.
-    OpenMasterKey(Password),
+    OpenMasterKey(String),
     /// `CLOSE MASTER KEY`.
     CloseMasterKey,
     /// `OPEN SYMMETRIC KEY k DECRYPTION BY CERTIFICATE c`.
@@ -238,11 +235,6 @@ pub fn translate(statement: &str) -> Statement {
     static OPEN_MASTER: LazyLock<Regex> = LazyLock::new(|| {
         re(r"(?is)^OPEN\s+MASTER\s+KEY\s+DECRYPTION\s+BY\s+PASSWORD\s*=\s*N?'\x01(\d+)\x01'$")
     });
-    static OPEN_MASTER_DYNAMIC: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"(?is)^EXEC(UTE)?\s*\(\s*N?'\x01(\d+)\x01'\s*\+\s*REPLACE\s*\(\s*(@\w+)\s*,\s*N?'\x01\d+\x01'\s*,\s*N?'\x01\d+\x01'\s*\)\s*\+\s*N?'\x01\d+\x01'\s*\)$",
-        )
-    });
     static CLOSE_MASTER: LazyLock<Regex> = LazyLock::new(|| re(r"(?is)^CLOSE\s+MASTER\s+KEY$"));
     static OPEN_KEY: LazyLock<Regex> = LazyLock::new(|| {
         re(
@@ -279,20 +271,7 @@ pub fn translate(statement: &str) -> Statement {
         return Statement::Rollback;
     }
     if let Some(password) = OPEN_MASTER.captures(t).and_then(|c| masked.literal(&c[1])) {
-        return Statement::OpenMasterKey(Password::Literal(password));
-    }
-    if let Some(c) = OPEN_MASTER_DYNAMIC.captures(t) {
-        let prefix = masked.literal(&c[2]).unwrap_or_default();
-        let words = prefix
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_ascii_uppercase();
-        if words == "OPEN MASTER KEY DECRYPTION BY PASSWORD = N'"
-            || words == "OPEN MASTER KEY DECRYPTION BY PASSWORD = '"
-        {
-            return Statement::OpenMasterKey(Password::Param(c[3].to_owned()));
-        }
+        return Statement::OpenMasterKey(password);
     }
     if CLOSE_MASTER.is_match(t) {
         return Statement::CloseMasterKey;
@@ -408,6 +387,8 @@ fn rewrite_text(text: &str, masked: &Masked) -> String {
             (re(r"('\x01\d+\x01')\s*\+"), "$1 ||"),
             (re(r"\+\s*('\x01\d+\x01')"), "|| $1"),
             (re(r"(?i)@@VERSION\b"), "k2sim_version()"),
+            // Binary literals (SQLite reads 0x41 as the integer 65).
+            (re(r"\b0[xX]((?:[0-9A-Fa-f]{2})*)\b"), "X'$1'"),
             (re(r"(?i)@@SERVERNAME\b"), "k2sim_servername()"),
             // CONVERT(type[(n|MAX)], expr[, style]) -> k2sim_convert('type', 'n', expr[, style]).
             (
@@ -598,13 +579,27 @@ mod tests {
         assert_eq!(translate("commit tran"), Statement::Commit);
         assert_eq!(
             translate("OPEN MASTER KEY DECRYPTION BY PASSWORD = N'it''s'"),
-            Statement::OpenMasterKey(Password::Literal("it's".into()))
+            Statement::OpenMasterKey("it's".into())
         );
-        assert_eq!(
+        assert!(matches!(
             translate(
                 "EXEC (N'OPEN MASTER KEY DECRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N'''')"
             ),
-            Statement::OpenMasterKey(Password::Param("@P1".into()))
+            Statement::SyntaxError { number: 102, .. }
+        ));
+        assert_eq!(
+            translate("EXEC (N'SELECT ' + @v)"),
+            Statement::Exec(vec![
+                ExecPart::Literal("SELECT ".into()),
+                ExecPart::Variable("@v".into())
+            ])
+        );
+        assert_eq!(
+            translate("DECLARE @v NVARCHAR(MAX) = N'a' + REPLACE(@P1, N'x', N'y')"),
+            Statement::Declare {
+                name: "@v".into(),
+                value: Some("'a' || REPLACE(@P1, 'x', 'y')".into())
+            }
         );
         assert_eq!(
             translate("OPEN SYMMETRIC KEY [SCSSOKey] DECRYPTION BY CERTIFICATE SCHostServerCert"),
@@ -629,11 +624,19 @@ mod tests {
             sql(
                 "SELECT CONVERT(NVARCHAR(MAX), c.VariableValue) FROM [HostServer].[Configuration] AS c WITH (UPDLOCK, HOLDLOCK)"
             ),
-            "SELECT k2sim_nvarchar( c.VariableValue) FROM [HostServer].[Configuration] AS c "
+            "SELECT k2sim_convert('NVARCHAR', 'MAX', c.VariableValue) FROM [HostServer].[Configuration] AS c "
         );
         assert_eq!(
             sql("SELECT * FROM dbo.T JOIN [dbo].[U] ON 1 = 1"),
             "SELECT * FROM main.T JOIN main.[U] ON 1 = 1"
+        );
+    }
+
+    #[test]
+    fn values_constructors_get_their_column_names() {
+        assert_eq!(
+            sql("SELECT v.a FROM (VALUES (@P1, @P2), (@P3, @P4)) AS v(a, b) WHERE v.b = 0x0A"),
+            "SELECT v.a FROM (SELECT column1 AS a, column2 AS b FROM (VALUES (@P1, @P2), (@P3, @P4))) AS v WHERE v.b = X'0A'"
         );
     }
 
