@@ -231,6 +231,11 @@ impl Database {
     ) -> Result<(), DbError> {
         let current = self.locked(names).await?;
         let keys_open = self.status.keys == KeyStatus::Open;
+        if !self.status.shape.can_hold_ciphertext() && current.values().any(|t| t.encrypted) {
+            return Err(DbError::Shape {
+                message: self.status.shape.ciphertext_refusal(),
+            });
+        }
         let mut conflicts = Vec::new();
         let mut unreadable = Vec::new();
         for w in writes {
@@ -330,6 +335,20 @@ impl Database {
             return Err(DbError::Shape { message: refusal });
         }
         for w in writes {
+            if w.encrypt && !shape.can_hold_ciphertext() {
+                return Err(DbError::Shape {
+                    message: shape.ciphertext_refusal(),
+                });
+            }
+            if let Some((c, page)) = shape.unstorable_char(&self.status.collation, &w.new) {
+                return Err(DbError::Shape {
+                    message: format!(
+                        "the new value of {:?} has the character {c:?}, which VariableValue ({}, {page}) cannot hold: SQL Server would store '?' instead",
+                        w.token,
+                        shape.value_type_name()
+                    ),
+                });
+            }
             let chars = w.new.encode_utf16().count();
             if let Some(max) = shape.max_plain_chars()
                 && chars > max

@@ -131,6 +131,31 @@ impl TableShape {
         }
     }
 
+    /// The first character of `text` a `varchar` column cannot hold under `collation`, if
+    /// the column is `varchar`. Collations of code page 1252 (`SQL_Latin1_General_CP1_*`,
+    /// `Latin1_General_*`) hold Windows-1252; for others k2cse only trusts ASCII.
+    pub fn unstorable_char(&self, collation: &str, text: &str) -> Option<(char, String)> {
+        if self.value != ValueType::Varchar {
+            return None;
+        }
+        let upper = collation.to_ascii_uppercase();
+        let cp1252 =
+            upper.starts_with("SQL_LATIN1_GENERAL_CP1_") || upper.starts_with("LATIN1_GENERAL_");
+        let page = if cp1252 {
+            "code page 1252"
+        } else {
+            "an unknown code page (ASCII only)"
+        };
+        text.chars()
+            .find(|&c| {
+                let n = u32::from(c);
+                let fits = n < 0x80
+                    || (cp1252 && ((0xA0..=0xFF).contains(&n) || CP1252_EXTRA.contains(c)));
+                !fits
+            })
+            .map(|c| (c, format!("collation {collation}, {page}")))
+    }
+
     /// `VariableValue`'s type as SQL Server writes it (`nvarchar(max)`, `varbinary(200)`).
     pub fn value_type_name(&self) -> String {
         let base = match &self.value {
@@ -158,6 +183,9 @@ impl TableShape {
         }
     }
 }
+
+/// Characters of Windows-1252 above 0x7F that are not Latin-1's (0x80–0x9F).
+const CP1252_EXTRA: &str = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ";
 
 impl fmt::Display for TableShape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
