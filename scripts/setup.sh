@@ -7,6 +7,7 @@
 #   xmlsec1, openssl           independent checks of encrypted sections
 #   xmlstarlet, hyperfine      bench/run.sh
 #   freetds-bin, python-tds    TDS clients no one here wrote, run against k2cse-mssql-sim
+#   sqlglot, sqlfluff          independent T-SQL parsers for every statement k2cse sends
 #   mesa-vulkan-drivers, ...   CPU rendering for the GUI snapshot tests (egui_kittest + wgpu)
 #   xvfb, imagemagick, ...     the real GUI window under a virtual X server (scripts/screenshot.sh)
 #   bsdutils                   `script`: a pseudo-terminal for the progress-bar test
@@ -49,6 +50,13 @@ if ! python3 -c "import pytds" 2>/dev/null; then
   echo "setup: installing python-tds"
   python3 -m pip install --quiet python-tds \
     || python3 -m pip install --quiet --break-system-packages python-tds
+fi
+# sqlglot and sqlfluff (PyPI): independent T-SQL parsers for every statement k2cse sends
+# (scripts/check-tsql.py, tests/tests/tsql_parsers.rs).
+if ! python3 -c "import sqlglot, sqlfluff" 2>/dev/null; then
+  echo "setup: installing sqlglot and sqlfluff"
+  python3 -m pip install --quiet sqlglot sqlfluff \
+    || python3 -m pip install --quiet --break-system-packages sqlglot sqlfluff
 fi
 
 if ! command -v cargo >/dev/null; then
