@@ -708,3 +708,41 @@ async fn a_slow_write_times_out_and_changes_nothing() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(values(&mut open(&sim).await, &plan).await, old);
 }
+
+/// TLS as System.Data.SqlClient does it: Encrypt=False protects the login without checking
+/// the certificate (a self-signed on-premises certificate works), Encrypt=True checks it
+/// unless TrustServerCertificate=True, Encrypt=Strict is refused rather than downgraded.
+#[tokio::test]
+async fn tls_follows_sqlclient() {
+    for encryption in [ServerEncryption::Optional, ServerEncryption::Forced] {
+        let sim = Simulator::start(SimConfig {
+            encryption,
+            ..SimConfig::default()
+        })
+        .unwrap();
+        let untrusted = sim
+            .connection_string()
+            .replace(";TrustServerCertificate=True", "");
+        let db = Database::connect(
+            &Target::from_connection_string(&format!("{untrusted};Encrypt=False")).unwrap(),
+            &credentials(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(db.status().database, "K2");
+        let err = Database::connect(
+            &Target::from_connection_string(&format!("{untrusted};Encrypt=True")).unwrap(),
+            &credentials(),
+        )
+        .await
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(&err, DbError::Tls { .. }), "{err:?}");
+        assert!(message.contains("TrustServerCertificate=True"), "{message}");
+        assert!(!message.contains("trust_cert"), "{message}");
+        let err = Target::from_connection_string(&format!("{untrusted};Encrypt=Strict"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Encrypt=Strict") && err.contains("TDS 8.0"), "{err}");
+    }
+}

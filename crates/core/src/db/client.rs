@@ -496,7 +496,9 @@ fn tiberius_config(target: &Target, credentials: &Credentials) -> Result<Config,
         Encryption::Required => EncryptionLevel::Required,
         Encryption::LoginOnly => EncryptionLevel::Off,
     });
-    if target.trust_server_certificate {
+    // SqlClient validates the certificate only when the whole session must be encrypted
+    // (Encrypt=True) and TrustServerCertificate is not set.
+    if target.trust_server_certificate || target.encryption == Encryption::LoginOnly {
         config.trust_cert();
     }
     config.handshake_timeout(Some(target.connect_timeout));
@@ -586,7 +588,7 @@ fn connect_error(target: &Target, e: &tiberius::error::Error, logging_in: bool) 
         },
         E::Tls(message) => DbError::Tls {
             server,
-            message: message.clone(),
+            message: tls_message(message),
             hint: tls_hint(message),
         },
         E::Protocol(message) if message.contains("encrypt") || message.contains("TLS") => {
@@ -603,7 +605,7 @@ fn connect_error(target: &Target, e: &tiberius::error::Error, logging_in: bool) 
         {
             DbError::Tls {
                 server,
-                message: message.clone(),
+                message: tls_message(message),
                 hint: tls_hint(message),
             }
         }
@@ -631,6 +633,24 @@ fn connect_error(target: &Target, e: &tiberius::error::Error, logging_in: bool) 
             message: other.to_string(),
         },
     }
+}
+
+/// The TLS library's words, for an administrator: what is wrong with the certificate, never
+/// the library's own API advice (which names functions the admin cannot call).
+fn tls_message(message: &str) -> String {
+    let known = [
+        ("UnknownIssuer", "the server's certificate is issued by an authority this machine does not trust (a self-signed certificate, or an internal CA not installed here)"),
+        ("NotValidForName", "the server's certificate is for another name than the Data Source"),
+        ("Expired", "the server's certificate has expired"),
+        ("NotValidYet", "the server's certificate is not valid yet (check the clocks)"),
+        ("Revoked", "the server's certificate has been revoked"),
+    ];
+    if let Some((_, text)) = known.iter().find(|(kind, _)| message.contains(kind)) {
+        return (*text).to_owned();
+    }
+    // Keep the first sentence: later ones are the library's advice to programmers.
+    let first = message.split(". ").next().unwrap_or(message);
+    first.replace('`', "")
 }
 
 fn tls_hint(message: &str) -> &'static str {

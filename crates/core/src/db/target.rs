@@ -3,8 +3,15 @@
 //!
 //! Recognised keys (with `SqlClient`'s synonyms): `Data Source`, `Initial Catalog`,
 //! `Integrated Security`, `User ID`, `Password`, `Encrypt`, `TrustServerCertificate`,
-//! `Connect Timeout`, `Application Name`. Others (`Pooling`, `Max Pool Size`, ...) do not
-//! change how k2cse connects and are ignored.
+//! `Connect Timeout`, `Application Name`. Keys that change how a connection is made but that
+//! k2cse cannot honour ([`UNSUPPORTED`]: Azure AD authentication, failover partners,
+//! multi-subnet failover, ...) are refused by name, never ignored. The rest (`Pooling`,
+//! `Max Pool Size`, ...) do not change how k2cse connects and are ignored.
+//!
+//! TLS follows `System.Data.SqlClient`: `Encrypt=True` validates the server's certificate
+//! unless `TrustServerCertificate=True`; `Encrypt=False` encrypts the login (and the whole
+//! session when the server forces it) without validating; `Encrypt=Strict` (TDS 8.0) is
+//! refused, since k2cse's client speaks TDS 7.4 and would otherwise have to downgrade.
 
 use std::time::Duration;
 
@@ -60,11 +67,78 @@ pub struct Target {
     pub command_timeout: Duration,
 }
 
+/// Keywords that change how the connection is made and that k2cse cannot honour:
+/// `(keyword and synonyms, value that is harmless (lower-case) or "" for none, why)`.
+const UNSUPPORTED: &[(&[&str], &[&str], &str)] = &[
+    (
+        &["Authentication"],
+        &["sqlpassword", "sql password"],
+        "k2cse logs in with SQL logins or Windows integrated security only (no Azure AD / Entra ID methods)",
+    ),
+    (
+        &["MultiSubnetFailover", "Multi Subnet Failover"],
+        &["false", "no"],
+        "k2cse connects to one address; connect to the availability group listener's current primary, or leave MultiSubnetFailover out",
+    ),
+    (
+        &["Failover Partner"],
+        &[""],
+        "k2cse does not follow database mirroring failover; connect to the principal server",
+    ),
+    (
+        &["ApplicationIntent", "Application Intent"],
+        &["readwrite"],
+        "a read-only intent routes to a secondary replica, where k2cse cannot write",
+    ),
+    (
+        &["Column Encryption Setting"],
+        &["disabled"],
+        "Always Encrypted is not supported",
+    ),
+    (
+        &["AttachDbFilename", "Extended Properties", "Initial File Name"],
+        &[""],
+        "k2cse connects to a server's database, not to a database file",
+    ),
+    (
+        &["User Instance"],
+        &["false", "no"],
+        "user instances (SQL Server Express, named pipes) are not supported",
+    ),
+    (
+        &["Network Library", "Net", "Network"],
+        &["dbmssocn"],
+        "k2cse connects over TCP only",
+    ),
+    (
+        &["Context Connection"],
+        &["false", "no"],
+        "a context connection exists only inside SQL Server's CLR",
+    ),
+];
+
+/// The first keyword of `cs` that k2cse cannot honour, with why.
+fn unsupported(cs: &ConnectionString) -> Option<String> {
+    for (keyword, value) in cs.effective() {
+        for (names, harmless, why) in UNSUPPORTED {
+            if names.iter().any(|n| same_key(keyword, n))
+                && !harmless.contains(&value.trim().to_ascii_lowercase().as_str())
+            {
+                return Some(format!("{keyword}={value}: {why}"));
+            }
+        }
+    }
+    None
+}
+
 impl Target {
     /// Reads a SQL Server connection string.
     pub fn from_connection_string(text: &str) -> Result<Self, DbError> {
         let cs = ConnectionString::parse(text)
             .map_err(|e| DbError::InvalidConnectionString(e.to_string()))?;
+        if let Some(refusal) = unsupported(&cs) {
+            return Err(DbError::InvalidConnectionString(refusal));
+        }
         let get = |names: &[&str]| -> Option<&str> {
             cs.effective()
                 .into_iter()
@@ -115,7 +189,12 @@ impl Target {
             }
         };
         let encryption = match get(&["Encrypt"]).map(str::to_ascii_lowercase).as_deref() {
-            None | Some("true" | "yes" | "mandatory" | "strict") => Encryption::Required,
+            None | Some("true" | "yes" | "mandatory") => Encryption::Required,
+            Some("strict") => {
+                return Err(DbError::InvalidConnectionString(
+                    "Encrypt=Strict asks for TDS 8.0 (TLS before the first packet), which k2cse's SQL client cannot do; use Encrypt=True, which encrypts the whole session and validates the server's certificate".into(),
+                ));
+            }
             Some("false" | "no" | "optional") => Encryption::LoginOnly,
             Some(other) => {
                 return Err(DbError::InvalidConnectionString(format!(
@@ -289,6 +368,15 @@ mod tests {
     }
 
     #[test]
+    fn harmless_values_of_unsupported_keywords_are_accepted() {
+        let t = Target::from_connection_string(
+            "Data Source=x;User ID=sa;Authentication=SqlPassword;MultiSubnetFailover=False;ApplicationIntent=ReadWrite;Network Library=dbmssocn;Pooling=False",
+        )
+        .unwrap();
+        assert_eq!(t.host, "x");
+    }
+
+    #[test]
     fn local_spellings_and_defaults() {
         for source in [".", "(local)", "(LOCAL)"] {
             let t = Target::from_connection_string(&format!("Data Source={source};User ID=k2"))
@@ -315,6 +403,23 @@ mod tests {
             (
                 "Data Source=x;Integrated Security=perhaps",
                 "Integrated Security",
+            ),
+            ("Data Source=x;User ID=sa;Encrypt=Strict", "TDS 8.0"),
+            (
+                "Data Source=x;Authentication=Active Directory Integrated",
+                "Authentication=Active Directory Integrated",
+            ),
+            (
+                "Data Source=x;User ID=sa;MultiSubnetFailover=True",
+                "MultiSubnetFailover=True",
+            ),
+            (
+                "Data Source=x;User ID=sa;Failover Partner=y",
+                "Failover Partner=y",
+            ),
+            (
+                "Data Source=x;User ID=sa;ApplicationIntent=ReadOnly",
+                "read-only intent",
             ),
             ("Data Source='x", "connection string"),
         ] {
