@@ -424,3 +424,53 @@ fn a_pull_cut_at_every_statement_leaves_the_file_untouched() {
     }
     assert!(cut >= 4, "only {cut} cut points hit a statement");
 }
+
+/// `db status` names the server version, the database's compatibility level and collation,
+/// and the table's column types; with --connection it needs no config file (run from an
+/// empty folder).
+#[test]
+fn status_with_a_connection_needs_no_config_and_names_level_collation_and_shape() {
+    let sim = SimProcess::start(&["--compat-level", "110", "--schema", "nvarchar:tinyint"]);
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = k2cse();
+    cmd.current_dir(empty.path())
+        .args(["db", "status", "--connection", &sim.connection()])
+        .env("K2CSE_SQL_PASSWORD", SA_PASSWORD)
+        .env("K2CSE_MASTER_KEY_PASSWORD", MASTER_KEY_PASSWORD)
+        .env("K2CSE_KEYRING", "mock")
+        .env_remove("K2CSE_CONNECTION");
+    cmd.assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Compatibility level: 110 (SQL Server 2012)",
+        ))
+        .stdout(predicate::str::contains(
+            "Collation:           SQL_Latin1_General_CP1_CI_AS",
+        ))
+        .stdout(predicate::str::contains(
+            "Table shape:         VariableValue nvarchar(max), Encrypted tinyint",
+        ));
+    let mut tokens = k2cse();
+    tokens
+        .current_dir(empty.path())
+        .args(["db", "tokens", "--json"])
+        .env("K2CSE_CONNECTION", sim.connection())
+        .env("K2CSE_SQL_PASSWORD", SA_PASSWORD)
+        .env("K2CSE_KEYRING", "mock");
+    let out = tokens.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = json(
+        k2cse()
+            .current_dir(empty.path())
+            .args(["db", "status", "--connection", &sim.connection()])
+            .env("K2CSE_SQL_PASSWORD", SA_PASSWORD)
+            .env("K2CSE_KEYRING", "mock"),
+    );
+    assert_eq!(status["compatibility_level"], 110);
+    assert_eq!(status["table_shape"]["variable_value"], "nvarchar(max)");
+    assert_eq!(status["table_shape"]["encrypted_values"], false);
+}

@@ -401,6 +401,19 @@ pub enum DbCommand {
     Discover(DbDiscoverArgs),
 }
 
+impl DbCommand {
+    /// Whether the command reads the config file: the read-only commands given
+    /// `--connection` (or `K2CSE_CONNECTION`) work anywhere.
+    pub fn needs_config(&self) -> bool {
+        match self {
+            Self::Status(DbStatusArgs { db })
+            | Self::Tokens(DbTokensArgs { db, .. })
+            | Self::Get(DbGetArgs { db, .. }) => db.connection.is_none(),
+            _ => true,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DbStatusArgs {
     #[command(flatten)]

@@ -175,6 +175,15 @@ fn status(ctx: &Context, options: &DbOptions, out: &mut dyn io::Write) -> anyhow
             &json!({
                 "schema": "k2cse.db-status/1",
                 "server": s.server, "database": s.database, "version": s.version,
+                "product_version": s.product_version,
+                "compatibility_level": s.compatibility_level,
+                "collation": s.collation,
+                "table_shape": {
+                    "variable_value": s.shape.value_type_name(),
+                    "encrypted": s.shape.flag_type_name(),
+                    "writable": s.shape.write_refusal().is_none(),
+                    "encrypted_values": s.shape.can_hold_ciphertext(),
+                },
                 "configuration_table": s.has_configuration_table,
                 "master_key": s.has_master_key, "certificate": s.has_certificate, "symmetric_key": s.has_symmetric_key,
                 "keys_open": s.keys == KeyStatus::Open, "keys": s.keys.to_string(),
@@ -187,6 +196,26 @@ fn status(ctx: &Context, options: &DbOptions, out: &mut dyn io::Write) -> anyhow
     writeln!(out, "Server:              {}", s.server)?;
     writeln!(out, "Database:            {}", s.database)?;
     writeln!(out, "Version:             {}", s.version)?;
+    writeln!(
+        out,
+        "Compatibility level: {}",
+        s.compatibility_level.map_or_else(
+            || "(unknown)".to_owned(),
+            |l| format!("{l} ({})", sql_server_of(l))
+        )
+    )?;
+    writeln!(out, "Collation:           {}", s.collation)?;
+    writeln!(
+        out,
+        "Table shape:         {}{}",
+        s.shape,
+        match s.shape.write_refusal() {
+            Some(why) => format!(" (read only: {why})"),
+            None if !s.shape.can_hold_ciphertext() =>
+                " (encrypted values not readable or writable here)".to_owned(),
+            None => String::new(),
+        }
+    )?;
     writeln!(
         out,
         "Configuration table: [HostServer].[Configuration] {}",
@@ -219,6 +248,21 @@ fn status(ctx: &Context, options: &DbOptions, out: &mut dyn io::Write) -> anyhow
             .map_or("(not set)", |b| if b { "true" } else { "false" })
     )?;
     Ok(Outcome::Ok)
+}
+
+/// The SQL Server release whose native level `level` is.
+fn sql_server_of(level: i32) -> &'static str {
+    match level {
+        ..=90 => "SQL Server 2005 or older",
+        100 => "SQL Server 2008 / 2008 R2",
+        110 => "SQL Server 2012",
+        120 => "SQL Server 2014",
+        130 => "SQL Server 2016",
+        140 => "SQL Server 2017",
+        150 => "SQL Server 2019",
+        160 => "SQL Server 2022",
+        _ => "newer than SQL Server 2022",
+    }
 }
 
 fn token_json(t: &Token, reveal: bool) -> Value {

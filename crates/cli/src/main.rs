@@ -74,6 +74,9 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
         Command::Demo => demo::run(&global, out),
         Command::Lint(args) if args.rules => read::rules(global.json, out),
         Command::Backup(command) => backup::run(&Context::without_config(&global)?, command, out),
+        Command::Db(command) if !command.needs_config() => {
+            db::run(&Context::without_config(&global)?, command, out)
+        }
         Command::Key(args::KeyCommand::Import(args)) => {
             keys::import(&Context::without_config(&global)?, &args, out)
         }

@@ -743,6 +743,9 @@ async fn tls_follows_sqlclient() {
         let err = Target::from_connection_string(&format!("{untrusted};Encrypt=Strict"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("Encrypt=Strict") && err.contains("TDS 8.0"), "{err}");
+        assert!(
+            err.contains("Encrypt=Strict") && err.contains("TDS 8.0"),
+            "{err}"
+        );
     }
 }

@@ -639,10 +639,19 @@ fn connect_error(target: &Target, e: &tiberius::error::Error, logging_in: bool) 
 /// the library's own API advice (which names functions the admin cannot call).
 fn tls_message(message: &str) -> String {
     let known = [
-        ("UnknownIssuer", "the server's certificate is issued by an authority this machine does not trust (a self-signed certificate, or an internal CA not installed here)"),
-        ("NotValidForName", "the server's certificate is for another name than the Data Source"),
+        (
+            "UnknownIssuer",
+            "the server's certificate is issued by an authority this machine does not trust (a self-signed certificate, or an internal CA not installed here)",
+        ),
+        (
+            "NotValidForName",
+            "the server's certificate is for another name than the Data Source",
+        ),
         ("Expired", "the server's certificate has expired"),
-        ("NotValidYet", "the server's certificate is not valid yet (check the clocks)"),
+        (
+            "NotValidYet",
+            "the server's certificate is not valid yet (check the clocks)",
+        ),
         ("Revoked", "the server's certificate has been revoked"),
     ];
     if let Some((_, text)) = known.iter().find(|(kind, _)| message.contains(kind)) {

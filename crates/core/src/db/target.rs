@@ -96,7 +96,11 @@ const UNSUPPORTED: &[(&[&str], &[&str], &str)] = &[
         "Always Encrypted is not supported",
     ),
     (
-        &["AttachDbFilename", "Extended Properties", "Initial File Name"],
+        &[
+            "AttachDbFilename",
+            "Extended Properties",
+            "Initial File Name",
+        ],
         &[""],
         "k2cse connects to a server's database, not to a database file",
     ),
