@@ -333,3 +333,30 @@ fn progress_is_drawn_on_a_terminal_and_never_with_json() {
     assert!(!json.contains("writing the backup"), "{json}");
     assert!(json.trim_start().starts_with('{'), "{json}");
 }
+
+/// Beside a config whose HostserverDB uses Integrated Security (every real K2 server's),
+/// where this system cannot log in that way, `backup create` still backs up the file and
+/// says why the database was left out; naming the database (--only db) makes it an error.
+#[test]
+fn a_backup_beside_an_unreachable_database_keeps_the_file_and_says_why() {
+    let s = Scratch::sample();
+    let out = k2(&s, None, &["backup", "create", "--json"])
+        .env_remove("K2CSE_CONNECTION")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["manifest"]["files"].as_array().unwrap().len(), 1, "{created}");
+    assert!(created["manifest"]["database"].is_null(), "{created}");
+    assert!(
+        stderr.contains("the database was left out of this backup")
+            && (stderr.contains("Integrated Security") || stderr.contains("cannot reach")),
+        "{stderr}"
+    );
+    assert_eq!(s.backups().len(), 1);
+    k2(&s, None, &["backup", "create", "--only", "db"])
+        .env_remove("K2CSE_CONNECTION")
+        .assert()
+        .failure();
+}

@@ -106,7 +106,7 @@ fn create(
     } else {
         crate::secrets::backup_passphrase(false, false)?.map(encryption_for)
     };
-    let steps = Steps::new(!ctx.json, 2 + u64::from(with_db) * 2);
+    let steps = Steps::new(!ctx.json, 2 + u64::from(with_db));
     let mut backup = Backup::new(BackupKind::Manual, "k2cse backup create");
     if with_file {
         steps.step("reading the config file");
@@ -114,17 +114,28 @@ fn create(
             std::fs::read(&ctx.path).with_context(|| format!("reading {}", ctx.path.display()))?;
         backup = backup.with_file(&ctx.path, bytes);
     }
+    // Asked for by name (--only db, --connection): a database that cannot be read is an
+    // error. Found in the config only: the file is backed up anyway, and the reason said.
+    let db_required = args.only == Some(OnlyArg::Db) || args.db.connection.is_some() || ctx.demo;
+    let mut db_left_out = None;
     if with_db {
         steps.step("connecting to the database");
-        let mut c = connect(ctx, &args.db)?;
-        steps.step("reading [HostServer].[Configuration]");
-        let rows = c.run(async |db| db.raw_rows().await)?;
-        backup = backup.with_database(
-            &server(ctx, &args.db, &c),
-            &c.db.status().database,
-            &c.db.status().shape,
-            rows,
-        );
+        let read = connect(ctx, &args.db).and_then(|mut c| {
+            let rows = c.run(async |db| db.raw_rows().await)?;
+            Ok((c, rows))
+        });
+        match read {
+            Ok((c, rows)) => {
+                backup = backup.with_database(
+                    &server(ctx, &args.db, &c),
+                    &c.db.status().database,
+                    &c.db.status().shape,
+                    rows,
+                );
+            }
+            Err(e) if !db_required && with_file => db_left_out = Some(format!("{e:#}")),
+            Err(e) => return Err(e),
+        }
     }
     steps.step("writing the backup");
     let path = match &args.to {
@@ -138,6 +149,12 @@ fn create(
     // Show what was written, as read back: the manifest with the database part's digest.
     let written = backup::open(&path, encryption.as_ref().map(|e| &e.passphrase))?;
     show(ctx, &path, written.manifest(), "k2cse.backup/1", out)?;
+    if let Some(reason) = &db_left_out {
+        // Said on stderr too, so that --json output stays one document.
+        eprintln!(
+            "warning: the database was left out of this backup ({reason}); the config file is backed up. Pass --only db or --connection to make that an error."
+        );
+    }
     if !with_db && args.only.is_none() && !ctx.json {
         writeln!(
             out,
