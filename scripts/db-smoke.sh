@@ -28,7 +28,7 @@ export K2CSE_KEYRING=mock
 set -x
 "$bin/k2cse" db status
 if "$bin/k2cse" db drift --exit-code; then echo "expected drift in the sample database" >&2; exit 1; fi
-"$bin/k2cse" db push --create
+"$bin/k2cse" db push --create --yes
 "$bin/k2cse" db drift --exit-code
 "$bin/k2cse" db set '[ConnectionString:SourceCode.Net.Mail.SmtpConnection]' \
   'Host Name=smtp.denallix.com;Port=587;TLS=StartTls;Authentication=Anonymous'

@@ -347,7 +347,11 @@ fn a_backup_beside_an_unreachable_database_keeps_the_file_and_says_why() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(created["manifest"]["files"].as_array().unwrap().len(), 1, "{created}");
+    assert_eq!(
+        created["manifest"]["files"].as_array().unwrap().len(),
+        1,
+        "{created}"
+    );
     assert!(created["manifest"]["database"].is_null(), "{created}");
     assert!(
         stderr.contains("the database was left out of this backup")

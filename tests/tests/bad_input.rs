@@ -211,7 +211,7 @@ fn hostile_tds_replies_are_clear_errors() {
         let s = Scratch::sample();
         let start = Instant::now();
         let out = s
-            .k2cse(&["db", "push", "--timeout", "3"])
+            .k2cse(&["db", "push", "--yes", "--timeout", "3"])
             .env("K2CSE_KEYRING", "mock")
             .env("K2CSE_CONNECTION", format!("Data Source=127.0.0.1,{port};Initial Catalog=K2;User ID=sa;Password=x;Connect Timeout=3"))
             .output()

@@ -70,7 +70,7 @@ fn drift_push_and_pull_round_trip() {
     db(
         &scratch,
         &sim,
-        &["db", "push", "SourceCode.Net.Mail.SmtpConnection"],
+        &["db", "push", "SourceCode.Net.Mail.SmtpConnection", "--yes"],
     )
     .assert()
     .success()
@@ -79,7 +79,11 @@ fn drift_push_and_pull_round_trip() {
         json(&mut db(&scratch, &sim, &["db", "drift"]))["different"],
         3
     );
-    let pushed = json(&mut db(&scratch, &sim, &["db", "push", "--create"]));
+    let pushed = json(&mut db(
+        &scratch,
+        &sim,
+        &["db", "push", "--create", "--yes"],
+    ));
     assert_eq!(pushed["writes"].as_array().unwrap().len(), 3, "{pushed}");
     db(&scratch, &sim, &["db", "drift", "--exit-code"])
         .assert()
@@ -200,7 +204,7 @@ fn failures_are_explained() {
         .assert()
         .success()
         .stdout(predicate::str::contains("(encrypted; key not open)"));
-    db(&scratch, &sim, &["db", "push"])
+    db(&scratch, &sim, &["db", "push", "--yes"])
         .env_remove("K2CSE_MASTER_KEY_PASSWORD")
         .assert()
         .code(1)
@@ -473,4 +477,65 @@ fn status_with_a_connection_needs_no_config_and_names_level_collation_and_shape(
     assert_eq!(status["compatibility_level"], 110);
     assert_eq!(status["table_shape"]["variable_value"], "nvarchar(max)");
     assert_eq!(status["table_shape"]["encrypted_values"], false);
+}
+
+/// `db push` asks before it writes, as `backup restore` does: on a terminal it shows each
+/// token's value before and after (secrets masked) and writes only on "y"; without a
+/// terminal it refuses (exit 2) unless --yes.
+#[test]
+fn push_shows_the_plan_and_asks_first() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    let smtp = "[ConnectionString:SourceCode.Net.Mail.SmtpConnection]";
+    let value = |scratch: &Scratch| {
+        let out = db(scratch, &sim, &["db", "get", smtp, "--reveal"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let before = value(&scratch);
+    db(&scratch, &sim, &["db", "push"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("needs confirmation"));
+    assert_eq!(value(&scratch), before, "nothing was written");
+    let k2cse = k2cse_tests::fixtures::binary("k2cse");
+    let on_tty = |answer: &str| {
+        let mut child = std::process::Command::new("script")
+            .current_dir(scratch.dir.path())
+            .env("K2CSE_CONNECTION", sim.connection())
+            .env("K2CSE_SQL_PASSWORD", SA_PASSWORD)
+            .env("K2CSE_MASTER_KEY_PASSWORD", MASTER_KEY_PASSWORD)
+            .env("K2CSE_KEYRING", "mock")
+            .args(["-qec"])
+            .arg(format!(
+                "{} --config {} db push {}",
+                k2cse.display(),
+                scratch.config.display(),
+                "SourceCode.Net.Mail.SmtpConnection"
+            ))
+            .arg("/dev/null")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs the command on a pseudo-terminal");
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), answer.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let refused = on_tty("n\n");
+    assert!(refused.contains("will write 1 token(s)"), "{refused}");
+    assert!(
+        refused.contains("was: Host Name=smtp.denallix.com"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("Write 1 token(s) to the database? [y/N]"),
+        "{refused}"
+    );
+    assert!(refused.contains("not confirmed"), "{refused}");
+    assert_eq!(value(&scratch), before);
+    let accepted = on_tty("y\n");
+    assert!(accepted.contains("Wrote 1 token(s)"), "{accepted}");
+    assert_ne!(value(&scratch), before);
 }

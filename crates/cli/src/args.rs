@@ -493,6 +493,9 @@ pub struct DbPushArgs {
     /// Do not back up the database rows before writing.
     #[arg(long)]
     pub no_backup: bool,
+    /// Write without asking (needed when not on a terminal, and with --json).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

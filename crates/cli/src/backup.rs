@@ -1,6 +1,6 @@
 //! `k2cse backup create|list|show|verify|restore|prune`.
 
-use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -475,12 +475,6 @@ fn restore_db_options(ctx: &Context, options: &DbOptions, backup: &Backup) -> Db
 
 /// Asks on the terminal; refuses without one (scripts pass --yes).
 fn confirm(plan: &RestorePlan) -> anyhow::Result<()> {
-    if !io::stdin().is_terminal() {
-        return Err(UsageError(
-            "restore needs confirmation: run it on a terminal, or pass --yes (after checking --dry-run)".into(),
-        )
-        .into());
-    }
     let what = match (
         plan.files
             .iter()
@@ -491,19 +485,8 @@ fn confirm(plan: &RestorePlan) -> anyhow::Result<()> {
         (true, false) => "the config file",
         _ => "the database rows",
     };
-    let mut stderr = io::stderr().lock();
-    write!(
-        stderr,
-        "Restore {what} from {}? [y/N] ",
-        plan.backup.display()
-    )?;
-    stderr.flush()?;
-    drop(stderr);
-    let mut answer = String::new();
-    io::stdin().lock().read_line(&mut answer)?;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-        Ok(())
-    } else {
-        anyhow::bail!("not confirmed; nothing was written")
-    }
+    crate::render::ask_yes(
+        "restore",
+        &format!("Restore {what} from {}?", plan.backup.display()),
+    )
 }

@@ -518,6 +518,13 @@ fn push(
         .collect();
     let mut backup = None;
     if !plan.is_empty() && !a.dry_run {
+        if !a.yes {
+            show_push_plan(&plan, &drifts, c.db.status(), ctx.reveal)?;
+            crate::render::ask_yes(
+                "db push",
+                &format!("Write {} token(s) to the database?", plan.len()),
+            )?;
+        }
         backup = crate::backup::before_db_write(ctx, &mut c, &a.db, a.no_backup, "k2cse db push")?;
         c.run(async |db| db.write(&plan).await)?;
     }
@@ -575,6 +582,47 @@ fn push(
         )?;
     }
     Ok(Outcome::Ok)
+}
+
+/// What a push will write, on stderr (the question that follows goes there too): each token
+/// with its value before and after, secrets masked.
+fn show_push_plan(
+    plan: &[TokenWrite],
+    drifts: &[db::Drift],
+    status: &db::Status,
+    reveal: bool,
+) -> anyhow::Result<()> {
+    use io::Write as _;
+    let mut err = io::stderr().lock();
+    writeln!(
+        err,
+        "k2cse db push will write {} token(s) to {}/{} in one transaction:",
+        plan.len(),
+        status.server,
+        status.database
+    )?;
+    for w in plan {
+        let entry = drifts
+            .iter()
+            .find(|d| d.link.token.as_deref() == Some(w.token.as_str()))
+            .map_or(String::new(), |d| format!(" (entry {})", d.link.entry));
+        writeln!(
+            err,
+            "  {} {}{entry}{}",
+            if w.expected.is_some() {
+                "update"
+            } else {
+                "create"
+            },
+            w.token,
+            if w.encrypt { ", encrypted" } else { "" }
+        )?;
+        if let Some(old) = &w.expected {
+            writeln!(err, "    was: {}", display_any(old, reveal))?;
+        }
+        writeln!(err, "    now: {}", display_any(&w.new, reveal))?;
+    }
+    Ok(())
 }
 
 fn discover(

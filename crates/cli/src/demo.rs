@@ -125,6 +125,7 @@ fn database_tour(ctx: &Context, out: &mut dyn io::Write) -> anyhow::Result<()> {
         create: false,
         dry_run,
         no_backup: false,
+        yes: true,
     };
     step(
         out,

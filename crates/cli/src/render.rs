@@ -149,3 +149,26 @@ impl<'a> FindingsByEntry<'a> {
         self.0.get(&fold_name(name)).map_or(&[], Vec::as_slice)
     }
 }
+
+/// Asks `question` on the terminal and goes on only on "yes"; refuses without a terminal
+/// (scripts pass --yes, after checking --dry-run). `command` names what needs it.
+pub fn ask_yes(command: &str, question: &str) -> anyhow::Result<()> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if !std::io::stdin().is_terminal() {
+        return Err(crate::UsageError(format!(
+            "{command} needs confirmation: run it on a terminal, or pass --yes (after checking --dry-run)"
+        ))
+        .into());
+    }
+    let mut stderr = std::io::stderr().lock();
+    write!(stderr, "{question} [y/N] ")?;
+    stderr.flush()?;
+    drop(stderr);
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        anyhow::bail!("not confirmed; nothing was written")
+    }
+}
