@@ -30,7 +30,7 @@ out = [
     "database:",
     "",
     "- **k2cse (batched)**: `Database::write`: begin; one locked read of all N rows (conflict",
-    "  check); one `UPDATE ... FROM OPENJSON(@json)`; one read-back of all N rows; commit.",
+    "  check); one `UPDATE ... FROM (VALUES ...)` per 666 tokens; one read-back of all N rows; commit.",
     "- **one UPDATE per token**: begin; N parameterized `UPDATE`s; commit (what a simple client",
     "  does, without k2cse's conflict check or read-back).",
     "",

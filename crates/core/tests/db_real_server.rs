@@ -2,10 +2,12 @@
 //!
 //! Opt in with `K2CSE_TEST_MSSQL="Data Source=host,1433;Initial Catalog=k2cse_test;User
 //! ID=...;Password=...;TrustServerCertificate=True"` and optionally
-//! `K2CSE_TEST_MSSQL_MASTER_KEY_PASSWORD`. The database must be a scratch database: the test
-//! creates `[HostServer].[Configuration]` and K2's key objects there when missing, writes
-//! tokens named `[k2cse-test:...]` and deletes them afterwards. Never point it at a real K2
-//! database.
+//! `K2CSE_TEST_MSSQL_MASTER_KEY_PASSWORD`. The database must be a scratch database whose name
+//! starts with `k2cse_test` (the test checks): for each table shape k2cse supports it drops
+//! and recreates `[HostServer].[Configuration]` with those column types, creates K2's key
+//! objects when missing, and runs the scenario (plain and encrypted writes, a stale write
+//! refused, a backup/restore round trip). The simulator runs the same scenario for every
+//! shape at compatibility level 110.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use k2cse_core::db::{Credentials, Database, DbError, KeyStatus, Target, TokenWrite};
@@ -25,6 +27,21 @@ async fn scenario(connection: &str, master_key_password: Option<&str>, run: &str
     let plain = format!("[k2cse-test:{run}:plain]");
     let secret = format!("[k2cse-test:{run}:encrypted]");
     let value = "Host Name=smtp.example.com;Port=587;Password='it''s;secret'";
+    if !db.status().shape.can_hold_ciphertext() {
+        // A text column: plain values only; encrypted writes are refused by name.
+        let refused = db
+            .write(&[TokenWrite {
+                token: secret.clone(),
+                expected: None,
+                new: value.into(),
+                encrypt: true,
+            }])
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, DbError::Shape { .. }), "{refused}");
+        plain_round_trip(&mut db, &plain, value).await;
+        return;
+    }
     db.write(&[
         TokenWrite {
             token: plain.clone(),
@@ -67,20 +84,77 @@ async fn scenario(connection: &str, master_key_password: Option<&str>, run: &str
         .unwrap_err();
     assert!(matches!(stale, DbError::Conflict(_)), "{stale}");
     assert_eq!(db.token(&secret).await.unwrap().value.text(), Some(updated));
+    backup_round_trip(&mut db).await;
 }
 
-#[tokio::test]
+/// Writes, updates and removes a plain token, then a backup/restore round trip.
+async fn plain_round_trip(db: &mut Database, token: &str, value: &str) {
+    db.write(&[TokenWrite {
+        token: token.into(),
+        expected: None,
+        new: value.into(),
+        encrypt: false,
+    }])
+    .await
+    .unwrap();
+    assert_eq!(db.token(token).await.unwrap().value.text(), Some(value));
+    backup_round_trip(db).await;
+}
+
+/// Rows read as stored, changed, and restored: every value, type and flag comes back.
+async fn backup_round_trip(db: &mut Database) {
+    let original = db.raw_rows().await.unwrap();
+    let changed = original
+        .first()
+        .expect("the scenario wrote rows")
+        .token
+        .clone();
+    db.write(&[TokenWrite {
+        token: format!("{changed}:added"),
+        expected: None,
+        new: "added".into(),
+        encrypt: false,
+    }])
+    .await
+    .unwrap();
+    let before = db.raw_rows().await.unwrap();
+    db.restore_rows(Some(&before), &original, || Ok(()))
+        .await
+        .unwrap();
+    assert_eq!(db.raw_rows().await.unwrap(), original);
+}
+
+/// The table shapes the opt-in suite creates, as SQL Server DDL, with the simulator profile
+/// that has the same columns.
+const PROFILES: &[(&str, &str, &str)] = &[
+    ("VARBINARY(MAX)", "BIT", "varbinary:bit"),
+    ("NVARCHAR(MAX)", "BIT", "nvarchar:bit"),
+    ("VARCHAR(MAX)", "TINYINT", "varchar:tinyint"),
+    ("SQL_VARIANT", "INT", "sql_variant:int"),
+];
+
+#[tokio::test(flavor = "multi_thread")]
 async fn scenario_against_the_simulator() {
-    let sim = Simulator::start(SimConfig::default()).unwrap();
-    scenario(
-        &sim.connection_string(),
-        Some(SAMPLE_MASTER_KEY_PASSWORD),
-        "sim",
-    )
-    .await;
+    for &(_, _, profile) in PROFILES {
+        let sim = Simulator::start(SimConfig {
+            database_options: k2cse_mssql_sim::DatabaseOptions {
+                compat_level: 110,
+                schema: profile.parse().unwrap(),
+                ..Default::default()
+            },
+            ..SimConfig::default()
+        })
+        .unwrap();
+        scenario(
+            &sim.connection_string(),
+            Some(SAMPLE_MASTER_KEY_PASSWORD),
+            "sim",
+        )
+        .await;
+    }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn scenario_against_a_real_sql_server() {
     let Ok(connection) = std::env::var("K2CSE_TEST_MSSQL") else {
         eprintln!(
@@ -90,9 +164,11 @@ async fn scenario_against_a_real_sql_server() {
     };
     let master = std::env::var("K2CSE_TEST_MSSQL_MASTER_KEY_PASSWORD").ok();
     let run = format!("{}", std::process::id());
-    prepare(&connection, master.as_deref()).await;
-    scenario(&connection, master.as_deref(), &run).await;
-    cleanup(&connection, &run).await;
+    for &(value, flag, _) in PROFILES {
+        eprintln!("profile: VariableValue {value}, Encrypted {flag}");
+        prepare(&connection, master.as_deref(), value, flag).await;
+        scenario(&connection, master.as_deref(), &run).await;
+    }
 }
 
 async fn raw(
@@ -108,14 +184,33 @@ async fn raw(
         .unwrap()
 }
 
-/// Creates K2's table and key objects in the scratch database when missing.
-async fn prepare(connection: &str, master_key_password: Option<&str>) {
+/// (Re)creates K2's table with the given column types, and the key objects when missing, in
+/// the scratch database — which must be named `k2cse_test...`, so that a real K2 database
+/// can never be dropped by mistake.
+async fn prepare(connection: &str, master_key_password: Option<&str>, value: &str, flag: &str) {
     let mut client = raw(connection).await;
+    let name = client
+        .simple_query("SELECT DB_NAME()")
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap()
+        .get::<&str, _>(0)
+        .unwrap()
+        .to_owned();
+    assert!(
+        name.to_ascii_lowercase().starts_with("k2cse_test"),
+        "K2CSE_TEST_MSSQL must name a scratch database called k2cse_test...; {name:?} is not"
+    );
+    // The types come from the PROFILES table above, never from input.
     client
-        .simple_query(
+        .simple_query(format!(
             "IF SCHEMA_ID(N'HostServer') IS NULL EXEC (N'CREATE SCHEMA HostServer'); \
-             IF OBJECT_ID(N'HostServer.Configuration') IS NULL CREATE TABLE HostServer.Configuration (VariableToken NVARCHAR(256) NOT NULL PRIMARY KEY, VariableValue VARBINARY(MAX) NULL, Encrypted BIT NOT NULL DEFAULT 0);",
-        )
+             IF OBJECT_ID(N'HostServer.Configuration') IS NOT NULL DROP TABLE HostServer.Configuration; \
+             CREATE TABLE HostServer.Configuration (VariableToken NVARCHAR(256) NOT NULL PRIMARY KEY, VariableValue {value} NULL, Encrypted {flag} NOT NULL DEFAULT 0);"
+        ))
         .await
         .unwrap()
         .into_results()
@@ -124,16 +219,14 @@ async fn prepare(connection: &str, master_key_password: Option<&str>) {
     if let Some(password) = master_key_password {
         client
             .execute(
-                "IF NOT EXISTS (SELECT 1 FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##') EXEC (N'CREATE MASTER KEY ENCRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N'''')",
+                "IF NOT EXISTS (SELECT 1 FROM sys.symmetric_keys WHERE name = N'##MS_DatabaseMasterKey##') \
+                 BEGIN DECLARE @create NVARCHAR(MAX) = N'CREATE MASTER KEY ENCRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N''''; EXEC (@create); END",
                 &[&password],
             )
             .await
             .unwrap();
         client
-            .execute(
-                "EXEC (N'OPEN MASTER KEY DECRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N'''')",
-                &[&password],
-            )
+            .execute(k2cse_core::db::sql::OPEN_MASTER_KEY, &[&password])
             .await
             .unwrap();
     }
@@ -145,18 +238,6 @@ async fn prepare(connection: &str, master_key_password: Option<&str>) {
         .await
         .unwrap()
         .into_results()
-        .await
-        .unwrap();
-}
-
-async fn cleanup(connection: &str, run: &str) {
-    let mut client = raw(connection).await;
-    let pattern = format!("[[]k2cse-test:{run}:%");
-    client
-        .execute(
-            "DELETE FROM HostServer.Configuration WHERE VariableToken LIKE @P1",
-            &[&pattern],
-        )
         .await
         .unwrap();
 }

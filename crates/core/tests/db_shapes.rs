@@ -293,3 +293,64 @@ async fn a_login_without_permission_on_the_key_is_told_so() {
         .to_string();
     assert!(err.contains("no permission"), "{err}");
 }
+
+/// A value k2cse cannot read back exactly (here a sql_variant row whose base type is int)
+/// makes the backup refuse, naming the token, rather than hold something else.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_value_that_cannot_be_read_back_exactly_is_never_backed_up() {
+    use tiberius::{AuthMethod, Client, Config};
+    use tokio_util::compat::TokioAsyncWriteCompatExt as _;
+    let sim = start("sql_variant:int", 130);
+    let mut config = Config::new();
+    config.host("127.0.0.1");
+    config.port(sim.port());
+    config.authentication(AuthMethod::sql_server("sa", sim.sa_password()));
+    config.trust_cert();
+    let tcp = tokio::net::TcpStream::connect(config.get_addr())
+        .await
+        .unwrap();
+    let mut client = Client::connect(config, tcp.compat_write()).await.unwrap();
+    client
+        .execute(
+            "INSERT INTO [HostServer].[Configuration] (VariableToken, VariableValue, Encrypted) VALUES (N'[NUMBER]', CONVERT(SQL_VARIANT, 42), 0)",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut db = open(&sim).await;
+    let err = db.raw_rows().await.unwrap_err().to_string();
+    assert!(err.contains("[NUMBER]") && err.contains("int"), "{err}");
+}
+
+/// EncryptByKey's result is at most 8,000 bytes (the simulator answers NULL beyond, as a
+/// longer result cannot exist): k2cse refuses such a value before sending it.
+#[tokio::test(flavor = "multi_thread")]
+async fn values_too_long_to_encrypt_are_refused_up_front() {
+    let sim = start("varbinary:bit", 160);
+    let mut db = open(&sim).await;
+    let statements = sim.counters().statements;
+    let err = db
+        .write(&[TokenWrite {
+            token: "[LONG]".into(),
+            expected: None,
+            new: "x".repeat(4_500),
+            encrypt: true,
+        }])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("EncryptByKey"), "{err}");
+    assert_eq!(sim.counters().statements, statements, "nothing was sent");
+    db.write(&[TokenWrite {
+        token: "[LONG]".into(),
+        expected: None,
+        new: "x".repeat(3_900),
+        encrypt: true,
+    }])
+    .await
+    .unwrap();
+    assert_eq!(
+        db.token("[LONG]").await.unwrap().value.text().map(str::len),
+        Some(3_900)
+    );
+}
