@@ -334,7 +334,7 @@ fn progress_is_drawn_on_a_terminal_and_never_with_json() {
     assert!(json.trim_start().starts_with('{'), "{json}");
 }
 
-/// Beside a config whose HostserverDB uses Integrated Security (every real K2 server's),
+/// Beside a config whose `HostserverDB` uses Integrated Security (every real K2 server's),
 /// where this system cannot log in that way, `backup create` still backs up the file and
 /// says why the database was left out; naming the database (--only db) makes it an error.
 #[test]

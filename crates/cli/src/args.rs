@@ -476,6 +476,7 @@ pub struct DbDriftArgs {
 }
 
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools, reason = "command-line flags")]
 pub struct DbPushArgs {
     #[command(flatten)]
     pub db: DbOptions,

@@ -151,9 +151,10 @@ fn create(
     show(ctx, &path, written.manifest(), "k2cse.backup/1", out)?;
     if let Some(reason) = &db_left_out {
         // Said on stderr too, so that --json output stays one document.
-        eprintln!(
+        writeln!(
+            io::stderr(),
             "warning: the database was left out of this backup ({reason}); the config file is backed up. Pass --only db or --connection to make that an error."
-        );
+        )?;
     }
     if !with_db && args.only.is_none() && !ctx.json {
         writeln!(

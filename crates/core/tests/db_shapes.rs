@@ -183,7 +183,7 @@ async fn pushes_in_every_shape_and_level() {
 }
 
 /// Back up, change everything (a value, a flag, a new row, a removed row), restore: every
-/// value comes back with its type (sql_variant base types included) and flag; the rows that
+/// value comes back with its type (`sql_variant` base types included) and flag; the rows that
 /// did not change are not written.
 #[tokio::test(flavor = "multi_thread")]
 async fn backup_and_restore_keep_every_value_and_flag() {
@@ -294,7 +294,7 @@ async fn a_login_without_permission_on_the_key_is_told_so() {
     assert!(err.contains("no permission"), "{err}");
 }
 
-/// A value k2cse cannot read back exactly (here a sql_variant row whose base type is int)
+/// A value k2cse cannot read back exactly (here a `sql_variant` row whose base type is int)
 /// makes the backup refuse, naming the token, rather than hold something else.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_value_that_cannot_be_read_back_exactly_is_never_backed_up() {
@@ -309,7 +309,9 @@ async fn a_value_that_cannot_be_read_back_exactly_is_never_backed_up() {
     let tcp = tokio::net::TcpStream::connect(config.get_addr())
         .await
         .unwrap();
-    let mut client = Client::connect(config, tcp.compat_write()).await.unwrap();
+    let mut client = Box::pin(Client::connect(config, tcp.compat_write()))
+        .await
+        .unwrap();
     client
         .execute(
             "INSERT INTO [HostServer].[Configuration] (VariableToken, VariableValue, Encrypted) VALUES (N'[NUMBER]', CONVERT(SQL_VARIANT, 42), 0)",
@@ -322,7 +324,7 @@ async fn a_value_that_cannot_be_read_back_exactly_is_never_backed_up() {
     assert!(err.contains("[NUMBER]") && err.contains("int"), "{err}");
 }
 
-/// EncryptByKey's result is at most 8,000 bytes (the simulator answers NULL beyond, as a
+/// `EncryptByKey`'s result is at most 8,000 bytes (the simulator answers NULL beyond, as a
 /// longer result cannot exist): k2cse refuses such a value before sending it.
 #[tokio::test(flavor = "multi_thread")]
 async fn values_too_long_to_encrypt_are_refused_up_front() {

@@ -51,6 +51,7 @@ struct Args {
     /// Compatibility level of a new database (100 = SQL Server 2008 R2 ... 160 = 2022).
     #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u16).range(100..=160))]
     compat_level: u16,
+    #[allow(clippy::doc_markdown, reason = "the doc comment is --help text")]
     /// Column types of [HostServer].[Configuration] in a new database: VALUE[:FLAG], VALUE one
     /// of varbinary, nvarchar, varchar, sql_variant; FLAG one of bit, tinyint, int.
     #[arg(long, value_name = "PROFILE", default_value = "varbinary:bit")]

@@ -399,7 +399,7 @@ async fn exec_takes_only_literals_and_variables() {
     );
 }
 
-/// OPENJSON and STRING_SPLIT exist from compatibility level 130; below it SQL Server
+/// `OPENJSON` and `STRING_SPLIT` exist from compatibility level 130; below it SQL Server
 /// answers "Invalid object name" (Msg 208). The level is in sys.databases.
 #[tokio::test(flavor = "multi_thread")]
 async fn functions_follow_the_compatibility_level() {
@@ -440,7 +440,7 @@ async fn functions_follow_the_compatibility_level() {
 }
 
 /// Each column keeps its type: text into varbinary (or bytes into nvarchar) is Msg 257,
-/// DecryptByKey of text is Msg 8116, whatever the statement.
+/// `DecryptByKey` of text is Msg 8116, whatever the statement.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_implicit_conversion_between_text_and_binary() {
     let sim = start(ServerEncryption::Optional);

@@ -283,13 +283,14 @@ impl Database {
             return Err(DbError::Shape { message: refusal });
         }
         for row in target {
-            let fits = match (&shape.value, &row.value) {
-                (_, StoredValue::Null) | (ValueType::SqlVariant, _) => true,
-                (ValueType::Varbinary, StoredValue::Binary(_))
-                | (ValueType::Nvarchar, StoredValue::Nvarchar(_))
-                | (ValueType::Varchar, StoredValue::Varchar(_)) => true,
-                _ => false,
-            };
+            let fits = matches!(
+                (&shape.value, &row.value),
+                (_, StoredValue::Null)
+                    | (ValueType::SqlVariant, _)
+                    | (ValueType::Varbinary, StoredValue::Binary(_))
+                    | (ValueType::Nvarchar, StoredValue::Nvarchar(_))
+                    | (ValueType::Varchar, StoredValue::Varchar(_))
+            );
             if !fits {
                 return Err(DbError::Shape {
                     message: format!(
