@@ -548,3 +548,29 @@ async fn comparisons_follow_the_collation() {
         assert!(code == 102 || code == 156, "{code}");
     }
 }
+
+/// `sql_variant` holds no `max` type: a longer value is Msg 206 (operand type clash).
+#[tokio::test(flavor = "multi_thread")]
+async fn sql_variant_refuses_max_values() {
+    let sim = start_with(k2cse_mssql_sim::DatabaseOptions {
+        schema: "sql_variant:int".parse().unwrap(),
+        ..Default::default()
+    });
+    let mut client = connect(&sim).await;
+    let long = "x".repeat(4_001);
+    let err = client
+        .execute(
+            "UPDATE [HostServer].[Configuration] SET VariableValue = @P1 WHERE VariableToken = N'[K2SERVER]'",
+            &[&long.as_str()],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(206), "{err}");
+    client
+        .execute(
+            "UPDATE [HostServer].[Configuration] SET VariableValue = @P1 WHERE VariableToken = N'[K2SERVER]'",
+            &[&&long[..4_000]],
+        )
+        .await
+        .unwrap();
+}

@@ -660,6 +660,12 @@ fn sqlite_error(e: rusqlite::Error) -> ServerMessage {
             ),
         );
     }
+    if text.contains("CHECK constraint failed: k2sim_variant") {
+        return ServerMessage::error(
+            206,
+            "Operand type clash: nvarchar(max) is incompatible with sql_variant",
+        );
+    }
     if text.contains("UNIQUE constraint failed") {
         return ServerMessage::error(
             2627,

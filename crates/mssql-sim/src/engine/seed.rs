@@ -136,9 +136,11 @@ impl SchemaProfile {
                 167,
                 -1,
             ),
+            // sql_variant holds no (max) type: longer values stand for an nvarchar(max) or
+            // varbinary(max) operand, which SQL Server refuses (Msg 206).
             ValueColumn::SqlVariant => (
                 "SQL_VARIANT",
-                "typeof(VariableValue) IN ('text', 'blob', 'integer', 'real')",
+                "typeof(VariableValue) IN ('text', 'blob', 'integer', 'real')) CONSTRAINT \"k2sim_variant\" CHECK ((typeof(VariableValue) <> 'text' OR length(VariableValue) <= 4000) AND (typeof(VariableValue) <> 'blob' OR length(VariableValue) <= 8000)",
                 "sql_variant",
                 98,
                 8016,
