@@ -46,6 +46,12 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
+    // Ctrl-C during a save or a backup: remove the temporary copies being written (they hold
+    // the whole config) and end as interrupted. Files already renamed into place are complete.
+    let _ = ctrlc::set_handler(|| {
+        k2cse_core::cleanup::remove_all();
+        std::process::exit(130);
+    });
     let cli = Cli::parse();
     let json = cli.global.json;
     let stdout = io::stdout();
