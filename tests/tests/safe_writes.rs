@@ -262,3 +262,63 @@ fn restoring_latest_twice_does_not_undo_the_restore() {
     assert!(s.text().contains("Port=587;"));
     let _ = k2cse;
 }
+
+#[test]
+fn an_empty_or_closed_stdin_leaves_the_password() {
+    let s = Scratch::sample();
+    let before = s.bytes();
+    for input in ["", "\n", "\r\n"] {
+        s.k2cse(&["set", SMTP_NOTIFY, "--stdin", "Password"])
+            .write_stdin(input)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--allow-empty"));
+    }
+    s.k2cse(&["replace", SMTP_NOTIFY, "--stdin"])
+        .write_stdin("")
+        .assert()
+        .code(2);
+    assert_eq!(s.bytes(), before);
+    assert!(s.backups().is_empty());
+    // Asked for explicitly, an empty value is set.
+    s.k2cse(&["set", SMTP_NOTIFY, "--stdin", "Password", "--allow-empty"])
+        .write_stdin("\n")
+        .assert()
+        .success();
+    assert!(s.text().contains("Password=&quot;&quot;\""), "{}", s.text());
+}
+
+#[test]
+fn replace_reads_the_connection_string_from_stdin() {
+    let s = Scratch::sample();
+    let out = s
+        .k2cse(&["replace", SMTP_NOTIFY, "--stdin"])
+        .write_stdin("Host Name=smtp.office365.com;Port=587;Password=Fr0m-Stdin-77\n")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.text().contains("Password=Fr0m-Stdin-77\""));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Fr0m-Stdin-77"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Fr0m-Stdin-77"));
+}
+
+#[test]
+#[cfg(unix)]
+fn an_endless_stdin_is_refused_quickly() {
+    let s = Scratch::sample();
+    let start = std::time::Instant::now();
+    let out = std::process::Command::new(k2cse_tests::fixtures::binary("k2cse"))
+        .arg("--config")
+        .arg(&s.config)
+        .args(["set", SMTP_NOTIFY, "--stdin", "Password"])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without a line end"));
+}

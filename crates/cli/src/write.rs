@@ -1,7 +1,7 @@
 //! The commands that change the file: `set`, `unset`, `add`, `remove`, `rename`, `replace`,
 //! `apply`. They all build [`Change`]s and go through one [`EditSession`].
 
-use std::io::{self, BufRead as _, Write as _};
+use std::io::{self, Write as _};
 
 use anyhow::Context as _;
 use k2cse_core::edit::{Values, read_batch};
@@ -59,13 +59,19 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
             }],
             a.write,
         ),
-        Command::Replace(a) => (
-            vec![Change::Replace {
-                name: a.name,
-                connection_string: a.connection_string,
-            }],
-            a.write,
-        ),
+        Command::Replace(a) => {
+            let connection_string = match a.connection_string {
+                Some(text) => text,
+                None => crate::secrets::read_stdin_line("the connection string", a.allow_empty)?,
+            };
+            (
+                vec![Change::Replace {
+                    name: a.name,
+                    connection_string,
+                }],
+                a.write,
+            )
+        }
         Command::Apply(a) => (read_batch(&a.file)?, a.write),
         Command::Protect(a) => (
             vec![Change::Protect {
@@ -220,6 +226,7 @@ fn values(args: &ValueArgs) -> anyhow::Result<Values> {
         pairs,
         stdin,
         prompt,
+        allow_empty,
     } = args;
     let (stdin_key, prompt_key) = (stdin.as_deref(), prompt.as_deref());
     let mut values = Vec::new();
@@ -233,19 +240,18 @@ fn values(args: &ValueArgs) -> anyhow::Result<Values> {
         values.push((key.trim().to_owned(), value.to_owned()));
     }
     if let Some(key) = stdin_key {
-        let mut line = String::new();
-        io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the value from standard input")?;
-        values.push((
-            key.to_owned(),
-            line.trim_end_matches(['\r', '\n']).to_owned(),
-        ));
+        let value = crate::secrets::read_stdin_line(&format!("the value of {key}"), *allow_empty)?;
+        values.push((key.to_owned(), value));
     }
     if let Some(key) = prompt_key {
         let value = rpassword::prompt_password(format!("{key}: "))
             .context("reading the value from the terminal")?;
+        if value.is_empty() && !allow_empty {
+            return Err(UsageError(format!(
+                "the value of {key} is empty; nothing was changed (pass --allow-empty to set an empty value)"
+            ))
+            .into());
+        }
         values.push((key.to_owned(), value));
     }
     Ok(Values(values))
