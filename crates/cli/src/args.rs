@@ -288,6 +288,10 @@ pub struct ProtectArgs {
     /// useFIPS].
     #[arg(long, value_parser = parse_algorithm)]
     pub algorithm: Option<DataAlgorithm>,
+    /// Keep the automatic backup of the file as it is now (plain text, passwords readable)
+    /// although no backup passphrase is set; without it, protect refuses.
+    #[arg(long)]
+    pub plaintext_backup: bool,
     #[command(flatten)]
     pub write: WriteOptions,
 }

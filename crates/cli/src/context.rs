@@ -131,6 +131,7 @@ impl Context {
             keep: self.keep,
             encryption,
             reason: reason.to_owned(),
+            plaintext_backup: false,
         }
     }
 }

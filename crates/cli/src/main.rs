@@ -104,7 +104,9 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
 /// Prints `err` (text to stderr, or JSON to stdout with --json) and returns the exit code.
 fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
     let core = err.downcast_ref::<k2cse_core::Error>();
-    let code = if err.downcast_ref::<UsageError>().is_some() {
+    let code = if err.downcast_ref::<UsageError>().is_some()
+        || matches!(core, Some(k2cse_core::Error::PlaintextBackup { .. }))
+    {
         2
     } else if matches!(core, Some(k2cse_core::Error::LintErrors { .. })) {
         3

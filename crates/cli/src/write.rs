@@ -6,6 +6,7 @@ use std::io::{self, Write as _};
 use anyhow::Context as _;
 use k2cse_core::edit::{Values, read_batch};
 use k2cse_core::lint::LintOptions;
+use k2cse_core::save::SaveOptions;
 use k2cse_core::{Change, EditSession};
 use serde_json::json;
 
@@ -17,6 +18,7 @@ use crate::{Outcome, UsageError};
 /// Runs a writing command.
 pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     let reason = format!("k2cse {}", command_name(&command));
+    let plaintext_backup = matches!(&command, Command::Protect(a) if a.plaintext_backup);
     let (changes, options) = match command {
         Command::Set(a) => {
             let values = values(&a.values)?;
@@ -83,7 +85,7 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
         Command::Unprotect(a) => (vec![Change::Unprotect], a.write),
         other => anyhow::bail!("internal: {other:?} is not a write command"),
     };
-    apply(ctx, changes, &options, &reason, out)
+    apply_with(ctx, changes, &options, &reason, plaintext_backup, out)
 }
 
 fn command_name(command: &Command) -> &'static str {
@@ -107,6 +109,19 @@ pub fn apply(
     changes: Vec<Change>,
     options: &WriteOptions,
     reason: &str,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    apply_with(ctx, changes, options, reason, false, out)
+}
+
+/// [`apply`], saying whether an unencrypted backup of a section about to be encrypted is
+/// accepted (`protect --plaintext-backup`).
+fn apply_with(
+    ctx: &Context,
+    changes: Vec<Change>,
+    options: &WriteOptions,
+    reason: &str,
+    plaintext_backup: bool,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
     let unprotecting = changes.iter().any(|c| matches!(c, Change::Unprotect));
@@ -155,7 +170,10 @@ pub fn apply(
             Outcome::Ok
         });
     }
-    let save_options = ctx.save_options(options.no_backup, reason);
+    let save_options = SaveOptions {
+        plaintext_backup,
+        ..ctx.save_options(options.no_backup, reason)
+    };
     let saved = session.save(&save_options, options.force)?;
     let warning = (unprotecting && !saved.is_empty()).then(|| {
         format!(

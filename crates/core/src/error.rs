@@ -160,6 +160,13 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// `protect` would leave the plain-text file in an unencrypted automatic backup.
+    #[error("{}: protecting the section would keep its current plain text (passwords included) in an unencrypted backup; nothing was written. Set a backup passphrase (K2CSE_BACKUP_PASSPHRASE or `k2cse secret set backup-passphrase`) so that the backup is encrypted, or pass --plaintext-backup to keep a plain-text backup anyway, or --no-backup", path.display())]
+    PlaintextBackup {
+        /// The config file.
+        path: PathBuf,
+    },
+
     /// The changes would introduce lint errors (K2 would fail); nothing was written.
     #[error(
         "the change would break the configuration; nothing was written:{}",

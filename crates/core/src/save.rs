@@ -73,6 +73,8 @@ pub struct SaveOptions {
     pub encryption: Option<Encryption>,
     /// What the write is, recorded in the backup's manifest (`k2cse set`, ...).
     pub reason: String,
+    /// Accept an unencrypted backup of a section about to be encrypted (`--plaintext-backup`).
+    pub plaintext_backup: bool,
 }
 
 impl Default for SaveOptions {
@@ -83,6 +85,7 @@ impl Default for SaveOptions {
             keep: DEFAULT_KEEP,
             encryption: None,
             reason: "k2cse save".into(),
+            plaintext_backup: false,
         }
     }
 }

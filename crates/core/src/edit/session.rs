@@ -175,6 +175,20 @@ impl EditSession {
         if !self.is_changed() {
             return Ok(Vec::new());
         }
+        // Encrypting the section is pointless if its plain text stays on disk in a backup.
+        let protecting = self
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::Protect { .. }));
+        if protecting
+            && !options.no_backup
+            && options.encryption.is_none()
+            && !options.plaintext_backup
+        {
+            return Err(Error::PlaintextBackup {
+                path: self.doc.path().to_owned(),
+            });
+        }
         if !force {
             let check = self.check()?;
             let errors: Vec<Diagnostic> = check.introduced_errors().into_iter().cloned().collect();
