@@ -322,3 +322,113 @@ fn an_endless_stdin_is_refused_quickly() {
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
     assert!(String::from_utf8_lossy(&out.stderr).contains("without a line end"));
 }
+
+/// Runs k2cse under `/usr/bin/time`, returning (exit code, stderr, peak memory in KiB, seconds).
+#[cfg(unix)]
+fn measured(args: &[&str]) -> (Option<i32>, String, u64, f64) {
+    let bin = k2cse_tests::fixtures::binary("k2cse");
+    let start = std::time::Instant::now();
+    // A hang must fail the test, not stop it: killed after 20 s.
+    let out = std::process::Command::new("timeout")
+        .args(["-s", "KILL", "20", "/usr/bin/time", "-f", "maxrss=%M"])
+        .arg(bin)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("/usr/bin/time (Debian package `time`)");
+    let seconds = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let rss = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    (out.status.code(), stderr, rss, seconds)
+}
+
+#[test]
+#[cfg(unix)]
+fn fifos_and_devices_are_refused_at_once() {
+    let s = Scratch::sample();
+    let fifo = s.dir.path().join("fifo.config");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = fifo.to_str().unwrap();
+    let config = s.config.to_str().unwrap();
+    for args in [
+        vec!["--config", "/dev/zero", "list"],
+        vec!["--config", fifo, "list"],
+        vec!["--config", config, "apply", "/dev/zero"],
+        vec!["--config", config, "apply", fifo],
+        vec!["--config", config, "-k", "/dev/zero", "list"],
+        vec!["--config", config, "-k", fifo, "list"],
+        vec!["--config", config, "backup", "show", fifo],
+    ] {
+        let (code, stderr, rss_kib, seconds) = measured(&args);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("not a regular file"), "{args:?}: {stderr}");
+        assert!(seconds < 5.0, "{args:?} took {seconds}s");
+        assert!(rss_kib < 200 * 1024, "{args:?} used {rss_kib} KiB");
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn completions_into_a_closed_pipe_end_quietly() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let bin = k2cse_tests::fixtures::binary("k2cse");
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "set -o pipefail; '{}' completions {shell} | head -c 10 > /dev/null",
+                bin.display()
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{shell}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn a_full_stdout_after_a_save_says_the_save_succeeded() {
+    let s = Scratch::sample();
+    let out = std::process::Command::new(k2cse_tests::fixtures::binary("k2cse"))
+        .arg("--config")
+        .arg(&s.config)
+        .args(["set", SMTP, "Port=587"])
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the save succeeded"), "{stderr}");
+    assert!(s.text().contains("Port=587;"));
+}
+
+#[test]
+fn a_locked_file_exits_with_the_retry_code() {
+    let s = Scratch::sample();
+    let lock = s.dir.path().join(".K2HostServer.exe.config.k2cse-lock");
+    let held = std::fs::File::create(&lock).unwrap();
+    held.lock().unwrap();
+    let before = s.bytes();
+    s.k2cse(&["set", SMTP, "Port=587"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("another k2cse is saving this file"));
+    assert_eq!(s.bytes(), before);
+    drop(held);
+    s.k2cse(&["set", SMTP, "Port=587"]).assert().success();
+}

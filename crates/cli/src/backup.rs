@@ -110,8 +110,11 @@ fn create(
     let mut backup = Backup::new(BackupKind::Manual, "k2cse backup create");
     if with_file {
         steps.step("reading the config file");
-        let bytes =
-            std::fs::read(&ctx.path).with_context(|| format!("reading {}", ctx.path.display()))?;
+        let bytes = k2cse_core::bounded::read(
+            &ctx.path,
+            k2cse_core::config::MAX_CONFIG_BYTES,
+            "config file",
+        )?;
         backup = backup.with_file(&ctx.path, bytes);
     }
     if with_db {

@@ -1,6 +1,7 @@
 //! `k2cse`: parse the command line, call k2cse-core, render text or JSON, exit with a code.
 //!
-//! Exit codes: 0 success, 1 error, 2 usage error, 3 lint errors, 4 drift (`db drift --exit-code`).
+//! Exit codes: 0 success, 1 error, 2 usage error, 3 lint errors, 4 drift (`db drift --exit-code`),
+//! 5 conflict (the file changed on disk or another k2cse is saving it: retry), 130 interrupted.
 
 mod args;
 mod backup;
@@ -74,7 +75,10 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     match command {
         Command::Completions(args) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(args.shell, &mut cmd, "k2cse", out);
+            // Generated into memory: clap_complete panics on a write error (`| head -1`).
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "k2cse", &mut script);
+            out.write_all(&script)?;
             Ok(Outcome::Ok)
         }
         Command::Demo => demo::run(&global, out),
@@ -110,6 +114,12 @@ fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
         2
     } else if matches!(core, Some(k2cse_core::Error::LintErrors { .. })) {
         3
+    } else if matches!(
+        core,
+        Some(k2cse_core::Error::ChangedOnDisk { .. } | k2cse_core::Error::Locked { .. })
+    ) {
+        // Someone else changed or is changing the file: running the command again is right.
+        5
     } else {
         1
     };

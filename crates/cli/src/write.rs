@@ -186,6 +186,40 @@ fn apply_with(
         // Loud on purpose, and on stderr so that it is seen even when stdout is redirected.
         let _ = writeln!(io::stderr().lock(), "WARNING: {warning}");
     }
+    let reported = report_saved(ctx, out, &check, &saved, warning.as_deref());
+    match reported {
+        Ok(()) => {}
+        // The file is saved: a failed report (stdout full, closed) must not look like a
+        // failed save, which a script would retry.
+        Err(err) if !saved.is_empty() => {
+            let files: Vec<String> = saved.iter().map(|f| f.path.display().to_string()).collect();
+            let _ = writeln!(
+                io::stderr().lock(),
+                "warning: the save succeeded ({}), but writing its report to standard output failed: {err}",
+                files.join(", ")
+            );
+        }
+        Err(err) => return Err(err.into()),
+    }
+    for file in saved.iter().filter(|f| f.prune_error.is_some()) {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "warning: saved {}, but deleting old backups failed: {}",
+            file.path.display(),
+            file.prune_error.as_deref().unwrap_or_default()
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// What a save did, as text or JSON.
+fn report_saved(
+    ctx: &Context,
+    out: &mut dyn io::Write,
+    check: &k2cse_core::edit::Check,
+    saved: &[k2cse_core::save::SavedFile],
+    warning: Option<&str>,
+) -> io::Result<()> {
     if ctx.json {
         write_json(
             out,
@@ -202,11 +236,11 @@ fn apply_with(
             }),
         )?;
     } else {
-        report_check(out, &check)?;
+        report_check(out, check)?;
         if saved.is_empty() {
             writeln!(out, "no change: the file already says that")?;
         }
-        for file in &saved {
+        for file in saved {
             match &file.backup {
                 Some(backup) => writeln!(
                     out,
@@ -218,7 +252,7 @@ fn apply_with(
             }
         }
     }
-    Ok(Outcome::Ok)
+    out.flush()
 }
 
 fn report_check(out: &mut dyn io::Write, check: &k2cse_core::edit::Check) -> io::Result<()> {

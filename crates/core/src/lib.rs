@@ -17,6 +17,7 @@
 //! The crate prints nothing and owns no runtime; it returns data and [`Error`]s.
 
 pub mod backup;
+pub mod bounded;
 pub mod cleanup;
 pub mod config;
 pub mod connstr;

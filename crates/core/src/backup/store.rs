@@ -356,7 +356,7 @@ pub fn open(path: &Path, passphrase: Option<&crate::secret::Secret>) -> Result<B
         }
         .into());
     }
-    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::bounded::read(path, MAX_BACKUP_BYTES, "backup")?;
     Ok(Backup::decode(path, &bytes, passphrase)?)
 }
 
@@ -364,6 +364,11 @@ pub fn open(path: &Path, passphrase: Option<&crate::secret::Secret>) -> Result<B
 pub fn is_encrypted_file(path: &Path) -> Result<bool> {
     use std::io::Read as _;
     let mut head = [0u8; 32];
+    // Not a FIFO or device: opening one would block or never end.
+    let metadata = fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !metadata.is_file() {
+        crate::bounded::read(path, 0, "backup")?;
+    }
     let mut file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let n = file.read(&mut head).map_err(|e| Error::io(path, e))?;
     Ok(is_encrypted(&head[..n]))

@@ -71,13 +71,7 @@ fn too_large(path: &Path, size: u64) -> Error {
 impl ConfigFile {
     /// Reads and indexes `path`.
     pub fn load(path: &Path, mode: ScanMode) -> Result<Self> {
-        let size = std::fs::metadata(path)
-            .map_err(|e| Error::io(path, e))?
-            .len();
-        if size > MAX_CONFIG_BYTES {
-            return Err(too_large(path, size));
-        }
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::bounded::read(path, MAX_CONFIG_BYTES, "config file")?;
         Self::from_bytes(path, bytes, mode)
     }
 

@@ -210,10 +210,13 @@ struct BatchFile {
     change: Vec<Change>,
 }
 
+/// The largest batch file k2cse reads: thousands of changes fit in a fraction of it.
+pub const MAX_BATCH_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Reads a batch of changes from a TOML or JSON file (by extension; `.json` is JSON, anything
 /// else TOML). See docs/cli.md for the format.
 pub fn read_batch(path: &Path) -> Result<Vec<Change>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::bounded::read_to_string(path, MAX_BATCH_BYTES, "batch file")?;
     parse_batch(path, &text)
 }
 
