@@ -145,7 +145,10 @@ fn back_up_break_and_restore_gives_back_identical_bytes_and_rows() {
     assert_eq!(rows_digest(&s, &sim), original_rows, "identical rows");
     // The state before the restore was backed up, and can itself be restored.
     let pre = restored["report"]["pre_restore_backup"].as_str().unwrap();
-    assert!(pre.ends_with("-pre-restore.k2cse.tar"), "{pre}");
+    assert!(
+        pre.contains("-pre-restore.") && pre.ends_with(".k2cse.tar"),
+        "{pre}"
+    );
     k2(&s, Some(&sim), &["backup", "verify", pre])
         .assert()
         .success();

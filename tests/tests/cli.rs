@@ -275,7 +275,9 @@ fn apply_is_all_or_nothing() {
     assert_eq!(
         v["files"][0]["backup"]
             .as_str()
-            .map(|b| b.contains("k2cse-backups") && b.ends_with("-automatic.k2cse.tar")),
+            .map(|b| b.contains("k2cse-backups")
+                && b.contains("-automatic.")
+                && b.ends_with(".k2cse.tar")),
         Some(true)
     );
     assert!(s.text().contains("Port=587;TLS=BootTls") && !s.text().contains("ArchiveStore"));

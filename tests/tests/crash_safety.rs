@@ -285,6 +285,7 @@ fn protect_killed_at_any_moment_leaves_the_old_or_the_new_file() {
             "-k".into(),
             key_path().to_str().unwrap().into(),
             "protect".into(),
+            "--plaintext-backup".into(),
         ],
         is_new: &protected_ok,
     };

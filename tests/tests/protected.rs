@@ -185,9 +185,16 @@ fn xmlsec1_decrypts_k2cse_output_and_k2cse_decrypts_xmlsec1_output() {
     std::fs::write(&pem, rsa.private_pkcs8_pem().unwrap().as_bytes()).unwrap();
     // k2cse encrypts (protect), xmlsec1 decrypts.
     let s = Scratch::with(plain_k2(false).as_bytes());
-    s.k2cse(&["-k", &key(), "protect", "--algorithm", "aes256-cbc"])
-        .assert()
-        .success();
+    s.k2cse(&[
+        "-k",
+        &key(),
+        "protect",
+        "--plaintext-backup",
+        "--algorithm",
+        "aes256-cbc",
+    ])
+    .assert()
+    .success();
     let out = xmlsec(&[
         "--decrypt",
         "--privkey-pem:Rsa Key",
@@ -325,8 +332,29 @@ fn protect_and_unprotect_from_the_command_line() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("pass --key-file"));
-    s.k2cse(&["-k", &key(), "protect"]).assert().success();
+    // Without a backup passphrase, protect refuses to leave the plain text in a backup...
+    s.k2cse(&["-k", &key(), "protect"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--plaintext-backup"));
+    assert_eq!(s.text(), plain);
+    assert!(s.backups().is_empty());
+    // ...and with one, the pre-protect backup is encrypted: no plain copy remains.
+    s.k2cse(&["-k", &key(), "protect"])
+        .env("K2CSE_BACKUP_PASSPHRASE", "backup-pass")
+        .env("K2CSE_BACKUP_SCRYPT_LOG_N", "10")
+        .assert()
+        .success();
     assert!(SECRETS.iter().all(|secret| !s.text().contains(secret)));
+    let backups = s.backups();
+    assert_eq!(backups.len(), 1);
+    assert!(backups[0].to_string_lossy().ends_with(".age"));
+    let stored = std::fs::read(&backups[0]).unwrap();
+    assert!(
+        SECRETS
+            .iter()
+            .all(|secret| memchr::memmem::find(&stored, secret.as_bytes()).is_none())
+    );
     assert_eq!(dotnet_entries(&reader, &s.config), plain_entries());
     s.k2cse(&["-k", &key(), "unprotect"])
         .assert()

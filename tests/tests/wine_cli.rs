@@ -213,7 +213,7 @@ fn a_key_imported_into_a_cryptoapi_container_encrypts_and_decrypts_the_section()
         let dir = s.dir.path();
         let before = entries(&ok(linux(dir, &["--json", "list"])));
         // Encrypted on "Windows" with the container, no key file anywhere...
-        ok(windows(&wine, dir, &["protect"]));
+        ok(windows(&wine, dir, &["protect", "--plaintext-backup"]));
         let text = s.text();
         assert!(text.contains("<EncryptedData"), "{text}");
         assert!(!text.contains("smtp.office365.com"));
@@ -277,6 +277,7 @@ fn a_dpapi_protected_section_round_trips() {
         dir,
         &[
             "protect",
+            "--plaintext-backup",
             "--provider",
             "DataProtectionConfigurationProvider",
         ],
@@ -303,6 +304,7 @@ fn a_dpapi_protected_section_round_trips() {
         dir,
         &[
             "protect",
+            "--plaintext-backup",
             "--provider",
             "DataProtectionConfigurationProvider",
         ],

@@ -198,6 +198,10 @@ pub struct ValueArgs {
     /// Ask for the value of KEY without echoing it, e.g. --prompt Password.
     #[arg(long, value_name = "KEY", conflicts_with = "stdin")]
     pub prompt: Option<String>,
+    /// Accept an empty value from --stdin/--prompt (otherwise empty or closed input is refused,
+    /// so that a failed command feeding the secret cannot wipe it).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]
@@ -253,8 +257,15 @@ pub struct RenameArgs {
 pub struct ReplaceArgs {
     /// The entry's name.
     pub name: String,
-    /// The new connection string.
-    pub connection_string: String,
+    /// The new connection string (or --stdin: it holds passwords).
+    #[arg(required_unless_present = "stdin")]
+    pub connection_string: Option<String>,
+    /// Read the new connection string from standard input (one line).
+    #[arg(long, conflicts_with = "connection_string")]
+    pub stdin: bool,
+    /// Accept an empty connection string from --stdin (otherwise refused).
+    #[arg(long, requires = "stdin")]
+    pub allow_empty: bool,
     #[command(flatten)]
     pub write: WriteOptions,
 }
@@ -277,6 +288,10 @@ pub struct ProtectArgs {
     /// useFIPS].
     #[arg(long, value_parser = parse_algorithm)]
     pub algorithm: Option<DataAlgorithm>,
+    /// Keep the automatic backup of the file as it is now (plain text, passwords readable)
+    /// although no backup passphrase is set; without it, protect refuses.
+    #[arg(long)]
+    pub plaintext_backup: bool,
     #[command(flatten)]
     pub write: WriteOptions,
 }

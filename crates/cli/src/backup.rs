@@ -110,8 +110,11 @@ fn create(
     let mut backup = Backup::new(BackupKind::Manual, "k2cse backup create");
     if with_file {
         steps.step("reading the config file");
-        let bytes =
-            std::fs::read(&ctx.path).with_context(|| format!("reading {}", ctx.path.display()))?;
+        let bytes = k2cse_core::bounded::read(
+            &ctx.path,
+            k2cse_core::config::MAX_CONFIG_BYTES,
+            "config file",
+        )?;
         backup = backup.with_file(&ctx.path, bytes);
     }
     // Asked for by name (--only db, --connection): a database that cannot be read is an
@@ -294,18 +297,34 @@ fn show(
 }
 
 /// A backup named on the command line: a path, a file name in the backup folder, or
-/// `latest` (the newest backup there).
+/// `latest`: the newest backup of this config there that is not a pre-restore one (those
+/// hold the state a restore replaced; picking one would undo that restore). Says on stderr
+/// which backup `latest` is.
 fn resolve(ctx: &Context, name: &Path) -> anyhow::Result<PathBuf> {
     if name.exists() {
         return Ok(name.to_owned());
     }
     let store = ctx.backup_store();
     if name.as_os_str() == "latest" {
-        return store
-            .list()?
-            .pop()
-            .map(|b| b.path)
-            .ok_or_else(|| anyhow::anyhow!("no backups in {}", store.dir().display()));
+        let latest = store
+            .list_own()?
+            .into_iter()
+            .rfind(|b| b.kind != BackupKind::PreRestore)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no backups of {} in {} (pre-restore backups are named, not `latest`)",
+                    ctx.path.display(),
+                    store.dir().display()
+                )
+            })?;
+        let _ = writeln!(
+            io::stderr(),
+            "latest: {} ({}, taken {})",
+            latest.path.display(),
+            latest.kind.as_str(),
+            latest.created
+        );
+        return Ok(latest.path);
     }
     let in_store = store.dir().join(name);
     if in_store.exists() {

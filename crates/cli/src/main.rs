@@ -1,6 +1,7 @@
 //! `k2cse`: parse the command line, call k2cse-core, render text or JSON, exit with a code.
 //!
-//! Exit codes: 0 success, 1 error, 2 usage error, 3 lint errors, 4 drift (`db drift --exit-code`).
+//! Exit codes: 0 success, 1 error, 2 usage error, 3 lint errors, 4 drift (`db drift --exit-code`),
+//! 5 conflict (the file changed on disk or another k2cse is saving it: retry), 130 interrupted.
 
 mod args;
 mod backup;
@@ -46,6 +47,12 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
+    // Ctrl-C during a save or a backup: remove the temporary copies being written (they hold
+    // the whole config) and end as interrupted. Files already renamed into place are complete.
+    let _ = ctrlc::set_handler(|| {
+        k2cse_core::cleanup::remove_all();
+        std::process::exit(130);
+    });
     let cli = Cli::parse();
     let json = cli.global.json;
     let stdout = io::stdout();
@@ -68,7 +75,10 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     match command {
         Command::Completions(args) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(args.shell, &mut cmd, "k2cse", out);
+            // Generated into memory: clap_complete panics on a write error (`| head -1`).
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "k2cse", &mut script);
+            out.write_all(&script)?;
             Ok(Outcome::Ok)
         }
         Command::Demo => demo::run(&global, out),
@@ -101,10 +111,18 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
 /// Prints `err` (text to stderr, or JSON to stdout with --json) and returns the exit code.
 fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
     let core = err.downcast_ref::<k2cse_core::Error>();
-    let code = if err.downcast_ref::<UsageError>().is_some() {
+    let code = if err.downcast_ref::<UsageError>().is_some()
+        || matches!(core, Some(k2cse_core::Error::PlaintextBackup { .. }))
+    {
         2
     } else if matches!(core, Some(k2cse_core::Error::LintErrors { .. })) {
         3
+    } else if matches!(
+        core,
+        Some(k2cse_core::Error::ChangedOnDisk { .. } | k2cse_core::Error::Locked { .. })
+    ) {
+        // Someone else changed or is changing the file: running the command again is right.
+        5
     } else {
         1
     };

@@ -6,7 +6,7 @@ use k2cse_core::Document;
 use k2cse_core::entry::Kind;
 use k2cse_core::lint::{self, LintOptions, RULES};
 use k2cse_core::protect::Scheme;
-use k2cse_core::secret::shown;
+use k2cse_core::secret::shown_value;
 use serde_json::json;
 
 use crate::args::{LintArgs, ListArgs, ShowArgs};
@@ -181,7 +181,7 @@ pub fn show(ctx: &Context, args: &ShowArgs, out: &mut dyn io::Write) -> anyhow::
             writeln!(
                 out,
                 "  {key:<width$}  {}{note}",
-                shown(value, entry.is_secret(key), ctx.reveal)
+                shown_value(value, entry.is_secret(key), ctx.reveal)
             )?;
         }
         if args.all {

@@ -9,7 +9,7 @@ use k2cse_core::Document;
 use k2cse_core::entry::Entry;
 use k2cse_core::entry::fold_name;
 use k2cse_core::lint::{Diagnostic, Severity};
-use k2cse_core::secret::shown;
+use k2cse_core::secret::shown_value;
 use serde_json::{Value, json};
 
 /// Writes `value` as pretty JSON and a newline.
@@ -83,7 +83,7 @@ pub fn entry_json(entry: &Entry, reveal: bool, findings: &[&Diagnostic]) -> Valu
             let secret = entry.is_secret(key);
             json!({
                 "key": key,
-                "value": shown(value, secret, reveal),
+                "value": shown_value(value, secret, reveal),
                 "secret": secret,
                 "known": entry.kind.key_spec(key).map(|k| k.name),
             })

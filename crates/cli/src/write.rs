@@ -1,11 +1,12 @@
 //! The commands that change the file: `set`, `unset`, `add`, `remove`, `rename`, `replace`,
 //! `apply`. They all build [`Change`]s and go through one [`EditSession`].
 
-use std::io::{self, BufRead as _, Write as _};
+use std::io::{self, Write as _};
 
 use anyhow::Context as _;
 use k2cse_core::edit::{Values, read_batch};
 use k2cse_core::lint::LintOptions;
+use k2cse_core::save::SaveOptions;
 use k2cse_core::{Change, EditSession};
 use serde_json::json;
 
@@ -17,6 +18,7 @@ use crate::{Outcome, UsageError};
 /// Runs a writing command.
 pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     let reason = format!("k2cse {}", command_name(&command));
+    let plaintext_backup = matches!(&command, Command::Protect(a) if a.plaintext_backup);
     let (changes, options) = match command {
         Command::Set(a) => {
             let values = values(&a.values)?;
@@ -59,13 +61,19 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
             }],
             a.write,
         ),
-        Command::Replace(a) => (
-            vec![Change::Replace {
-                name: a.name,
-                connection_string: a.connection_string,
-            }],
-            a.write,
-        ),
+        Command::Replace(a) => {
+            let connection_string = match a.connection_string {
+                Some(text) => text,
+                None => crate::secrets::read_stdin_line("the connection string", a.allow_empty)?,
+            };
+            (
+                vec![Change::Replace {
+                    name: a.name,
+                    connection_string,
+                }],
+                a.write,
+            )
+        }
         Command::Apply(a) => (read_batch(&a.file)?, a.write),
         Command::Protect(a) => (
             vec![Change::Protect {
@@ -77,7 +85,7 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
         Command::Unprotect(a) => (vec![Change::Unprotect], a.write),
         other => anyhow::bail!("internal: {other:?} is not a write command"),
     };
-    apply(ctx, changes, &options, &reason, out)
+    apply_with(ctx, changes, &options, &reason, plaintext_backup, out)
 }
 
 fn command_name(command: &Command) -> &'static str {
@@ -101,6 +109,19 @@ pub fn apply(
     changes: Vec<Change>,
     options: &WriteOptions,
     reason: &str,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    apply_with(ctx, changes, options, reason, false, out)
+}
+
+/// [`apply`], saying whether an unencrypted backup of a section about to be encrypted is
+/// accepted (`protect --plaintext-backup`).
+fn apply_with(
+    ctx: &Context,
+    changes: Vec<Change>,
+    options: &WriteOptions,
+    reason: &str,
+    plaintext_backup: bool,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
     let unprotecting = changes.iter().any(|c| matches!(c, Change::Unprotect));
@@ -149,7 +170,10 @@ pub fn apply(
             Outcome::Ok
         });
     }
-    let save_options = ctx.save_options(options.no_backup, reason);
+    let save_options = SaveOptions {
+        plaintext_backup,
+        ..ctx.save_options(options.no_backup, reason)
+    };
     let saved = session.save(&save_options, options.force)?;
     let warning = (unprotecting && !saved.is_empty()).then(|| {
         format!(
@@ -162,6 +186,40 @@ pub fn apply(
         // Loud on purpose, and on stderr so that it is seen even when stdout is redirected.
         let _ = writeln!(io::stderr().lock(), "WARNING: {warning}");
     }
+    let reported = report_saved(ctx, out, &check, &saved, warning.as_deref());
+    match reported {
+        Ok(()) => {}
+        // The file is saved: a failed report (stdout full, closed) must not look like a
+        // failed save, which a script would retry.
+        Err(err) if !saved.is_empty() => {
+            let files: Vec<String> = saved.iter().map(|f| f.path.display().to_string()).collect();
+            let _ = writeln!(
+                io::stderr().lock(),
+                "warning: the save succeeded ({}), but writing its report to standard output failed: {err}",
+                files.join(", ")
+            );
+        }
+        Err(err) => return Err(err.into()),
+    }
+    for file in saved.iter().filter(|f| f.prune_error.is_some()) {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "warning: saved {}, but deleting old backups failed: {}",
+            file.path.display(),
+            file.prune_error.as_deref().unwrap_or_default()
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// What a save did, as text or JSON.
+fn report_saved(
+    ctx: &Context,
+    out: &mut dyn io::Write,
+    check: &k2cse_core::edit::Check,
+    saved: &[k2cse_core::save::SavedFile],
+    warning: Option<&str>,
+) -> io::Result<()> {
     if ctx.json {
         write_json(
             out,
@@ -178,11 +236,11 @@ pub fn apply(
             }),
         )?;
     } else {
-        report_check(out, &check)?;
+        report_check(out, check)?;
         if saved.is_empty() {
             writeln!(out, "no change: the file already says that")?;
         }
-        for file in &saved {
+        for file in saved {
             match &file.backup {
                 Some(backup) => writeln!(
                     out,
@@ -194,7 +252,7 @@ pub fn apply(
             }
         }
     }
-    Ok(Outcome::Ok)
+    out.flush()
 }
 
 fn report_check(out: &mut dyn io::Write, check: &k2cse_core::edit::Check) -> io::Result<()> {
@@ -220,6 +278,7 @@ fn values(args: &ValueArgs) -> anyhow::Result<Values> {
         pairs,
         stdin,
         prompt,
+        allow_empty,
     } = args;
     let (stdin_key, prompt_key) = (stdin.as_deref(), prompt.as_deref());
     let mut values = Vec::new();
@@ -233,19 +292,18 @@ fn values(args: &ValueArgs) -> anyhow::Result<Values> {
         values.push((key.trim().to_owned(), value.to_owned()));
     }
     if let Some(key) = stdin_key {
-        let mut line = String::new();
-        io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the value from standard input")?;
-        values.push((
-            key.to_owned(),
-            line.trim_end_matches(['\r', '\n']).to_owned(),
-        ));
+        let value = crate::secrets::read_stdin_line(&format!("the value of {key}"), *allow_empty)?;
+        values.push((key.to_owned(), value));
     }
     if let Some(key) = prompt_key {
         let value = rpassword::prompt_password(format!("{key}: "))
             .context("reading the value from the terminal")?;
+        if value.is_empty() && !allow_empty {
+            return Err(UsageError(format!(
+                "the value of {key} is empty; nothing was changed (pass --allow-empty to set an empty value)"
+            ))
+            .into());
+        }
         values.push((key.to_owned(), value));
     }
     Ok(Values(values))

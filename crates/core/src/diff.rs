@@ -58,6 +58,11 @@ pub fn display_texts(
                 &mut text,
             )?;
         }
+        if !reveal {
+            // What the entries do not cover: comments (an old entry commented out), entries
+            // that do not parse, URLs with user-info.
+            text = crate::entry::mask_text(&text);
+        }
         // The decrypted view ends at `</connectionStrings>`; a final newline keeps diffs quiet.
         if decrypted.is_some_and(|d| std::ptr::eq(d, file)) && !text.ends_with('\n') {
             text.push('\n');
@@ -95,7 +100,7 @@ fn mask(
                 continue;
             }
             let raw = mapped.raw_range(pair.value_span.clone());
-            let changed = old.is_some_and(|old| old_value(old, &entry, &pair.key) != Some(value));
+            let changed = old.is_some_and(|old| secret_changed(old, &entry, &pair.key, value));
             let mask = if changed {
                 format!("{MASK} (changed)")
             } else {
@@ -111,9 +116,137 @@ fn mask(
     Ok(())
 }
 
-fn old_value<'a>(old: &'a [Entry], entry: &Entry, key: &str) -> Option<&'a str> {
-    old.iter()
-        .find(|e| e.name.same_as(entry.name.as_str()))
-        .and_then(|e| e.parsed.as_ref().ok())
-        .and_then(|cs: &ConnectionString| cs.get(key))
+/// Whether `value` of `key` in `entry` is new: it differs from the same entry's value before,
+/// or, for an entry that was not there by that name (renamed, added), no entry had it before.
+fn secret_changed(old: &[Entry], entry: &Entry, key: &str, value: &str) -> bool {
+    let value_of = |e: &Entry| {
+        e.parsed
+            .as_ref()
+            .ok()
+            .and_then(|cs: &ConnectionString| cs.get(key).map(str::to_owned))
+    };
+    match old.iter().find(|e| e.name.same_as(entry.name.as_str())) {
+        Some(before) => value_of(before).as_deref() != Some(value),
+        None => !old.iter().any(|e| value_of(e).as_deref() == Some(value)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Document;
+    use crate::edit::{Change, EditSession};
+    use crate::lint::LintOptions;
+    use std::path::Path;
+
+    const CONFIG: &str = "<?xml version=\"1.0\"?>\n<configuration>\n  <connectionStrings>\n    <!-- old: <add name=\"Old\" connectionString=\"Host=a;Password=Commented-0ut-77;Port=1\" /> -->\n    <add name=\"SourceCode.Net.Mail.SmtpConnection\" connectionString=\"Host Name=h;Port=25;Password=Kept-Secret-99\" />\n    <add name=\"Custom.Store\" connectionString=\"Url=https://svc:Url-Pw-55@store.example.com/x;passwd=Pw-Passwd-1;Passphrase=Pw-Phrase-2;Private Key=Pw-Pk-3;Pass=Pw-Pass-4;AccessKey=Pw-Ak-5;SAS=Pw-Sas-6;Signature=Pw-Sig-7;Token=Pw-Tok-8;Port=1\" />\n    <add name=\"Custom.Broken\" connectionString=\"Pwd=Broken-Pw-9;=x=\" />\n  </connectionStrings>\n</configuration>\n";
+
+    fn session() -> EditSession {
+        let doc = Document::from_bytes(Path::new("x.config"), CONFIG.as_bytes().to_vec()).unwrap();
+        EditSession::new(doc, LintOptions::default(), true).unwrap()
+    }
+
+    #[test]
+    fn diffs_mask_context_lines_comments_unknown_types_and_url_user_info() {
+        let mut s = session();
+        s.apply(Change::Set {
+            name: "SourceCode.Net.Mail.SmtpConnection".into(),
+            values: crate::edit::Values::from_pairs([("Port", "587")]),
+        })
+        .unwrap();
+        s.apply(Change::Set {
+            name: "Custom.Store".into(),
+            values: crate::edit::Values::from_pairs([("Port", "2")]),
+        })
+        .unwrap();
+        let diff = s.diff(false).unwrap();
+        assert!(diff.contains("Port=587"), "{diff}");
+        for secret in [
+            "Commented-0ut-77",
+            "Kept-Secret-99",
+            "Url-Pw-55",
+            "Pw-Passwd-1",
+            "Pw-Phrase-2",
+            "Pw-Pk-3",
+            "Pw-Pass-4",
+            "Pw-Ak-5",
+            "Pw-Sas-6",
+            "Pw-Sig-7",
+            "Pw-Tok-8",
+            "Broken-Pw-9",
+        ] {
+            assert!(!diff.contains(secret), "{secret} shown in\n{diff}");
+        }
+        assert!(!diff.contains("(changed)"), "no secret changed:\n{diff}");
+        assert!(
+            diff.contains("https://svc:********@store.example.com"),
+            "{diff}"
+        );
+        assert!(s.diff(true).unwrap().contains("Kept-Secret-99"));
+    }
+
+    #[test]
+    fn a_rename_does_not_mark_the_unchanged_password_changed() {
+        let mut s = session();
+        s.apply(Change::Rename {
+            name: "SourceCode.Net.Mail.SmtpConnection".into(),
+            to: "SourceCode.Net.Mail.SmtpConnection:ops@denallix.com".into(),
+        })
+        .unwrap();
+        let diff = s.diff(false).unwrap();
+        assert!(diff.contains("ops@denallix.com"), "{diff}");
+        assert!(!diff.contains("(changed)"), "{diff}");
+        s.apply(Change::Set {
+            name: "SourceCode.Net.Mail.SmtpConnection:ops@denallix.com".into(),
+            values: crate::edit::Values::from_pairs([("Password", "New-Pw-1")]),
+        })
+        .unwrap();
+        let diff = s.diff(false).unwrap();
+        assert!(diff.contains("******** (changed)"), "{diff}");
+        assert!(!diff.contains("New-Pw-1"));
+    }
+
+    #[test]
+    fn secret_names_of_unknown_types() {
+        use crate::entry::schema::looks_secret;
+        for key in [
+            "password",
+            "PWD",
+            "passwd",
+            "Pass",
+            "Passphrase",
+            "Client Secret",
+            "token",
+            "Key",
+            "Private Key",
+            "AccessKey",
+            "access_key",
+            "SAS",
+            "SasToken",
+            "Signature",
+            "Credential",
+            "Api Key",
+            "AccountKey",
+            "DbPwd",
+            "SharedAccessKey",
+        ] {
+            assert!(looks_secret(key), "{key}");
+        }
+        for key in [
+            "Host",
+            "Port",
+            "User ID",
+            "EncryptedPassword",
+            "Passive",
+            "Bypass",
+            "Key Name",
+            "SharedAccessKeyName",
+            "Token URL",
+            "Keyboard",
+            "Monkey",
+            "Path",
+            "Retention Days",
+        ] {
+            assert!(!looks_secret(key), "{key}");
+        }
+    }
 }

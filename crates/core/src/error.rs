@@ -160,6 +160,24 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// Another k2cse holds the file's write lock (its save is taking long, or it hangs).
+    #[error("{}: another k2cse is saving this file (it has held {} for more than {seconds}s); nothing was written; try again when it is done", path.display(), lock.display())]
+    Locked {
+        /// The config file.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// How long this run waited.
+        seconds: u64,
+    },
+
+    /// `protect` would leave the plain-text file in an unencrypted automatic backup.
+    #[error("{}: protecting the section would keep its current plain text (passwords included) in an unencrypted backup; nothing was written. Set a backup passphrase (K2CSE_BACKUP_PASSPHRASE or `k2cse secret set backup-passphrase`) so that the backup is encrypted, or pass --plaintext-backup to keep a plain-text backup anyway, or --no-backup", path.display())]
+    PlaintextBackup {
+        /// The config file.
+        path: PathBuf,
+    },
+
     /// The changes would introduce lint errors (K2 would fail); nothing was written.
     #[error(
         "the change would break the configuration; nothing was written:{}",

@@ -53,14 +53,11 @@ impl WriteLock {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(fs::TryLockError::WouldBlock) => {
-                    return Err(Error::io(
-                        path,
-                        std::io::Error::other(format!(
-                            "another k2cse is saving this file (it holds {} for more than {}s); try again when it is done",
-                            lock.display(),
-                            WAIT.as_secs()
-                        )),
-                    ));
+                    return Err(Error::Locked {
+                        path: path.to_owned(),
+                        lock,
+                        seconds: WAIT.as_secs(),
+                    });
                 }
                 Err(fs::TryLockError::Error(e)) => return Err(Error::io(&lock, e)),
             }

@@ -17,6 +17,8 @@
 //! The crate prints nothing and owns no runtime; it returns data and [`Error`]s.
 
 pub mod backup;
+pub mod bounded;
+pub mod cleanup;
 pub mod config;
 pub mod connstr;
 pub mod credentials;

@@ -73,6 +73,8 @@ pub struct SaveOptions {
     pub encryption: Option<Encryption>,
     /// What the write is, recorded in the backup's manifest (`k2cse set`, ...).
     pub reason: String,
+    /// Accept an unencrypted backup of a section about to be encrypted (`--plaintext-backup`).
+    pub plaintext_backup: bool,
 }
 
 impl Default for SaveOptions {
@@ -83,6 +85,7 @@ impl Default for SaveOptions {
             keep: DEFAULT_KEEP,
             encryption: None,
             reason: "k2cse save".into(),
+            plaintext_backup: false,
         }
     }
 }
@@ -106,6 +109,10 @@ pub struct SavedFile {
     pub backup: Option<PathBuf>,
     /// Bytes written.
     pub bytes: u64,
+    /// Why retention could not delete old backups after the save, if it could not (the save
+    /// itself succeeded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prune_error: Option<String>,
     /// What was written, for the next save's "changed on disk" check.
     #[serde(skip)]
     pub fingerprint: Fingerprint,
@@ -144,6 +151,7 @@ pub fn write_atomic(
             });
         }
     };
+    let taken = backup.as_ref().map(|b| b.path.clone());
     let mut hasher = Xxh3::new();
     for part in parts {
         hasher.update(part);
@@ -152,13 +160,34 @@ pub fn write_atomic(
         len: parts.iter().map(|p| p.len() as u64).sum(),
         hash: hasher.digest128(),
     };
-    replace(path, parts, metadata.as_ref())?;
+    if let Err(err) = replace(path, parts, metadata.as_ref()) {
+        // The file was not written: a backup taken for this write goes too (it would only
+        // push an older one out of retention), and nothing is pruned.
+        if let Some(b) = backup.as_ref().filter(|b| b.fresh) {
+            let _ = fs::remove_file(&b.path);
+        }
+        return Err(err);
+    }
+    // Retention only once the write succeeded; its failure does not undo the save.
+    let prune_error = backup
+        .as_ref()
+        .and_then(|b| b.store.prune(options.keep).err())
+        .map(|e| e.to_string());
     Ok(SavedFile {
         path: path.to_owned(),
-        backup,
+        backup: taken,
         bytes: fingerprint.len,
+        prune_error,
         fingerprint,
     })
+}
+
+/// The automatic backup of one save.
+struct TakenBackup {
+    path: PathBuf,
+    store: BackupStore,
+    /// Taken by this save (not an identical earlier one reused).
+    fresh: bool,
 }
 
 /// Checks that the file on disk is the one that was loaded and, unless disabled, backs it up
@@ -167,20 +196,41 @@ fn check_and_back_up(
     path: &Path,
     expected: &Fingerprint,
     options: &SaveOptions,
-) -> Result<Option<PathBuf>> {
-    if options.no_backup {
+) -> Result<Option<TakenBackup>> {
+    let verify_only = || {
         let mut file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        return verify(&mut file, path, expected).map(|()| None);
+        verify(&mut file, path, expected)
+    };
+    if options.no_backup {
+        return verify_only().map(|()| None);
     }
     let store = BackupStore::for_config(path, options.backup_dir.as_deref());
+    // The newest backup already holds these bytes (a file changed back by hand, then edited
+    // again): it is the backup of this write too.
+    let source = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    if let Some(existing) = store.identical_newest(crate::backup::BackupKind::Automatic, |old| {
+        old.rows().is_none()
+            && matches!(old.files().collect::<Vec<_>>().as_slice(),
+                    [(part, bytes)] if part.source == source && Fingerprint::of(bytes) == *expected)
+    }) {
+        verify_only()?;
+        return Ok(Some(TakenBackup {
+            path: existing,
+            store,
+            fresh: false,
+        }));
+    }
     let saved = store.save_file(
         path,
         expected,
         &format!("before {}", options.reason),
         options.encryption.as_ref(),
     )?;
-    store.prune(options.keep)?;
-    Ok(Some(saved))
+    Ok(Some(TakenBackup {
+        path: saved,
+        store,
+        fresh: true,
+    }))
 }
 
 /// Reads `file` to the end, comparing it with `expected` (and copying it to `copy`).
@@ -221,6 +271,7 @@ fn replace(path: &Path, parts: &[&[u8]], metadata: Option<&fs::Metadata>) -> Res
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
+    let _interruptible = crate::cleanup::register(tmp.path());
     let io = |e| Error::io(path, e);
     for part in parts {
         tmp.write_all(part).map_err(io)?;
@@ -350,5 +401,89 @@ mod tests {
         assert_eq!(left, backups[2..], "the newest 3 are kept");
         let newest = crate::backup::open(&backups[4], None).unwrap();
         assert_eq!(newest.files().next().unwrap().1, b"4");
+    }
+
+    #[test]
+    fn a_clock_set_back_never_makes_the_new_backup_the_first_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.config");
+        fs::write(&path, b"0").unwrap();
+        let store = BackupStore::for_config(&path, None);
+        // A backup taken while the clock was years ahead (the clock has since been fixed).
+        let ahead = store
+            .save(
+                &crate::backup::Backup::new(BackupKind::Automatic, "future"),
+                None,
+            )
+            .unwrap();
+        let future = ahead.with_file_name(
+            ahead
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replacen("20", "29", 1),
+        );
+        fs::rename(&ahead, &future).unwrap();
+        let opts = SaveOptions {
+            keep: 1,
+            ..SaveOptions::default()
+        };
+        let saved = write_atomic(&path, &[b"1"], Some(&Fingerprint::of(b"0")), &opts).unwrap();
+        let backup = saved.backup.unwrap();
+        assert!(backup.exists(), "the backup just taken is kept");
+        let left: Vec<_> = store.list().unwrap().into_iter().map(|b| b.path).collect();
+        assert_eq!(left, [backup], "it sorts newest; the skewed one was pruned");
+    }
+
+    #[test]
+    fn identical_consecutive_backups_are_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.config");
+        fs::write(&path, b"A").unwrap();
+        let opts = SaveOptions::default();
+        let first = write_atomic(&path, &[b"B"], Some(&Fingerprint::of(b"A")), &opts).unwrap();
+        // Someone puts the file back by hand; the next k2cse write backs up "A" again.
+        fs::write(&path, b"A").unwrap();
+        let second = write_atomic(&path, &[b"C"], Some(&Fingerprint::of(b"A")), &opts).unwrap();
+        assert_eq!(second.backup, first.backup);
+        let store = BackupStore::for_config(&path, None);
+        assert_eq!(store.list().unwrap().len(), 1);
+        assert_eq!(fs::read(&path).unwrap(), b"C");
+        // Different bytes get their own backup.
+        let third = write_atomic(&path, &[b"D"], Some(&Fingerprint::of(b"C")), &opts).unwrap();
+        assert_ne!(third.backup, first.backup);
+        assert_eq!(store.list().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn temporaries_of_killed_runs_go_at_the_next_save_and_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.config");
+        fs::write(&path, b"0").unwrap();
+        let backups = dir.path().join(crate::backup::DIR_NAME);
+        fs::create_dir(&backups).unwrap();
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_hours(1);
+        let stale = backups.join(".k2cse-backup-killed.tmp");
+        fs::write(&stale, b"a whole config").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        // Another k2cse (sharing the folder) is writing this one right now: it holds the lock.
+        let live = backups.join(".k2cse-backup-live.tmp");
+        let held = fs::File::create(&live).unwrap();
+        held.set_modified(hour_ago).unwrap();
+        held.lock().unwrap();
+        write_atomic(
+            &path,
+            &[b"1"],
+            Some(&Fingerprint::of(b"0")),
+            &SaveOptions::default(),
+        )
+        .unwrap();
+        assert!(!stale.exists());
+        assert!(live.exists());
     }
 }

@@ -59,6 +59,19 @@ pub fn shown(value: &str, secret: bool, reveal: bool) -> &str {
     }
 }
 
+/// Like [`shown`], and a value that is not secret itself has the passwords of any URL user-info
+/// in it (`https://user:password@host`) masked unless `reveal`.
+pub fn shown_value(value: &str, secret: bool, reveal: bool) -> std::borrow::Cow<'_, str> {
+    if reveal || secret {
+        return std::borrow::Cow::Borrowed(shown(value, secret, reveal));
+    }
+    if crate::entry::schema::url_userinfo_secrets(value).is_empty() {
+        std::borrow::Cow::Borrowed(value)
+    } else {
+        std::borrow::Cow::Owned(crate::entry::mask_url_userinfo(value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -171,9 +171,10 @@ impl Workspace {
             .collect()
     }
 
-    /// Whether there are unsaved changes.
+    /// Whether there are unsaved changes: the net change, so that edits undone by hand (or a
+    /// value set to what it was) leave Save disabled, as the core would write nothing.
     pub fn is_dirty(&self) -> bool {
-        !self.changes.is_empty()
+        self.session.is_changed()
     }
 
     /// Whether undo / redo can do anything.

@@ -114,6 +114,35 @@ fn edit_a_key_review_and_save_changes_exactly_those_bytes() {
 }
 
 #[test]
+fn an_edit_undone_by_hand_leaves_nothing_to_save() {
+    let (_dir, path) = sample();
+    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut h = open(&path);
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+    assert!(h.state().workspace().unwrap().is_dirty());
+    edit_field(&mut h, "Port", "25");
+    assert!(
+        !h.state().workspace().unwrap().is_dirty(),
+        "the net change is empty: Save is disabled"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    assert_eq!(h.state().notice().unwrap().text, "Nothing to save.");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        before
+    );
+    assert!(
+        k2cse_core::backup::BackupStore::for_config(&path, None)
+            .list()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
 fn lint_findings_appear_next_to_the_field_and_go_away() {
     let (_dir, path) = sample();
     let mut h = open(&path);

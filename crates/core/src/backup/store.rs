@@ -1,8 +1,12 @@
 //! The backup folder: where backups go (`k2cse-backups` next to the config unless configured),
 //! what they are called, how they are listed and pruned.
 //!
-//! Names sort by time: `<UTC yyyymmddThhmmss.mmm>Z-<kind>[-n].k2cse.tar[.age]`, so that a
-//! listing needs no file opened (encrypted backups cannot be opened without the passphrase).
+//! Names sort by time: `<UTC yyyymmddThhmmss.mmm>Z-<kind>[-n][.<config>].k2cse.tar[.age]`, so
+//! that a listing needs no file opened (encrypted backups cannot be opened without the
+//! passphrase). `<config>` is a tag of the config file's path (8 hex digits): retention and
+//! `latest` work per config file, also when several configs share one folder. A new name never
+//! sorts before an existing one, whatever the clock says (a clock set back would otherwise make
+//! the newest backup look like the oldest, the first to be pruned).
 
 use std::fs;
 use std::io::Write as _;
@@ -26,10 +30,12 @@ pub const DEFAULT_KEEP: usize = 20;
 const PLAIN: &str = ".k2cse.tar";
 const ENCRYPTED: &str = ".k2cse.tar.age";
 
-/// A backup folder.
+/// A backup folder, seen from one config file (or from none: every backup in it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupStore {
     dir: PathBuf,
+    /// The tag of the config whose backups this store takes, lists as its own and prunes.
+    scope: Option<String>,
 }
 
 /// One backup file found in a folder, described from its name and size alone.
@@ -45,27 +51,36 @@ pub struct StoredBackup {
     pub encrypted: bool,
     /// Size in bytes.
     pub size: u64,
+    /// The tag of the config file it was taken for (`None`: taken by a version of k2cse that
+    /// did not tag names, or for no config file).
+    #[serde(skip)]
+    pub config_tag: Option<String>,
     #[serde(skip)]
     sort_key: (String, u32),
 }
 
 impl BackupStore {
-    /// The folder `dir`.
+    /// The folder `dir`, for no particular config file.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            scope: None,
+        }
     }
 
-    /// `dir` when given, else `k2cse-backups` next to `config`.
+    /// The backups of `config`: in `dir` when given, else `k2cse-backups` next to `config`.
     pub fn for_config(config: &Path, dir: Option<&Path>) -> Self {
-        match dir {
-            Some(dir) => Self::new(dir),
-            None => Self::new(
-                config
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or_else(|| Path::new("."))
-                    .join(DIR_NAME),
-            ),
+        let dir = match dir {
+            Some(dir) => dir.to_owned(),
+            None => config
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| Path::new("."))
+                .join(DIR_NAME),
+        };
+        Self {
+            dir,
+            scope: (!config.as_os_str().is_empty()).then(|| config_tag(config)),
         }
     }
 
@@ -74,8 +89,14 @@ impl BackupStore {
         &self.dir
     }
 
-    /// Writes `backup` into the folder under a new name and returns its path.
+    /// Writes `backup` into the folder under a new name and returns its path; or, when the
+    /// newest backup of this config already holds exactly the same, returns that one (see
+    /// [`Self::identical_newest`]).
     pub fn save(&self, backup: &Backup, encryption: Option<&Encryption>) -> Result<PathBuf> {
+        let kind = backup.manifest().kind;
+        if let Some(existing) = self.identical_newest(kind, |old| same_content(old, backup)) {
+            return Ok(existing);
+        }
         let bytes = backup.encode(&self.dir, encryption)?;
         self.persist(backup.manifest().kind, encryption.is_some(), |file| {
             file.write_all(&bytes).map_err(|e| Error::io(&self.dir, e))
@@ -133,6 +154,27 @@ impl BackupStore {
         })
     }
 
+    /// The newest backup of this config, when `same` says it holds what a new backup of
+    /// `kind` would: identical consecutive backups are stored once. Only plain backups are
+    /// compared (an encrypted one would cost a key derivation to open); a manual backup never
+    /// reuses an automatic one, which retention may delete.
+    pub(crate) fn identical_newest(
+        &self,
+        kind: BackupKind,
+        same: impl FnOnce(&Backup) -> bool,
+    ) -> Option<PathBuf> {
+        let newest = self
+            .list()
+            .ok()?
+            .into_iter()
+            .rfind(|b| b.config_tag == self.scope)?;
+        if newest.encrypted || (kind == BackupKind::Manual && newest.kind != BackupKind::Manual) {
+            return None;
+        }
+        let old = open(&newest.path, None).ok()?;
+        same(&old).then_some(newest.path)
+    }
+
     /// Creates a new backup file through `write` (into a temporary file, fsynced, then
     /// renamed to a fresh name; on error nothing is left behind).
     fn persist(
@@ -143,6 +185,7 @@ impl BackupStore {
     ) -> Result<PathBuf> {
         let created = !self.dir.is_dir();
         create_private_dir(&self.dir)?;
+        remove_stale_temporaries(&self.dir);
         let result = self.persist_in(kind, encrypted, write);
         if result.is_err() && created {
             // Best effort: a folder made for a backup that was refused goes too (only if empty).
@@ -157,13 +200,14 @@ impl BackupStore {
         encrypted: bool,
         write: impl FnOnce(&mut fs::File) -> Result<()>,
     ) -> Result<PathBuf> {
-        let stamp = time::OffsetDateTime::now_utc()
-            .format(time::macros::format_description!(
-                "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
-            ))
-            .unwrap_or_else(|_| "backup".to_owned());
+        let stamp = self.next_stamp()?;
         let extension = if encrypted { ENCRYPTED } else { PLAIN };
+        let tag = self
+            .scope
+            .as_deref()
+            .map_or_else(String::new, |t| format!(".{t}"));
         let mut tmp = temp_in(&self.dir)?;
+        let _interruptible = crate::cleanup::register(tmp.path());
         write(tmp.as_file_mut())?;
         tmp.as_file()
             .sync_all()
@@ -174,9 +218,10 @@ impl BackupStore {
             } else {
                 format!("-{n}")
             };
-            let path = self
-                .dir
-                .join(format!("{stamp}-{}{suffix}{extension}", kind.as_str()));
+            let path = self.dir.join(format!(
+                "{stamp}Z-{}{suffix}{tag}{extension}",
+                kind.as_str()
+            ));
             match tmp.persist_noclobber(&path) {
                 Ok(_) => {
                     sync_dir(&self.dir);
@@ -190,6 +235,24 @@ impl BackupStore {
             &self.dir,
             std::io::Error::other("too many backups with the same timestamp"),
         ))
+    }
+
+    /// A time stamp for a new backup: now, or just after the newest backup in the folder when
+    /// the clock says otherwise (set back, or another machine's clock on a shared folder), so
+    /// that name order stays creation order.
+    fn next_stamp(&self) -> Result<String> {
+        let format = time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second].[subsecond digits:3]"
+        );
+        let now = time::OffsetDateTime::now_utc();
+        let mut when = time::PrimitiveDateTime::new(now.date(), now.time());
+        if let Some(newest) = self.list()?.last()
+            && let Ok(t) = time::PrimitiveDateTime::parse(&newest.sort_key.0, format)
+            && t >= when
+        {
+            when = t + time::Duration::milliseconds(1);
+        }
+        Ok(when.format(format).unwrap_or_else(|_| "backup".to_owned()))
     }
 
     /// Every backup in the folder, oldest first. A folder that does not exist has none.
@@ -216,8 +279,21 @@ impl BackupStore {
         Ok(found)
     }
 
-    /// Deletes the oldest automatic and pre-restore backups beyond the newest `keep` (`0`
-    /// keeps all); manual backups are never pruned. Returns what was deleted.
+    /// The backups of this store's config file, oldest first: those tagged with it, and
+    /// untagged ones (older versions of k2cse) that may be its. All of them for a store of no
+    /// config file.
+    pub fn list_own(&self) -> Result<Vec<StoredBackup>> {
+        let mut all = self.list()?;
+        if let Some(scope) = &self.scope {
+            all.retain(|b| b.config_tag.as_ref().is_none_or(|t| t == scope));
+        }
+        Ok(all)
+    }
+
+    /// Deletes the oldest automatic and pre-restore backups of this store's config file beyond
+    /// the newest `keep` (`0` keeps all); manual backups are never pruned, nor another config's
+    /// (a shared folder), nor untagged ones of older versions that may be another config's.
+    /// The newest backup is always kept: it holds the state before the last real change.
     pub fn prune(&self, keep: usize) -> Result<Vec<PathBuf>> {
         if keep == 0 {
             return Ok(Vec::new());
@@ -225,7 +301,7 @@ impl BackupStore {
         let automatic: Vec<StoredBackup> = self
             .list()?
             .into_iter()
-            .filter(|b| b.kind != BackupKind::Manual)
+            .filter(|b| b.kind != BackupKind::Manual && b.config_tag == self.scope)
             .collect();
         let excess = automatic.len().saturating_sub(keep);
         let mut deleted = Vec::new();
@@ -238,6 +314,18 @@ impl BackupStore {
         }
         Ok(deleted)
     }
+}
+
+/// Whether two backups hold the same files (same sources, same bytes) and the same rows.
+fn same_content(a: &Backup, b: &Backup) -> bool {
+    let files = |x: &Backup| {
+        x.manifest()
+            .files
+            .iter()
+            .map(|f| (f.source.clone(), f.sha256.clone()))
+            .collect::<Vec<_>>()
+    };
+    files(a) == files(b) && a.rows() == b.rows()
 }
 
 /// Writes a backup to a path of the user's choosing (`backup create --to`): owner-only,
@@ -268,7 +356,7 @@ pub fn open(path: &Path, passphrase: Option<&crate::secret::Secret>) -> Result<B
         }
         .into());
     }
-    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::bounded::read(path, MAX_BACKUP_BYTES, "backup")?;
     Ok(Backup::decode(path, &bytes, passphrase)?)
 }
 
@@ -276,6 +364,11 @@ pub fn open(path: &Path, passphrase: Option<&crate::secret::Secret>) -> Result<B
 pub fn is_encrypted_file(path: &Path) -> Result<bool> {
     use std::io::Read as _;
     let mut head = [0u8; 32];
+    // Not a FIFO or device: opening one would block or never end.
+    let metadata = fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !metadata.is_file() {
+        crate::bounded::read(path, 0, "backup")?;
+    }
     let mut file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let n = file.read(&mut head).map_err(|e| Error::io(path, e))?;
     Ok(is_encrypted(&head[..n]))
@@ -357,6 +450,16 @@ fn parse_name(name: &str) -> Option<StoredBackup> {
     } else {
         (name.strip_suffix(PLAIN)?, false)
     };
+    let (stem, config_tag) = match stem.rsplit_once('.') {
+        Some((rest, tag))
+            if tag.len() == 8
+                && tag.bytes().all(|b| b.is_ascii_hexdigit())
+                && rest.contains("Z-") =>
+        {
+            (rest, Some(tag.to_ascii_lowercase()))
+        }
+        _ => (stem, None),
+    };
     let (stamp, rest) = stem.split_once("Z-")?;
     let (kind, n) = match rest.rsplit_once('-') {
         Some((kind, n))
@@ -388,8 +491,24 @@ fn parse_name(name: &str) -> Option<StoredBackup> {
         kind,
         encrypted,
         size: 0,
+        config_tag,
         sort_key: (stamp.to_owned(), n),
     })
+}
+
+/// The tag of a config file in backup names: 8 hex digits of a hash of its full path (the
+/// link's target for a symbolic link; compared case-insensitively on Windows, as paths are).
+pub fn config_tag(config: &Path) -> String {
+    let full = fs::canonicalize(config)
+        .or_else(|_| std::path::absolute(config))
+        .unwrap_or_else(|_| config.to_owned());
+    let text = full.to_string_lossy();
+    let text = if cfg!(windows) {
+        text.to_lowercase()
+    } else {
+        text.into_owned()
+    };
+    format!("{:08x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()) >> 32)
 }
 
 /// Creates the folder owner-only when k2cse creates it: mode 0700 on Unix; on Windows a
@@ -409,13 +528,55 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A temporary file in `dir`: created owner-only (0600) on Unix by `tempfile`.
+const TEMP_PREFIX: &str = ".k2cse-backup-";
+
+/// A temporary file in `dir`: created owner-only (0600) on Unix by `tempfile`, and locked
+/// while it is written, so that [`remove_stale_temporaries`] can tell a live writer's file
+/// from a killed one's. Registered for removal on Ctrl-C ([`crate::cleanup`]).
 fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(".k2cse-backup-")
+    let tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))
+        .map_err(|e| Error::io(dir, e))?;
+    // Best effort: without the lock the file is still removed once it is old.
+    let _ = tmp.as_file().try_lock();
+    Ok(tmp)
+}
+
+/// How long a temporary file must have been left alone before a later run removes it, even
+/// when no lock tells that its writer is gone: longer than the moment between creating it and
+/// locking it.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Removes backup temporaries that killed or interrupted runs left in `dir`: those no live
+/// k2cse holds locked and that have not been written to for a while. Best effort.
+pub(crate) fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(std::result::Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // tempfile names them `<prefix><random>.tmp`, exactly.
+        if !(name.starts_with(TEMP_PREFIX)
+            && Path::new(&name).extension().is_some_and(|e| e == "tmp"))
+        {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= STALE_AFTER);
+        let Ok(file) = fs::OpenOptions::new().read(true).open(entry.path()) else {
+            continue;
+        };
+        // A live writer holds the lock: its file stays.
+        if old && file.try_lock().is_ok() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -478,6 +639,39 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_folder_prunes_per_config_and_names_keep_their_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        let a = dir.path().join("a").join("K2HostServer.exe.config");
+        let b = dir.path().join("b").join("K2HostServer.exe.config");
+        let (sa, sb) = (
+            BackupStore::for_config(&a, Some(&shared)),
+            BackupStore::for_config(&b, Some(&shared)),
+        );
+        let mut taken = Vec::new();
+        for i in 0..3u8 {
+            for store in [&sa, &sb] {
+                let backup =
+                    Backup::new(BackupKind::Automatic, "x").with_file(Path::new("c"), vec![i]);
+                taken.push(store.save(&backup, None).unwrap());
+                store.prune(2).unwrap();
+            }
+        }
+        let own = |s: &BackupStore| s.list_own().unwrap().len();
+        assert_eq!(
+            (own(&sa), own(&sb)),
+            (2, 2),
+            "each config keeps its newest 2"
+        );
+        assert_eq!(sa.list().unwrap().len(), 4);
+        assert_eq!(sa.list_own().unwrap().last().unwrap().path, taken[4]);
+        assert_eq!(sb.list_own().unwrap().last().unwrap().path, taken[5]);
+        let parsed = parse_name(&taken[4].file_name().unwrap().to_string_lossy()).unwrap();
+        assert_eq!(parsed.config_tag, Some(config_tag(&a)));
+        assert_ne!(config_tag(&a), config_tag(&b));
+    }
+
+    #[test]
     fn prune_keeps_the_newest_automatic_ones_and_every_manual_one() {
         let dir = tempfile::tempdir().unwrap();
         let store = BackupStore::new(dir.path().join("b"));
@@ -488,7 +682,11 @@ mod tests {
         for i in 0..4 {
             auto.push(
                 store
-                    .save(&Backup::new(BackupKind::Automatic, format!("a{i}")), None)
+                    .save(
+                        &Backup::new(BackupKind::Automatic, format!("a{i}"))
+                            .with_file(Path::new("x.config"), vec![i]),
+                        None,
+                    )
                     .unwrap(),
             );
         }
@@ -497,6 +695,10 @@ mod tests {
         assert_eq!(deleted, auto[..2]);
         let left: Vec<_> = store.list().unwrap().into_iter().map(|b| b.path).collect();
         assert_eq!(left, [manual, auto[2].clone(), auto[3].clone()]);
+        // The same contents again: stored once.
+        let again =
+            Backup::new(BackupKind::Automatic, "again").with_file(Path::new("x.config"), vec![3]);
+        assert_eq!(store.save(&again, None).unwrap(), auto[3]);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;

@@ -77,7 +77,7 @@ impl Clone for LookupMemo {
 impl Document {
     /// Reads `path` (and the section's `configSource` file, if it has one).
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::bounded::read(path, crate::config::MAX_CONFIG_BYTES, "config file")?;
         Self::from_bytes(path, bytes)
     }
 

@@ -22,7 +22,14 @@ pub struct ConfigFile {
     original_len: usize,
     index: FileIndex,
     mode: ScanMode,
+    /// An edit touched the text since loading (or the last save). The text may still be what
+    /// it was (an edit undone, a value set to what it already was): see [`Self::is_changed`].
     changed: bool,
+    /// The text as loaded or last saved: its length and XXH3-128, to tell a net change from
+    /// edits that cancel out without keeping a second copy of a large file.
+    baseline: TextDigest,
+    /// Whether the text differs from `baseline`, computed once per version of the text.
+    net_changed: OnceLock<bool>,
     /// Line starts, built on first use and dropped on every edit.
     lines: OnceLock<LineIndex>,
     /// Where the last [`Self::splice`] moved text, when it was a single in-attribute edit:
@@ -33,6 +40,23 @@ pub struct ConfigFile {
 /// The largest config file k2cse reads. A K2 config is a few KiB; 10,000 entries are 2.4 MiB.
 /// The bound keeps a wrong or hostile file from exhausting memory.
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The length and XXH3-128 of a text: equal digests mean the same text (a collision would
+/// need 2^64 tries; the texts compared are the user's own, not an attacker's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TextDigest {
+    len: usize,
+    hash: u128,
+}
+
+impl TextDigest {
+    fn of(text: &str) -> Self {
+        Self {
+            len: text.len(),
+            hash: xxhash_rust::xxh3::xxh3_128(text.as_bytes()),
+        }
+    }
+}
 
 fn too_large(path: &Path, size: u64) -> Error {
     Error::io(
@@ -47,13 +71,7 @@ fn too_large(path: &Path, size: u64) -> Error {
 impl ConfigFile {
     /// Reads and indexes `path`.
     pub fn load(path: &Path, mode: ScanMode) -> Result<Self> {
-        let size = std::fs::metadata(path)
-            .map_err(|e| Error::io(path, e))?
-            .len();
-        if size > MAX_CONFIG_BYTES {
-            return Err(too_large(path, size));
-        }
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::bounded::read(path, MAX_CONFIG_BYTES, "config file")?;
         Self::from_bytes(path, bytes, mode)
     }
 
@@ -68,12 +86,14 @@ impl ConfigFile {
         let index = scan::scan(path, &source.text, mode)?;
         Ok(Self {
             path: path.to_owned(),
+            baseline: TextDigest::of(&source.text),
             source,
             loaded: Some(loaded),
             original_len,
             index,
             mode,
             changed: false,
+            net_changed: OnceLock::new(),
             lines: OnceLock::new(),
             last_shift: None,
         })
@@ -90,11 +110,13 @@ impl ConfigFile {
         Ok(Self {
             path: path.to_owned(),
             original_len: source.text.len(),
+            baseline: TextDigest::of(&source.text),
             source,
             loaded: None,
             index,
             mode,
             changed: false,
+            net_changed: OnceLock::new(),
             lines: OnceLock::new(),
             last_shift: None,
         })
@@ -103,7 +125,9 @@ impl ConfigFile {
     /// Forgets that the text changed (after its changes were carried elsewhere, e.g. encrypted
     /// into the file that holds it).
     pub(crate) fn clear_changed(&mut self) {
+        self.baseline = TextDigest::of(&self.source.text);
         self.changed = false;
+        self.net_changed = OnceLock::new();
     }
 
     /// The file's path.
@@ -136,9 +160,13 @@ impl ConfigFile {
         self.source.with_encoded(f)
     }
 
-    /// Whether an edit changed the text since loading.
+    /// Whether the text differs from what was loaded (or last saved): edits that cancel out,
+    /// or set what was already there, are no change. Nothing is written for such a file.
     pub fn is_changed(&self) -> bool {
         self.changed
+            && *self
+                .net_changed
+                .get_or_init(|| TextDigest::of(&self.source.text) != self.baseline)
     }
 
     /// What was on disk when the file was loaded.
@@ -208,6 +236,7 @@ impl ConfigFile {
             Ok(index) => {
                 self.index = index;
                 self.changed = true;
+                self.net_changed = OnceLock::new();
                 Ok(())
             }
             Err(err) => {
@@ -257,6 +286,7 @@ impl ConfigFile {
         self.last_shift = Some((range.end, delta));
         self.lines = OnceLock::new();
         self.changed = true;
+        self.net_changed = OnceLock::new();
         true
     }
 
@@ -264,6 +294,6 @@ impl ConfigFile {
     pub(crate) fn mark_saved(&mut self, fingerprint: Fingerprint) {
         self.original_len = usize::try_from(fingerprint.len()).unwrap_or(usize::MAX);
         self.loaded = Some(fingerprint);
-        self.changed = false;
+        self.clear_changed();
     }
 }

@@ -14,6 +14,6 @@ mod tests;
 
 pub use discover::{DEFAULT_FILE_NAMES, discover_config, k2_folder_from_image_path};
 pub use document::{Document, Protection};
-pub use file::ConfigFile;
+pub use file::{ConfigFile, MAX_CONFIG_BYTES};
 pub use layout::Layout;
 pub use section::{SectionNames, SectionNote, SectionView, Slot};

@@ -199,3 +199,38 @@ fn corrupted_cipher_values_are_refused_without_panic() {
         assert!(err.contains("provider \"K2ConfigurationKey\""), "{err}");
     }
 }
+
+#[test]
+fn protect_refuses_a_plain_text_backup_unless_asked_or_encrypted() {
+    use crate::edit::EditSession;
+    use crate::save::SaveOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("K2HostServer.exe.config");
+    std::fs::write(&path, plain_sample()).unwrap();
+    let session = || {
+        let mut doc = Document::load(&path).unwrap();
+        doc.unlock(keys(KEY_XML)).unwrap();
+        let mut s = EditSession::new(doc, crate::lint::LintOptions::default(), false).unwrap();
+        s.apply(Change::Protect {
+            provider: None,
+            algorithm: None,
+        })
+        .unwrap();
+        s
+    };
+    let err = session().save(&SaveOptions::default(), false).unwrap_err();
+    assert!(matches!(err, crate::Error::PlaintextBackup { .. }), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), plain_sample());
+    assert!(!dir.path().join(crate::backup::DIR_NAME).exists());
+    // An encrypted backup is fine: no plain copy is left.
+    let encrypted = SaveOptions {
+        encryption: Some(crate::backup::Encryption {
+            passphrase: crate::secret::Secret::new("p"),
+            work_factor: Some(10),
+        }),
+        ..SaveOptions::default()
+    };
+    let saved = session().save(&encrypted, false).unwrap();
+    let backup = std::fs::read(saved[0].backup.as_ref().unwrap()).unwrap();
+    assert!(memchr::memmem::find(&backup, b"S3cret!Pass").is_none());
+}

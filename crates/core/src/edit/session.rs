@@ -78,7 +78,9 @@ impl EditSession {
         &self.changes
     }
 
-    /// Whether any file's bytes differ from what was loaded.
+    /// Whether the net result differs from what was loaded (or last saved): changes that
+    /// cancel out or set what is already there are no change, and [`Self::save`] then writes
+    /// nothing and takes no backup. The GUI enables Save on this.
     pub fn is_changed(&self) -> bool {
         self.doc.is_changed()
     }
@@ -168,7 +170,25 @@ impl EditSession {
 
     /// Saves every changed file atomically (with a backup unless disabled). Refuses when the
     /// changes introduce lint errors, unless `force`; refuses when a file changed on disk.
+    /// With no net change it writes nothing, takes no backup and returns no file.
     pub fn save(&mut self, options: &SaveOptions, force: bool) -> Result<Vec<SavedFile>> {
+        if !self.is_changed() {
+            return Ok(Vec::new());
+        }
+        // Encrypting the section is pointless if its plain text stays on disk in a backup.
+        let protecting = self
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::Protect { .. }));
+        if protecting
+            && !options.no_backup
+            && options.encryption.is_none()
+            && !options.plaintext_backup
+        {
+            return Err(Error::PlaintextBackup {
+                path: self.doc.path().to_owned(),
+            });
+        }
         if !force {
             let check = self.check()?;
             let errors: Vec<Diagnostic> = check.introduced_errors().into_iter().cloned().collect();
@@ -246,6 +266,58 @@ mod tests {
         let err = session.save(&SaveOptions::default(), false).unwrap_err();
         assert!(matches!(err, Error::ChangedOnDisk { .. }), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), b"edited by someone else");
+    }
+
+    #[test]
+    fn edits_that_change_nothing_write_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_sample(dir.path()).unwrap();
+        let before = std::fs::metadata(&path).unwrap();
+        for change in [
+            set("Port", "25"),
+            Change::Unset {
+                name: SMTP.into(),
+                keys: vec!["NoSuchKey".into()],
+            },
+        ] {
+            let mut session =
+                EditSession::new(Document::load(&path).unwrap(), LintOptions::default(), true)
+                    .unwrap();
+            session.apply(change).unwrap();
+            assert!(!session.is_changed());
+            assert_eq!(session.diff(false).unwrap(), "");
+            assert!(
+                session
+                    .save(&SaveOptions::default(), false)
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+        // A change and its reverse cancel out.
+        let mut session = EditSession::new(
+            Document::load(&path).unwrap(),
+            LintOptions::default(),
+            false,
+        )
+        .unwrap();
+        session.apply(set("Port", "587")).unwrap();
+        assert!(session.is_changed());
+        session.apply(set("Port", "25")).unwrap();
+        assert!(!session.is_changed());
+        assert!(
+            session
+                .save(&SaveOptions::default(), false)
+                .unwrap()
+                .is_empty()
+        );
+        let after = std::fs::metadata(&path).unwrap();
+        assert_eq!(after.modified().unwrap(), before.modified().unwrap());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            assert_eq!(after.ino(), before.ino());
+        }
+        assert!(!dir.path().join(crate::backup::DIR_NAME).exists());
     }
 
     #[test]

@@ -96,12 +96,23 @@ pub fn masked(
         return mask_leniently(value);
     };
     let mut out = value.to_owned();
-    let mut spans: Vec<_> = cs
-        .pairs()
-        .iter()
-        .filter(|p| p.value.as_deref().is_some_and(|v| !v.is_empty()) && is_secret(&p.key))
-        .map(|p| p.value_span.clone())
-        .collect();
+    let mut spans: Vec<_> = Vec::new();
+    for pair in cs.pairs() {
+        if pair.value.as_deref().is_none_or(str::is_empty) {
+            continue;
+        }
+        if is_secret(&pair.key) {
+            spans.push(pair.value_span.clone());
+        } else {
+            // A password in a URL's user-info (`https://user:pw@host`) is one too.
+            let start = pair.value_span.start;
+            spans.extend(
+                schema::url_userinfo_secrets(&value[pair.value_span.clone()])
+                    .into_iter()
+                    .map(|r| start + r.start..start + r.end),
+            );
+        }
+    }
     spans.sort_by_key(|r| std::cmp::Reverse(r.start));
     for span in spans {
         out.replace_range(span, MASK);
@@ -119,16 +130,86 @@ pub fn display_any(value: &str, reveal: bool) -> String {
     masked(value, parsed.as_ref(), schema::looks_secret)
 }
 
-/// Masks `key=value` segments whose key looks secret in text that does not parse.
+/// Masks `key=value` segments whose key looks secret, and URL user-info, in text that does not
+/// parse.
 fn mask_leniently(value: &str) -> String {
     value
         .split(';')
         .map(|segment| match segment.split_once('=') {
             Some((key, _)) if schema::looks_secret(key.trim()) => format!("{key}={MASK}"),
-            _ => segment.to_owned(),
+            _ => mask_url_userinfo(segment),
         })
         .collect::<Vec<_>>()
         .join(";")
+}
+
+/// `text` with the passwords of URLs' user-info masked.
+pub fn mask_url_userinfo(text: &str) -> String {
+    let mut out = text.to_owned();
+    for range in schema::url_userinfo_secrets(text).into_iter().rev() {
+        out.replace_range(range, MASK);
+    }
+    out
+}
+
+/// Masks connection-string text found anywhere in `text` (comments, lines of a diff, messages):
+/// the value after every `key=` whose key looks secret, up to the next `;`, quote, `<` or line
+/// end, and URL user-info. XML attributes (`key="..."`) are left alone unless their name
+/// itself looks secret (`password="..."`); values already masked stay as they are.
+pub fn mask_text(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut edits: Vec<std::ops::Range<usize>> = Vec::new();
+    for (eq, _) in text.match_indices('=') {
+        // The key: back to a delimiter.
+        let key_start = text[..eq]
+            .rfind([';', '"', '\'', '<', '>', '\n', '(', ',', '{', '&', '?'])
+            .map_or(0, |i| i + 1);
+        let key = text[key_start..eq].trim();
+        if key.is_empty() || !schema::looks_secret(key) {
+            continue;
+        }
+        let mut start = eq + 1;
+        while bytes.get(start) == Some(&b' ') {
+            start += 1;
+        }
+        let rest = &text[start..];
+        if rest.starts_with(MASK) {
+            continue;
+        }
+        let (start, end) = if let Some(q) = rest.strip_prefix("&quot;") {
+            let end = q.find("&quot;").map_or(text.len(), |e| start + 6 + e);
+            (start + 6, end)
+        } else if let Some(quote) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) {
+            if key.eq_ignore_ascii_case("key") {
+                continue;
+            }
+            let end = rest[1..].find(quote).map_or(text.len(), |e| start + 1 + e);
+            (start + 1, end)
+        } else {
+            let end = rest
+                .find([';', '"', '\'', '<', '\n', '\r', '&'])
+                .map_or(text.len(), |e| start + e);
+            (start, end)
+        };
+        if end > start {
+            edits.push(start..end);
+        }
+    }
+    edits.extend(schema::url_userinfo_secrets(text));
+    // Overlapping finds (a URL inside a secret value) are merged: the whole of both is masked.
+    edits.sort_by_key(|r| r.start);
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+    for range in edits {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    let mut out = text.to_owned();
+    for range in merged.into_iter().rev() {
+        out.replace_range(range, MASK);
+    }
+    out
 }
 
 impl Drop for Entry {

@@ -514,28 +514,141 @@ pub static K2_CLIENT_KEYS: &[KeySpec] = &[
     ),
 ];
 
-/// Whether a key of an entry with no schema looks like it holds a secret.
+/// Words that make a key secret on their own.
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "passphrase",
+    "secret",
+    "token",
+    "key",
+    "sas",
+    "signature",
+    "credential",
+    "credentials",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "accountkey",
+    "secretkey",
+];
+/// Word parts that make a key secret wherever they are in it.
+const SECRET_PARTS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "credential",
+    "accesskey",
+    "accountkey",
+    "privatekey",
+    "apikey",
+    "sharedaccess",
+    "signature",
+];
+
+/// Whether a key of an entry with no schema looks like it holds a secret: one of its words is
+/// password, passwd, pwd, pass, passphrase, secret, token, key, sas, signature or credential
+/// (`Private Key`, `AccessKey`, `SAS`, `api_key`, `DbPwd`), except keys that only describe a
+/// secret (`EncryptedPassword=False`, `Key Name`, `Token URL`). Masking a harmless value is
+/// the safe mistake; showing a secret is not.
 pub fn looks_secret(key: &str) -> bool {
-    // "Api Key", "api_key" and "ApiKey" are the same word.
-    let k: String = key
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
-        .collect::<String>()
-        .to_ascii_lowercase();
-    [
-        "password",
-        "pwd",
-        "secret",
-        "token",
-        "credential",
-        "accountkey",
-        "sharedaccesskey",
-        "apikey",
-    ]
-    .iter()
-    .any(|word| k.contains(word))
-        && !matches!(
-            k.as_str(),
-            "encryptedpassword" | "cachepassword" | "persistsecurityinfo"
+    let words = words(key);
+    let compact: String = words.concat();
+    // Flags and descriptions of a secret, not the secret itself.
+    if matches!(
+        compact.as_str(),
+        "encryptedpassword" | "cachepassword" | "persistsecurityinfo" | "passwordchar"
+    ) {
+        return false;
+    }
+    if words.last().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "name"
+                | "id"
+                | "url"
+                | "uri"
+                | "endpoint"
+                | "type"
+                | "file"
+                | "path"
+                | "length"
+                | "size"
+                | "lifetime"
+                | "expiry"
+                | "expires"
+                | "version"
+                | "vault"
+                | "store"
+                | "container"
+                | "provider"
+                | "format"
         )
+    }) && words.len() > 1
+    {
+        return false;
+    }
+    words.iter().any(|w| SECRET_WORDS.contains(&w.as_str()))
+        || SECRET_PARTS.iter().any(|w| compact.contains(w))
+        || compact.ends_with("pwd")
+        || compact.ends_with("token")
+}
+
+/// The lower-case words of a key: split at spaces, `_`, `-`, `.` and camelCase humps
+/// (`AccessKey` -> access, key; `SASToken` -> sas, token).
+fn words(key: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let chars: Vec<char> = key.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1);
+        let hump = c.is_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_lowercase() || (p.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
+            });
+        if hump && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// The byte ranges of passwords (or, without a `:`, the whole user-info) in URLs' user-info,
+/// `scheme://user:password@host`, in `text`.
+pub fn url_userinfo_secrets(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find("://") {
+        let start = from + i + 3;
+        let authority_end = text[start..]
+            .find(['/', '?', '#', ';', '"', '\'', ' ', '<', '>'])
+            .map_or(text.len(), |e| start + e);
+        let authority = &text[start..authority_end];
+        if let Some(at) = authority.rfind('@') {
+            let userinfo = &authority[..at];
+            let secret = match userinfo.find(':') {
+                Some(colon) => start + colon + 1..start + at,
+                None => start..start + at,
+            };
+            if !secret.is_empty() {
+                found.push(secret);
+            }
+        }
+        from = start;
+    }
+    found
 }

@@ -57,9 +57,13 @@ impl RsaKey {
         path: &Path,
         passphrase: Option<&crate::secret::Secret>,
     ) -> Result<Self, KeyError> {
-        let text = std::fs::read(path).map_err(|e| KeyError {
+        // A key file is a few KiB: a FIFO or /dev/zero given as key is refused at once.
+        let text = crate::bounded::read(path, 1024 * 1024, "key file").map_err(|e| KeyError {
             path: path.to_owned(),
-            message: e.to_string(),
+            message: match e {
+                crate::Error::Io { source, .. } => source.to_string(),
+                other => other.to_string(),
+            },
         })?;
         let text = Zeroizing::new(String::from_utf8_lossy(&text).into_owned());
         Self::from_text_with_passphrase(path, &text, passphrase)
