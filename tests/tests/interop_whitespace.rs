@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use k2cse_core::Document;
 use k2cse_tests::fixtures::{Scratch, listed_entries};
@@ -29,9 +30,11 @@ fn config(entries: &[(&str, &str)]) -> Vec<u8> {
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<configuration>\r\n  <connectionStrings>\r\n",
     );
     for (name, raw) in entries {
-        text.push_str(&format!(
-            "    <add name=\"{name}\" connectionString=\"{raw}\" />\r\n"
-        ));
+        writeln!(
+            text,
+            "    <add name=\"{name}\" connectionString=\"{raw}\" />\r"
+        )
+        .unwrap();
     }
     text.push_str("  </connectionStrings>\r\n</configuration>\r\n");
     text.into_bytes()

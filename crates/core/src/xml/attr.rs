@@ -5,7 +5,7 @@
 //! (`XmlUtil`'s constructor; the section's raw XML is copied with CR and LF written as `&#xD;`
 //! `&#xA;` and read back by `ConfigXmlReader`, also without normalization). So references are
 //! expanded and every literal TAB, LF, CR and CR LF stays as it is in the file — K2 gets
-//! `a<TAB>b`, not `a b` (checked against Mono: tests/tests/interop_whitespace.rs). The
+//! `a<TAB>b`, not `a b` (checked against Mono: `tests/tests/interop_whitespace.rs`). The
 //! mapped variant also records where each decoded byte came from, so an edit to part of a value
 //! can be written back over exactly the raw bytes it replaces, leaving the other bytes of the
 //! attribute (including how their characters were escaped) untouched.
@@ -57,19 +57,16 @@ pub fn decode_mapped(raw: &str) -> Result<MappedValue, AttrError> {
     let mut i = 0;
     while i < raw.len() {
         let c = raw[i..].chars().next().unwrap_or_default();
-        match c {
-            '&' => {
-                let end = raw[i..].find(';').map(|e| i + e).ok_or_else(|| AttrError {
-                    offset: i,
-                    message: "'&' must start a reference such as &amp; (write & as &amp;)".into(),
-                })?;
-                push(&mut text, reference(&raw[i + 1..end], i)?, i);
-                i = end + 1;
-            }
-            _ => {
-                push(&mut text, c, i);
-                i += c.len_utf8();
-            }
+        if c == '&' {
+            let end = raw[i..].find(';').map(|e| i + e).ok_or_else(|| AttrError {
+                offset: i,
+                message: "'&' must start a reference such as &amp; (write & as &amp;)".into(),
+            })?;
+            push(&mut text, reference(&raw[i + 1..end], i)?, i);
+            i = end + 1;
+        } else {
+            push(&mut text, c, i);
+            i += c.len_utf8();
         }
     }
     offsets.push(raw.len());
