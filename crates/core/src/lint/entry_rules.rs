@@ -9,8 +9,9 @@ use super::{
     OAUTH_PASSWORD, POLL_INTERVAL, SMTP_CREDENTIALS, SMTP_HOST, SQL_DATA_SOURCE, SYNTAX, Severity,
     UNKNOWN_KEY, URL_IGNORED,
 };
+use crate::connstr::same_key;
 use crate::entry::schema::ValueType;
-use crate::entry::{EntityRule, Entry, Kind, eq_ignore_case};
+use crate::entry::{EntityRule, Entry, Kind, eq_ignore_case, sql_client};
 
 /// Microsoft's phased EWS block in Exchange Online starts (MC1227454).
 const EWS_BLOCK_STARTS: time::Date = date!(2026 - 10 - 01);
@@ -74,6 +75,17 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
                 d.message
                     .push_str(" (SqlClient: \"Keyword not supported\")");
             }
+            if entry.kind == Kind::HostServerDb
+                && let Some(instead) = sql_client::newer_client(key)
+            {
+                d.message = format!(
+                    "{key:?} is a keyword of Microsoft.Data.SqlClient, the newer SQL client; K2 runs on .NET Framework's System.Data.SqlClient, which throws \"Keyword not supported\" and the K2 service does not start"
+                );
+                d.hint = match instead {
+                    Some(k) => format!("write it as {k} (the .NET Framework spelling)"),
+                    None => "remove it: .NET Framework's SqlClient has no such setting".to_owned(),
+                };
+            }
             out.push(here(d).key(key));
             continue;
         };
@@ -100,18 +112,33 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
     match entry.kind {
         Kind::EwsConnection | Kind::EwsDestination => check_ews(entry, options, out),
         Kind::Smtp => check_smtp(entry, out),
-        Kind::HostServerDb
-            if entry
-                .setting("Data Source")
-                .is_none_or(|v| v.trim().is_empty()) =>
-        {
-            out.push(here(Diagnostic::new(
-                SQL_DATA_SOURCE,
-                "HostserverDB has no Data Source: K2 cannot find its database server",
-                "set Data Source=SERVER[\\INSTANCE][,PORT]",
-            )));
-        }
+        Kind::HostServerDb => check_sql(entry, out),
         _ => {}
+    }
+}
+
+fn check_sql(entry: &Entry, out: &mut Vec<Diagnostic>) {
+    let here = |d: Diagnostic| d.entry(entry.name.as_str()).at(Some(&entry.location));
+    if entry
+        .setting("Data Source")
+        .is_none_or(|v| v.trim().is_empty())
+    {
+        out.push(here(Diagnostic::new(
+            SQL_DATA_SOURCE,
+            "HostserverDB has no Data Source: K2 cannot find its database server",
+            "set Data Source=SERVER[\\INSTANCE][,PORT]",
+        )));
+    }
+    // SqlConnectionString's constructor: Max Pool Size < Min Pool Size throws.
+    let size = |k: &str| entry.setting(k).and_then(|v| v.trim().parse::<i64>().ok());
+    if let (Some(min), Some(max)) = (size("Min Pool Size"), size("Max Pool Size"))
+        && min > max
+    {
+        out.push(here(Diagnostic::new(
+            NUMBER,
+            format!("Min Pool Size {min} is larger than Max Pool Size {max} (SqlClient: \"Invalid min or max pool size values\")"),
+            "make Min Pool Size at most Max Pool Size",
+        )));
     }
 }
 
@@ -139,6 +166,19 @@ fn check_entity(entry: &Entry, rule: EntityRule, out: &mut Vec<Diagnostic>) {
 
 /// Type checks of one value; empty when fine.
 fn check_value(entry: &Entry, key: &str, value: &str, value_type: ValueType) -> Option<Diagnostic> {
+    if entry.kind == Kind::HostServerDb
+        && same_key(key, "Encrypt")
+        && sql_client::newer_encrypt_value(value)
+    {
+        return Some(Diagnostic::new(
+            BOOLEAN,
+            format!(
+                "Encrypt={} is Microsoft.Data.SqlClient's (the newer SQL client); K2's .NET Framework SqlClient accepts only True/False (or Yes/No) and throws \"Invalid value for key 'encrypt'\"",
+                value.trim()
+            ),
+            "use Encrypt=True (with TrustServerCertificate=False to validate the certificate)",
+        ));
+    }
     match value_type {
         ValueType::Bool => match values::boolean(value) {
             BoolSpelling::Standard => None,

@@ -83,6 +83,7 @@ rules! {
     SMTP_CREDENTIALS = "K2C033", "smtp-credentials", Warning, "Plain authentication without User ID or Password.";
     SQL_DATA_SOURCE = "K2C040", "hostserverdb-no-server", Error, "HostserverDB without Data Source (or Server).";
     NO_HOSTSERVERDB = "K2C041", "no-hostserverdb", Warning, "A K2 config without a HostserverDB entry.";
+    HOSTSERVERDB_REMOVED = "K2C042", "hostserverdb-removed", Error, "An edit that removes or renames HostserverDB (K2 cannot start without it; the vendor tool disables Delete for it): refused unless forced.";
     PLAINTEXT_SECRETS = "K2C050", "plaintext-secrets", Info, "Passwords in an unencrypted section (K2 encrypts it again at its next start).";
     PROTECTED = "K2C051", "protected-section", Info, "The section is encrypted; its entries were not checked.";
 }
