@@ -45,7 +45,7 @@ fn blackpearl_config_with_tabs_single_quotes_clear_and_remove() {
             "SourceCode.Workflow.Reporting"
         ]
     );
-    s.k2cse(&["lint"])
+    s.k2cse(&["lint", "--today", "2026-11-28"])
         .assert()
         .success()
         .stdout(predicate::str::contains(

@@ -170,6 +170,9 @@ pub struct LintArgs {
     /// List the rules instead of checking.
     #[arg(long)]
     pub rules: bool,
+    /// Check as of this day (YYYY-MM-DD) instead of today, for the dated Exchange Online rules.
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
 }
 
 /// Options shared by every command that writes.

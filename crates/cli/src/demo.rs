@@ -39,6 +39,7 @@ pub fn run(global: &Global, out: &mut dyn io::Write) -> anyhow::Result<Outcome> 
         &LintArgs {
             strict: false,
             rules: false,
+            today: None,
         },
         out,
     )?;

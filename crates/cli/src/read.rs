@@ -226,8 +226,13 @@ pub fn rules(json: bool, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
 
 /// `k2cse lint`
 pub fn lint(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let options = match &args.today {
+        Some(day) => LintOptions::as_of(day)
+            .ok_or_else(|| anyhow::anyhow!("--today {day:?}: expected a date as YYYY-MM-DD"))?,
+        None => LintOptions::default(),
+    };
     let doc = ctx.load()?;
-    let findings = lint::lint(&doc, &LintOptions::default())?;
+    let findings = lint::lint(&doc, &options)?;
     let counts = Counts::of(&findings);
     let failed = counts.error > 0 || (args.strict && counts.warning > 0);
     if ctx.json {

@@ -4,6 +4,7 @@
 //! [`RULES`] is the reference (and is printed by `k2cse lint --rules` and in docs/lint-rules.md).
 
 mod entry_rules;
+pub mod exchange_online;
 mod values;
 
 use serde::Serialize;
@@ -77,10 +78,12 @@ rules! {
     OAUTH_PASSWORD = "K2C019", "password-with-oauth", Warning, "A Password in plain text on an entry that authenticates with OAuth (it is not used).";
     EWS_ONLINE = "K2C020", "ews-exchange-online", Warning, "EWS to Exchange Online, which Microsoft blocks from 2026-10-01 and shuts down on 2027-04-01; K2 5.8.1+ moves to Microsoft Graph.";
     NO_ENDPOINT = "K2C021", "ews-no-endpoint", Warning, "Autodiscover=False with neither URL nor OAuth: K2 has no EWS endpoint.";
+    EWS_BASIC_AUTH = "K2C022", "ews-basic-auth-online", Error, "EWS to Exchange Online with a Password and no OAuth: Basic authentication, refused by Exchange Online since 2022-10-01.";
     NUMBER = "K2C030", "invalid-number", Error, "A number out of range or not a number (SMTP Port 1-65535, pool sizes, timeouts).";
     CHOICE = "K2C031", "invalid-choice", Error, "A value outside a fixed list (SMTP TLS, SMTP Authentication, ApplicationIntent).";
     SMTP_HOST = "K2C032", "smtp-no-host", Error, "An SMTP entry without Host Name.";
     SMTP_CREDENTIALS = "K2C033", "smtp-credentials", Warning, "Plain authentication without User ID or Password.";
+    SMTP_BASIC_AUTH_ONLINE = "K2C034", "smtp-basic-auth-online", Warning, "SMTP AUTH with a password (Authentication=Plain) to Exchange Online: disabled by default from the end of December 2026 (MC786329); an error from 2027-01-01.";
     SQL_DATA_SOURCE = "K2C040", "hostserverdb-no-server", Error, "HostserverDB without Data Source (or Server).";
     NO_HOSTSERVERDB = "K2C041", "no-hostserverdb", Warning, "A K2 config without a HostserverDB entry.";
     HOSTSERVERDB_REMOVED = "K2C042", "hostserverdb-removed", Error, "An edit that removes or renames HostserverDB (K2 cannot start without it; the vendor tool disables Delete for it): refused unless forced.";
@@ -159,6 +162,17 @@ impl Diagnostic {
 pub struct LintOptions {
     /// The date rules compare against (the EWS retirement dates).
     pub today: time::Date,
+}
+
+impl LintOptions {
+    /// Options for linting as of `date` (`YYYY-MM-DD`), so dated rules can be checked for a
+    /// given day; `None` when `date` is not such a date.
+    pub fn as_of(date: &str) -> Option<Self> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(date.trim(), &format)
+            .ok()
+            .map(|today| Self { today })
+    }
 }
 
 impl Default for LintOptions {
