@@ -224,7 +224,7 @@ fn check_value(entry: &Entry, key: &str, value: &str, value_type: ValueType) -> 
             Diagnostic::new(
                 POLL_INTERVAL,
                 format!("{key}: {why}"),
-                "use e.g. 30S, 2M, 1H, 1D or a number of seconds",
+                "use a number with S, M, H or D in capitals (30S, 2M, 1.5H) or a number of seconds",
             )
         }),
         ValueType::Text | ValueType::Account | ValueType::Secret => None,

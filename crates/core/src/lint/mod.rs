@@ -7,6 +7,8 @@ mod entry_rules;
 pub mod exchange_online;
 mod values;
 
+pub use values::poll_interval;
+
 use serde::Serialize;
 
 use crate::config::{Document, SectionNote};
