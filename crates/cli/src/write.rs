@@ -104,6 +104,7 @@ pub fn apply(
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
     let unprotecting = changes.iter().any(|c| matches!(c, Change::Unprotect));
+    let changes_protect = changes.iter().any(|c| matches!(c, Change::Protect { .. }));
     let doc = ctx.load()?;
     let mut session = EditSession::new(doc, LintOptions::default(), options.dry_run)?;
     session.apply_all(changes)?;
@@ -151,13 +152,13 @@ pub fn apply(
     }
     let save_options = ctx.save_options(options.no_backup, reason);
     let saved = session.save(&save_options, options.force)?;
-    let warning = (unprotecting && !saved.is_empty()).then(|| {
-        format!(
-            "the connectionStrings section of {} is now stored DECRYPTED: its passwords are readable by anyone who can read the file. \
-             K2 encrypts it again when the K2 service starts; or run `k2cse protect` now. The backup still holds the encrypted version.",
-            ctx.path.display()
-        )
-    });
+    let warning = after_save_warning(
+        ctx,
+        &session,
+        unprotecting,
+        changes_protect,
+        !saved.is_empty(),
+    );
     if let Some(warning) = &warning {
         // Loud on purpose, and on stderr so that it is seen even when stdout is redirected.
         let _ = writeln!(io::stderr().lock(), "WARNING: {warning}");
@@ -195,6 +196,44 @@ pub fn apply(
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// The loud warning after a save that changed the section's encryption: decrypted on disk, or
+/// encrypted off the server with a key K2's container may not hold.
+fn after_save_warning(
+    ctx: &Context,
+    session: &EditSession,
+    unprotecting: bool,
+    changes_protect: bool,
+    saved: bool,
+) -> Option<String> {
+    if !saved {
+        return None;
+    }
+    if unprotecting {
+        return Some(format!(
+            "the connectionStrings section of {} is now stored DECRYPTED: its passwords are readable by anyone who can read the file. \
+             K2 encrypts it again when the K2 service starts; or run `k2cse protect` now. The backup still holds the encrypted version.",
+            ctx.path.display()
+        ));
+    }
+    if !(changes_protect && (ctx.key_file.is_some() || !cfg!(windows))) {
+        return None;
+    }
+    // Off the server (or with a key file) the key used is not necessarily the one K2's
+    // container holds; K2 decrypts with the container only.
+    let container = session.document().protection_spec().map_or_else(
+        || "the provider's key container".to_owned(),
+        |s| format!("the key container {:?}", s.key_container),
+    );
+    Some(format!(
+        "the section was encrypted with {}, not on the K2 server: K2 decrypts it with {container} on the server, which must hold this same key \
+         (import it there with `k2cse key import` or `aspnet_regiis -pi`), or the K2 service cannot start",
+        ctx.key_file.as_ref().map_or_else(
+            || "a key from outside the server".to_owned(),
+            |k| format!("the key in {}", k.display())
+        )
+    ))
 }
 
 fn report_check(out: &mut dyn io::Write, check: &k2cse_core::edit::Check) -> io::Result<()> {

@@ -90,7 +90,8 @@ rules! {
     NO_HOSTSERVERDB = "K2C041", "no-hostserverdb", Warning, "A K2 config without a HostserverDB entry.";
     HOSTSERVERDB_REMOVED = "K2C042", "hostserverdb-removed", Error, "An edit that removes or renames HostserverDB (K2 cannot start without it; the vendor tool disables Delete for it): refused unless forced.";
     PLAINTEXT_SECRETS = "K2C050", "plaintext-secrets", Info, "Passwords in an unencrypted section (K2 encrypts it again at its next start).";
-    PROTECTED = "K2C051", "protected-section", Info, "The section is encrypted; its entries were not checked.";
+    PROTECTED = "K2C051", "protected-section", Error, "The section is encrypted and no key was given: nothing was checked (a scheduled lint must not look green).";
+    OAEP_PROVIDER = "K2C052", "oaep-provider", Warning, "The provider has useOAEP=\"true\": .NET writes the rsa-1_5 URI but OAEP padding, then picks the padding from the URI, so it cannot decrypt what it wrote.";
 }
 
 /// One finding.
@@ -227,18 +228,37 @@ pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
 /// Findings about the section as a whole, which need entry names only: structure,
 /// duplicates, shadowed entries, a missing `HostserverDB`, encryption.
 pub fn structural(doc: &Document) -> Result<Vec<Diagnostic>> {
-    if let Some(protection) = doc.protection().filter(|p| !p.unlocked) {
-        return Ok(vec![
+    let spec = doc.protection_spec();
+    let mut out = Vec::new();
+    if let (Some(protection), Some(spec)) = (doc.protection(), &spec)
+        && spec.use_oaep
+    {
+        out.push(
             Diagnostic::new(
-                PROTECTED,
-                format!("the connectionStrings section is encrypted with provider {:?}; its entries were not checked", protection.provider),
-                "pass --key-file (the key exported with aspnet_regiis -px) to check its entries",
+                OAEP_PROVIDER,
+                format!("provider {:?} is declared with useOAEP=\"true\": .NET encrypts with OAEP padding but writes the rsa-1_5 algorithm URI, and decrypts by the URI, so .NET cannot read back what it wrote", protection.provider),
+                "declare the provider without useOAEP (K2's own K2ConfigurationKey uses the default, false), then re-encrypt: k2cse unprotect, then k2cse protect",
             )
             .at(Some(&protection.location)),
-        ]);
+        );
+    }
+    if let Some(protection) = doc.protection().filter(|p| !p.unlocked) {
+        let export = spec.as_ref().map_or_else(
+            || "pass --key-file with the provider's exported key".to_owned(),
+            crate::protect::need_key,
+        );
+        out.push(
+            Diagnostic::new(
+                PROTECTED,
+                format!("the connectionStrings section is encrypted with provider {:?} and no key was given: its entries were not checked", protection.provider),
+                export,
+            )
+            .at(Some(&protection.location)),
+        );
+        return Ok(out);
     }
     let names = doc.names()?;
-    let mut out: Vec<Diagnostic> = names.notes.iter().map(note_diagnostic).collect();
+    out.extend(names.notes.iter().map(note_diagnostic));
     // The type is the part before the first `:`, as `EntryName` splits it.
     let kinds = || {
         names

@@ -45,6 +45,32 @@ impl fmt::Debug for RsaKey {
     }
 }
 
+/// The text of a key file: UTF-8, or UTF-16 (with a BOM, or recognised by its zero bytes) —
+/// Windows PowerShell 5 writes `aspnet_regiis -px` output redirected with `>` as UTF-16 LE.
+pub fn key_text(bytes: &[u8]) -> Zeroizing<String> {
+    let utf16 = |little: bool, body: &[u8]| {
+        let units = body.chunks_exact(2).map(|p| {
+            if little {
+                u16::from_le_bytes([p[0], p[1]])
+            } else {
+                u16::from_be_bytes([p[0], p[1]])
+            }
+        });
+        Zeroizing::new(
+            char::decode_utf16(units)
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect::<String>(),
+        )
+    };
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => utf16(true, rest),
+        [0xFE, 0xFF, rest @ ..] => utf16(false, rest),
+        [a, 0, ..] if *a != 0 => utf16(true, bytes),
+        [0, b, ..] if *b != 0 => utf16(false, bytes),
+        _ => Zeroizing::new(String::from_utf8_lossy(bytes).into_owned()),
+    }
+}
+
 impl RsaKey {
     /// Reads a key file (`<RSAKeyValue>` XML or PEM).
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
@@ -61,7 +87,8 @@ impl RsaKey {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        let text = Zeroizing::new(String::from_utf8_lossy(&text).into_owned());
+        let text = Zeroizing::new(text);
+        let text = key_text(&text);
         Self::from_text_with_passphrase(path, &text, passphrase)
     }
 
