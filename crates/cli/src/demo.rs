@@ -52,6 +52,7 @@ pub fn run(global: &Global, out: &mut dyn io::Write) -> anyhow::Result<Outcome> 
         &ShowArgs {
             name: "SourceCode.Net.Mail.SmtpConnection:notifications@denallix.com".into(),
             all: false,
+            pick: crate::args::PickArgs::default(),
         },
         out,
     )?;

@@ -150,7 +150,7 @@ pub fn show(ctx: &Context, args: &ShowArgs, out: &mut dyn io::Write) -> anyhow::
             )
         );
     }
-    let entry = doc.entry(&args.name)?;
+    let entry = doc.entry_at(&args.name, args.pick.pick())?;
     let options = LintOptions::default();
     let findings = lint::entry_diagnostics(&doc, &options, entry.name.as_str())?;
     let spec = entry.kind.spec();

@@ -9,7 +9,7 @@ use k2cse_core::lint::LintOptions;
 use k2cse_core::{Change, EditSession};
 use serde_json::json;
 
-use crate::args::{Command, ValueArgs, WriteOptions};
+use crate::args::{Command, PickArgs, ValueArgs, WriteOptions};
 use crate::context::Context;
 use crate::render::{diagnostic_text, write_json};
 use crate::{Outcome, UsageError};
@@ -27,10 +27,13 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
                 .into());
             }
             (
-                vec![Change::Set {
-                    name: a.name,
-                    values,
-                }],
+                vec![picked(
+                    a.pick,
+                    Change::Set {
+                        name: a.name,
+                        values,
+                    },
+                )],
                 a.write,
             )
         }
@@ -45,25 +48,37 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
             )
         }
         Command::Unset(a) => (
-            vec![Change::Unset {
-                name: a.name,
-                keys: a.keys,
-            }],
+            vec![picked(
+                a.pick,
+                Change::Unset {
+                    name: a.name,
+                    keys: a.keys,
+                },
+            )],
             a.write,
         ),
-        Command::Remove(a) => (vec![Change::Remove { name: a.name }], a.write),
+        Command::Remove(a) => (
+            vec![picked(a.pick, Change::Remove { name: a.name })],
+            a.write,
+        ),
         Command::Rename(a) => (
-            vec![Change::Rename {
-                name: a.name,
-                to: a.new_name,
-            }],
+            vec![picked(
+                a.pick,
+                Change::Rename {
+                    name: a.name,
+                    to: a.new_name,
+                },
+            )],
             a.write,
         ),
         Command::Replace(a) => (
-            vec![Change::Replace {
-                name: a.name,
-                connection_string: a.connection_string,
-            }],
+            vec![picked(
+                a.pick,
+                Change::Replace {
+                    name: a.name,
+                    connection_string: a.connection_string,
+                },
+            )],
             a.write,
         ),
         Command::Apply(a) => (read_batch(&a.file)?, a.write),
@@ -78,6 +93,17 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
         other => anyhow::bail!("internal: {other:?} is not a write command"),
     };
     apply(ctx, changes, &options, &reason, out)
+}
+
+/// `change`, aimed at one of several same-named entries when `--nth`/`--line` says which.
+fn picked(pick: PickArgs, change: Change) -> Change {
+    match pick.pick() {
+        Some(at) => Change::At {
+            at,
+            change: Box::new(change),
+        },
+        None => change,
+    }
 }
 
 fn command_name(command: &Command) -> &'static str {

@@ -141,9 +141,19 @@ impl EditSession {
             introduced: minus(&after, &before),
             resolved: minus(&before, &after),
         };
-        check
-            .introduced
-            .extend(self.changes.iter().filter_map(hostserverdb_removed));
+        // Removing one of two same-named HostserverDB entries (--nth/--line) is the repair of
+        // a duplicate, not a removal: only an edit after which none is left counts.
+        for d in self.changes.iter().filter_map(hostserverdb_removed) {
+            let picked_and_kept = d.entry.as_deref().is_some_and(|n| {
+                self.changes
+                    .iter()
+                    .any(|c| c.picked().1.is_some() && c.name() == Some(n))
+                    && self.doc.entries_named(n).is_ok_and(|e| !e.is_empty())
+            });
+            if !picked_and_kept {
+                check.introduced.push(d);
+            }
+        }
         Ok(self.checked.get_or_init(|| check).clone())
     }
 
@@ -196,7 +206,7 @@ impl EditSession {
 }
 
 fn touched_names(change: &Change) -> Vec<&str> {
-    match change {
+    match change.picked().0 {
         Change::Rename { name, to } => vec![name, to],
         other => other.name().into_iter().collect(),
     }
@@ -225,7 +235,7 @@ fn hostserverdb_removed(change: &Change) -> Option<Diagnostic> {
     let is_db = |name: &str| {
         Kind::of_type(name.split(':').next().unwrap_or_default()) == Kind::HostServerDb
     };
-    let (name, what) = match change {
+    let (name, what) = match change.picked().0 {
         Change::Remove { name } if is_db(name) => (name, "removes"),
         Change::Rename { name, to } if is_db(name) && !is_db(to) => (name, "renames"),
         _ => return None,
