@@ -5,6 +5,7 @@
 
 mod entry_rules;
 pub mod exchange_online;
+mod file_rules;
 mod values;
 
 pub use values::poll_interval;
@@ -92,6 +93,7 @@ rules! {
     PLAINTEXT_SECRETS = "K2C050", "plaintext-secrets", Info, "Passwords in an unencrypted section (K2 encrypts it again at its next start).";
     PROTECTED = "K2C051", "protected-section", Error, "The section is encrypted and no key was given: nothing was checked (a scheduled lint must not look green).";
     OAEP_PROVIDER = "K2C052", "oaep-provider", Warning, "The provider has useOAEP=\"true\": .NET writes the rsa-1_5 URI but OAEP padding, then picks the padding from the URI, so it cannot decrypt what it wrote.";
+    CONFIG_FILE = "K2C060", "config-file", Error, "Something around the section that makes .NET refuse the whole file: an attribute on <configuration> other than its namespace (e.g. xmlns:xdt), or an encoding declaration the byte-order mark contradicts.";
 }
 
 /// One finding.
@@ -229,7 +231,7 @@ pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
 /// duplicates, shadowed entries, a missing `HostserverDB`, encryption.
 pub fn structural(doc: &Document) -> Result<Vec<Diagnostic>> {
     let spec = doc.protection_spec();
-    let mut out = Vec::new();
+    let mut out = file_rules::check(doc);
     if let (Some(protection), Some(spec)) = (doc.protection(), &spec)
         && spec.use_oaep
     {

@@ -62,7 +62,13 @@ pub fn decode_mapped(raw: &str) -> Result<MappedValue, AttrError> {
                 offset: i,
                 message: "'&' must start a reference such as &amp; (write & as &amp;)".into(),
             })?;
-            push(&mut text, reference(&raw[i + 1..end], i)?, i);
+            match reference(&raw[i + 1..end], i)? {
+                Some(c) => push(&mut text, c, i),
+                // Kept as written, character by character.
+                None => raw[i..=end]
+                    .char_indices()
+                    .for_each(|(k, c)| push(&mut text, c, i + k)),
+            }
             i = end + 1;
         } else {
             push(&mut text, c, i);
@@ -74,7 +80,7 @@ pub fn decode_mapped(raw: &str) -> Result<MappedValue, AttrError> {
 }
 
 /// The character a reference `&name;` (given without `&` and `;`) stands for.
-fn reference(name: &str, offset: usize) -> Result<char, AttrError> {
+fn reference(name: &str, offset: usize) -> Result<Option<char>, AttrError> {
     let error = |message: String| AttrError { offset, message };
     let code = if let Some(hex) = name.strip_prefix("#x") {
         u32::from_str_radix(hex, 16).ok()
@@ -82,19 +88,21 @@ fn reference(name: &str, offset: usize) -> Result<char, AttrError> {
         dec.parse().ok()
     } else {
         return match name {
-            "amp" => Ok('&'),
-            "lt" => Ok('<'),
-            "gt" => Ok('>'),
-            "quot" => Ok('"'),
-            "apos" => Ok('\''),
+            "amp" => Ok(Some('&')),
+            "lt" => Ok(Some('<')),
+            "gt" => Ok(Some('>')),
+            "quot" => Ok(Some('"')),
+            "apos" => Ok(Some('\'')),
+            // .NET's config reader does not expand other entities: `&name;` stays as text.
+            _ if crate::xml::lexer::is_entity_name(name) => Ok(None),
             _ => Err(error(format!(
-                "entity reference &{name}; is not supported (only &amp; &lt; &gt; &quot; &apos; \
-                 and character references)"
+                "&{name}; is not a valid reference (write & as &amp;)"
             ))),
         };
     };
     code.and_then(char::from_u32)
         .filter(|&c| is_xml_char(c))
+        .map(Some)
         .ok_or_else(|| error(format!("&{name}; is not a valid XML character reference")))
 }
 
@@ -158,7 +166,9 @@ mod tests {
         assert_eq!(decode("a\r\nb\rc\nd\te").unwrap(), "a\r\nb\rc\nd\te");
         assert_eq!(decode("x&#xD;&#xA;&#9;y").unwrap(), "x\r\n\ty");
         assert!(decode("a & b").is_err());
-        assert!(decode("&nbsp;").is_err());
+        // Named entities other than the predefined five are not expanded (.NET neither).
+        assert_eq!(decode("a&nbsp;b").unwrap(), "a&nbsp;b");
+        assert!(decode("&n bsp;").is_err());
         assert!(decode("&#0;").is_err());
     }
 

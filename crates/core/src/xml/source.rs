@@ -218,7 +218,7 @@ impl SourceText {
 }
 
 /// The `encoding` pseudo-attribute of the XML declaration, if any.
-fn declared_encoding(text: &str) -> Option<&str> {
+pub(crate) fn declared_encoding(text: &str) -> Option<&str> {
     let decl = text.strip_prefix("<?xml")?;
     let decl = &decl[..decl.find("?>")?];
     let at = decl.find("encoding")?;
