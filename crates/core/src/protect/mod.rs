@@ -12,6 +12,7 @@
 
 pub mod capi;
 pub mod keys;
+mod legacy_pem;
 pub mod provider;
 pub mod symmetric;
 #[cfg(windows)]
