@@ -21,6 +21,7 @@ packages=(
   mono-mcs mono-runtime
   libmono-system-configuration4.0-cil libmono-system-data4.0-cil
   libmono-system-security4.0-cil libmono-system-xml4.0-cil
+  libmono-i18n-west4.0-cil
   gcc-mingw-w64-x86-64 wine wine64
   xmlsec1 openssl
   xmlstarlet hyperfine time python3

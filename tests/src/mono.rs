@@ -143,3 +143,26 @@ impl Sandbox {
         }
     }
 }
+
+/// Connection strings of `config` as .NET's `System.Configuration` reads them (the
+/// `ConfigReader` oracle), machine.config's `LocalSql*` defaults left out; or .NET's error
+/// when it refuses the file.
+pub fn config_view(config: &Path) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let out = Command::new("mono")
+        .arg(oracle("ConfigReader"))
+        .arg(config)
+        .output()
+        .unwrap_or_else(|e| missing_mono("mono", &e));
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (name, value) = l.split_once(' ').unwrap();
+            (unhex(name), unhex(value))
+        })
+        .filter(|(name, _)| !name.starts_with("LocalSql"))
+        .collect())
+}

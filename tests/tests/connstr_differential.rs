@@ -113,6 +113,12 @@ const EDGE_CASES: &[&str] = &[
     "a={x;y}",
     "a=%;b=$",
     "a=1 ;b= 2 ; c =3",
+    // Case folding: .NET lower-cases UTF-16 code units, so supplementary-plane letters
+    // (Deseret capital and small letter) stay two keys; a title-case letter is not folded.
+    "𐐀=1;𐐨=2",
+    "𐐨=1;𐐀=2;𐐀=3",
+    "ǅ=1;ǆ=2",
+    "Σ=1;σ=2",
 ];
 
 /// A small deterministic PRNG (xorshift64*): the generated suite is the same on every run.

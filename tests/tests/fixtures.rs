@@ -45,7 +45,7 @@ fn blackpearl_config_with_tabs_single_quotes_clear_and_remove() {
             "SourceCode.Workflow.Reporting"
         ]
     );
-    s.k2cse(&["lint"])
+    s.k2cse(&["lint", "--today", "2026-11-28"])
         .assert()
         .success()
         .stdout(predicate::str::contains(
@@ -112,16 +112,17 @@ fn k2_five_utf16_config() {
 fn encrypted_k2_config_is_reported_not_touched() {
     let original = fixture("k2-protected.config");
     let s = Scratch::with(&original);
+    // Without the key nothing was read or checked: exit 3, never green.
     s.k2cse(&["list"])
         .assert()
-        .success()
+        .code(3)
         .stdout(predicate::str::contains(
             "the section is encrypted with provider \"K2ConfigurationKey\"",
         ));
     s.k2cse(&["lint"])
         .assert()
-        .success()
-        .stdout(predicate::str::contains("info[K2C051] protected-section"));
+        .code(3)
+        .stdout(predicate::str::contains("error[K2C051] protected-section"));
     s.k2cse(&["add", "SourceCode.Net.Mail.SmtpConnection", "Host Name=x"])
         .assert()
         .code(1)

@@ -160,6 +160,30 @@ pub struct ShowArgs {
     /// Also list known keys that are not set, with their defaults.
     #[arg(long)]
     pub all: bool,
+    #[command(flatten)]
+    pub pick: PickArgs,
+}
+
+impl PickArgs {
+    /// The core's pick, if one was given.
+    pub fn pick(self) -> Option<k2cse_core::edit::Pick> {
+        match (self.nth, self.line) {
+            (Some(n), _) => Some(k2cse_core::edit::Pick::Nth(n as usize)),
+            (None, Some(l)) => Some(k2cse_core::edit::Pick::Line(l as usize)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Which of several entries with the same name (a file .NET refuses until it is repaired).
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct PickArgs {
+    /// The n-th entry of that name, in file order (from 1).
+    #[arg(long, value_name = "N", conflicts_with = "line", value_parser = clap::value_parser!(u32).range(1..))]
+    pub nth: Option<u32>,
+    /// The entry of that name whose <add> starts on line L.
+    #[arg(long, value_name = "L", value_parser = clap::value_parser!(u32).range(1..))]
+    pub line: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +194,9 @@ pub struct LintArgs {
     /// List the rules instead of checking.
     #[arg(long)]
     pub rules: bool,
+    /// Check as of this day (YYYY-MM-DD) instead of today, for the dated Exchange Online rules.
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
 }
 
 /// Options shared by every command that writes.
@@ -211,6 +238,8 @@ pub struct SetArgs {
     #[command(flatten)]
     pub values: ValueArgs,
     #[command(flatten)]
+    pub pick: PickArgs,
+    #[command(flatten)]
     pub write: WriteOptions,
 }
 
@@ -221,6 +250,8 @@ pub struct UnsetArgs {
     /// Keys to remove.
     #[arg(required = true, value_name = "KEY")]
     pub keys: Vec<String>,
+    #[command(flatten)]
+    pub pick: PickArgs,
     #[command(flatten)]
     pub write: WriteOptions,
 }
@@ -240,6 +271,8 @@ pub struct RemoveArgs {
     /// The entry's name.
     pub name: String,
     #[command(flatten)]
+    pub pick: PickArgs,
+    #[command(flatten)]
     pub write: WriteOptions,
 }
 
@@ -249,6 +282,8 @@ pub struct RenameArgs {
     pub name: String,
     /// Its new name.
     pub new_name: String,
+    #[command(flatten)]
+    pub pick: PickArgs,
     #[command(flatten)]
     pub write: WriteOptions,
 }
@@ -266,6 +301,8 @@ pub struct ReplaceArgs {
     /// Accept an empty connection string from --stdin (otherwise refused).
     #[arg(long, requires = "stdin")]
     pub allow_empty: bool,
+    #[command(flatten)]
+    pub pick: PickArgs,
     #[command(flatten)]
     pub write: WriteOptions,
 }

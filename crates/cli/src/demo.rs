@@ -39,6 +39,7 @@ pub fn run(global: &Global, out: &mut dyn io::Write) -> anyhow::Result<Outcome> 
         &LintArgs {
             strict: false,
             rules: false,
+            today: None,
         },
         out,
     )?;
@@ -51,6 +52,7 @@ pub fn run(global: &Global, out: &mut dyn io::Write) -> anyhow::Result<Outcome> 
         &ShowArgs {
             name: "SourceCode.Net.Mail.SmtpConnection:notifications@denallix.com".into(),
             all: false,
+            pick: crate::args::PickArgs::default(),
         },
         out,
     )?;

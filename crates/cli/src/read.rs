@@ -49,11 +49,11 @@ pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::
             out,
             &json!({ "schema": "k2cse.list/1", "config": config_json(&doc), "entries": list }),
         )?;
-        return Ok(Outcome::Ok);
+        return Ok(listed(&doc));
     }
     header(out, &doc)?;
     if doc.protection().is_some_and(|p| !p.unlocked) {
-        return Ok(Outcome::Ok);
+        return Ok(listed(&doc));
     }
     let width = entries
         .iter()
@@ -86,6 +86,16 @@ pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::
     Ok(Outcome::Ok)
 }
 
+/// A list of an encrypted section read without its key listed nothing: exit 3 (K2C051), so a
+/// scheduled check does not look green.
+fn listed(doc: &Document) -> Outcome {
+    if doc.protection().is_some_and(|p| !p.unlocked) {
+        Outcome::LintErrors
+    } else {
+        Outcome::Ok
+    }
+}
+
 fn header(out: &mut dyn io::Write, doc: &Document) -> io::Result<()> {
     let main = doc.main_file();
     let eol = if main.line_ending() == "\r\n" {
@@ -113,8 +123,12 @@ fn header(out: &mut dyn io::Write, doc: &Document) -> io::Result<()> {
         )?,
         Some(p) => writeln!(
             out,
-            "  the section is encrypted with provider {:?}; pass --key-file (the key exported with aspnet_regiis -px) to read it",
-            p.provider
+            "  the section is encrypted with provider {:?}; its entries cannot be read: {}",
+            p.provider,
+            doc.protection_spec().map_or_else(
+                || "pass --key-file with the provider's exported key".to_owned(),
+                |spec| k2cse_core::protect::need_key(&spec)
+            )
         )?,
         None => {}
     }
@@ -124,7 +138,19 @@ fn header(out: &mut dyn io::Write, doc: &Document) -> io::Result<()> {
 /// `k2cse show NAME`
 pub fn show(ctx: &Context, args: &ShowArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     let doc = ctx.load()?;
-    let entry = doc.entry(&args.name)?;
+    if let Some(p) = doc.protection().filter(|p| !p.unlocked) {
+        anyhow::bail!(
+            "{}: the connectionStrings section is encrypted with provider {:?}, so {:?} cannot be shown without its key; {}",
+            doc.path().display(),
+            p.provider,
+            args.name,
+            doc.protection_spec().map_or_else(
+                || "pass --key-file with the provider's exported key".to_owned(),
+                |spec| k2cse_core::protect::need_key(&spec)
+            )
+        );
+    }
+    let entry = doc.entry_at(&args.name, args.pick.pick())?;
     let options = LintOptions::default();
     let findings = lint::entry_diagnostics(&doc, &options, entry.name.as_str())?;
     let spec = entry.kind.spec();
@@ -226,8 +252,13 @@ pub fn rules(json: bool, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
 
 /// `k2cse lint`
 pub fn lint(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let options = match &args.today {
+        Some(day) => LintOptions::as_of(day)
+            .ok_or_else(|| anyhow::anyhow!("--today {day:?}: expected a date as YYYY-MM-DD"))?,
+        None => LintOptions::default(),
+    };
     let doc = ctx.load()?;
-    let findings = lint::lint(&doc, &LintOptions::default())?;
+    let findings = lint::lint(&doc, &options)?;
     let counts = Counts::of(&findings);
     let failed = counts.error > 0 || (args.strict && counts.warning > 0);
     if ctx.json {

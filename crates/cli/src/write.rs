@@ -10,7 +10,7 @@ use k2cse_core::save::SaveOptions;
 use k2cse_core::{Change, EditSession};
 use serde_json::json;
 
-use crate::args::{Command, ValueArgs, WriteOptions};
+use crate::args::{Command, PickArgs, ValueArgs, WriteOptions};
 use crate::context::Context;
 use crate::render::{diagnostic_text, write_json};
 use crate::{Outcome, UsageError};
@@ -29,10 +29,13 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
                 .into());
             }
             (
-                vec![Change::Set {
-                    name: a.name,
-                    values,
-                }],
+                vec![picked(
+                    a.pick,
+                    Change::Set {
+                        name: a.name,
+                        values,
+                    },
+                )],
                 a.write,
             )
         }
@@ -47,18 +50,27 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
             )
         }
         Command::Unset(a) => (
-            vec![Change::Unset {
-                name: a.name,
-                keys: a.keys,
-            }],
+            vec![picked(
+                a.pick,
+                Change::Unset {
+                    name: a.name,
+                    keys: a.keys,
+                },
+            )],
             a.write,
         ),
-        Command::Remove(a) => (vec![Change::Remove { name: a.name }], a.write),
+        Command::Remove(a) => (
+            vec![picked(a.pick, Change::Remove { name: a.name })],
+            a.write,
+        ),
         Command::Rename(a) => (
-            vec![Change::Rename {
-                name: a.name,
-                to: a.new_name,
-            }],
+            vec![picked(
+                a.pick,
+                Change::Rename {
+                    name: a.name,
+                    to: a.new_name,
+                },
+            )],
             a.write,
         ),
         Command::Replace(a) => {
@@ -67,10 +79,13 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
                 None => crate::secrets::read_stdin_line("the connection string", a.allow_empty)?,
             };
             (
-                vec![Change::Replace {
-                    name: a.name,
-                    connection_string,
-                }],
+                vec![picked(
+                    a.pick,
+                    Change::Replace {
+                        name: a.name,
+                        connection_string,
+                    },
+                )],
                 a.write,
             )
         }
@@ -86,6 +101,17 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
         other => anyhow::bail!("internal: {other:?} is not a write command"),
     };
     apply_with(ctx, changes, &options, &reason, plaintext_backup, out)
+}
+
+/// `change`, aimed at one of several same-named entries when `--nth`/`--line` says which.
+fn picked(pick: PickArgs, change: Change) -> Change {
+    match pick.pick() {
+        Some(at) => Change::At {
+            at,
+            change: Box::new(change),
+        },
+        None => change,
+    }
 }
 
 fn command_name(command: &Command) -> &'static str {
@@ -125,6 +151,7 @@ fn apply_with(
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
     let unprotecting = changes.iter().any(|c| matches!(c, Change::Unprotect));
+    let changes_protect = changes.iter().any(|c| matches!(c, Change::Protect { .. }));
     let doc = ctx.load()?;
     let mut session = EditSession::new(doc, LintOptions::default(), options.dry_run)?;
     session.apply_all(changes)?;
@@ -175,13 +202,13 @@ fn apply_with(
         ..ctx.save_options(options.no_backup, reason)
     };
     let saved = session.save(&save_options, options.force)?;
-    let warning = (unprotecting && !saved.is_empty()).then(|| {
-        format!(
-            "the connectionStrings section of {} is now stored DECRYPTED: its passwords are readable by anyone who can read the file. \
-             K2 encrypts it again when the K2 service starts; or run `k2cse protect` now. The backup still holds the encrypted version.",
-            ctx.path.display()
-        )
-    });
+    let warning = after_save_warning(
+        ctx,
+        &session,
+        unprotecting,
+        changes_protect,
+        !saved.is_empty(),
+    );
     if let Some(warning) = &warning {
         // Loud on purpose, and on stderr so that it is seen even when stdout is redirected.
         let _ = writeln!(io::stderr().lock(), "WARNING: {warning}");
@@ -253,6 +280,44 @@ fn report_saved(
         }
     }
     out.flush()
+}
+
+/// The loud warning after a save that changed the section's encryption: decrypted on disk, or
+/// encrypted off the server with a key K2's container may not hold.
+fn after_save_warning(
+    ctx: &Context,
+    session: &EditSession,
+    unprotecting: bool,
+    changes_protect: bool,
+    saved: bool,
+) -> Option<String> {
+    if !saved {
+        return None;
+    }
+    if unprotecting {
+        return Some(format!(
+            "the connectionStrings section of {} is now stored DECRYPTED: its passwords are readable by anyone who can read the file. \
+             K2 encrypts it again when the K2 service starts; or run `k2cse protect` now. The backup still holds the encrypted version.",
+            ctx.path.display()
+        ));
+    }
+    if !(changes_protect && (ctx.key_file.is_some() || !cfg!(windows))) {
+        return None;
+    }
+    // Off the server (or with a key file) the key used is not necessarily the one K2's
+    // container holds; K2 decrypts with the container only.
+    let container = session.document().protection_spec().map_or_else(
+        || "the provider's key container".to_owned(),
+        |s| format!("the key container {:?}", s.key_container),
+    );
+    Some(format!(
+        "the section was encrypted with {}, not on the K2 server: K2 decrypts it with {container} on the server, which must hold this same key \
+         (import it there with `k2cse key import` or `aspnet_regiis -pi`), or the K2 service cannot start",
+        ctx.key_file.as_ref().map_or_else(
+            || "a key from outside the server".to_owned(),
+            |k| format!("the key in {}", k.display())
+        )
+    ))
 }
 
 fn report_check(out: &mut dyn io::Write, check: &k2cse_core::edit::Check) -> io::Result<()> {

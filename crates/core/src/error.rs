@@ -109,7 +109,7 @@ pub enum Error {
     },
 
     /// Several `<add>` elements carry this name; an edit would be ambiguous.
-    #[error("{}: {count} entries are named {name:?} (lines {lines}); remove or rename the extra ones first", path.display())]
+    #[error("{}: {count} entries are named {name:?} (lines {lines}); .NET refuses the file until only one is left: pick one with --nth N (1 to {count}) or --line L, e.g. `k2cse show {name:?} --nth 2`, then `k2cse remove {name:?} --nth 2` or `k2cse rename {name:?} NEW-NAME --nth 2`", path.display())]
     AmbiguousEntry {
         /// The file.
         path: PathBuf,

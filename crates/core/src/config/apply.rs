@@ -36,6 +36,16 @@ impl Document {
     }
 
     fn apply_change(&mut self, change: &Change) -> Result<()> {
+        let (change, pick) = change.picked();
+        if matches!(
+            change,
+            Change::At { .. } | Change::Add { .. } | Change::Protect { .. } | Change::Unprotect
+        ) && pick.is_some()
+        {
+            return Err(Error::InvalidChange(
+                "--nth/--line pick one of several same-named entries for set, unset, replace, rename or remove".into(),
+            ));
+        }
         match change {
             Change::Protect {
                 provider,
@@ -45,15 +55,27 @@ impl Document {
             _ => {}
         }
         if let Some(protection) = self.protection().filter(|p| !p.unlocked) {
+            let what = self.protection_spec().map_or_else(
+                || {
+                    "editing it needs the key: pass --key-file with the provider's exported key"
+                        .to_owned()
+                },
+                |spec| {
+                    format!(
+                        "editing it needs the key — {}",
+                        crate::protect::need_key(&spec)
+                    )
+                },
+            );
             return Err(Error::KeyRequired {
                 location: protection.location,
                 provider: protection.provider,
-                what: "editing it needs the key: pass --key-file (the key exported with aspnet_regiis -px \"<container>\" key.xml -pri)".into(),
+                what,
             });
         }
         match change {
             Change::Set { name, values } => {
-                let entry = self.entry(name)?;
+                let entry = self.entry_at(name, pick)?;
                 let mut cs = parsed_or_error(&entry)?;
                 for (key, value) in values.iter() {
                     cs = set_key(&entry, cs, key, value)?;
@@ -61,7 +83,7 @@ impl Document {
                 self.set_attribute(entry.child, "connectionString", cs.as_str())
             }
             Change::Unset { name, keys } => {
-                let entry = self.entry(name)?;
+                let entry = self.entry_at(name, pick)?;
                 let mut cs = parsed_or_error(&entry)?;
                 for key in keys {
                     cs = unset_key(entry.kind, &cs, key);
@@ -72,20 +94,27 @@ impl Document {
                 name,
                 connection_string,
             } => {
-                let entry = self.entry(name)?;
+                let entry = self.entry_at(name, pick)?;
                 self.set_attribute(entry.child, "connectionString", connection_string)
             }
             Change::Rename { name, to } => {
-                let entry = self.entry(name)?;
+                let entry = self.entry_at(name, pick)?;
                 check_new_name(to)?;
+                check_entity(to)?;
                 if !entry.name.same_as(to) {
                     self.refuse_existing(to)?;
                 }
                 self.set_attribute(entry.child, "name", to)
             }
-            Change::Remove { name } => self.remove(name),
+            Change::Remove { name } => match pick {
+                None => self.remove(name),
+                Some(pick) => {
+                    let child = self.entry_at(name, Some(pick))?.child;
+                    self.remove_children(&[child])
+                }
+            },
             Change::Add { name, values } => self.add(name, values.iter()),
-            Change::Protect { .. } | Change::Unprotect => Ok(()),
+            Change::Protect { .. } | Change::Unprotect | Change::At { .. } => Ok(()),
         }
     }
 
@@ -143,10 +172,16 @@ impl Document {
             .filter(|s| eq_ignore_case(&s.name, name))
             .map(|s| s.child)
             .collect();
-        if children.is_empty() {
-            // Reuse the lookup's error, with its hints.
+        if children.is_empty() || self.entries_named(name)?.len() > 1 {
+            // Reuse the lookup's errors: not found (with hints), or several of that name —
+            // removing them all would lose the one meant to stay; --nth/--line picks one.
             self.entry(name)?;
         }
+        self.remove_children(&children)
+    }
+
+    /// Removes the section's children `children` (indexes), each with its whole line.
+    fn remove_children(&mut self, children: &[usize]) -> Result<()> {
         let file = self.section_file_mut();
         let text = file.text();
         let edits = children
@@ -167,17 +202,9 @@ impl Document {
         values: impl Iterator<Item = (&'a str, &'a str)>,
     ) -> Result<()> {
         check_new_name(name)?;
+        check_entity(name)?;
         let entry_name = EntryName::new(name);
         let kind = Kind::of_type(entry_name.type_name());
-        if let Some(spec) = kind.spec() {
-            let entity = entry_name.entity().filter(|e| !e.is_empty());
-            if spec.entity == EntityRule::Required && entity.is_none() {
-                return Err(Error::InvalidChange(format!(
-                    "{} entries need a target entity (the mailbox): {}:<mailbox>",
-                    spec.title, spec.type_name
-                )));
-            }
-        }
         self.refuse_existing(name)?;
         let mut cs = ConnectionString::parse("")
             .map_err(|_| Error::InvalidChange("internal: empty string".into()))?;
@@ -344,6 +371,22 @@ fn spellings(cs: &ConnectionString, spec: &KeySpec) -> Vec<String> {
         .filter(|p| spec.matches(&p.key))
         .map(|p| p.key.clone())
         .collect()
+}
+
+/// A new name for a kind that needs a target entity (EWS: the mailbox) must have one, as the
+/// vendor's editor demands ("Please provide an entity name.").
+fn check_entity(name: &str) -> Result<()> {
+    let entry_name = EntryName::new(name);
+    if let Some(spec) = Kind::of_type(entry_name.type_name()).spec()
+        && spec.entity == EntityRule::Required
+        && entry_name.entity().is_none_or(str::is_empty)
+    {
+        return Err(Error::InvalidChange(format!(
+            "{} entries need a target entity (the mailbox): {}:<mailbox>",
+            spec.title, spec.type_name
+        )));
+    }
+    Ok(())
 }
 
 fn check_new_name(name: &str) -> Result<()> {

@@ -266,6 +266,46 @@ impl Document {
         })
     }
 
+    /// The entry named `name`, or with `pick`, the picked one of several so named.
+    pub fn entry_at(&self, name: &str, pick: Option<crate::edit::Pick>) -> Result<Entry> {
+        let Some(pick) = pick else {
+            return self.entry(name);
+        };
+        let mut found = self.entries_named(name)?;
+        if found.is_empty() {
+            return self.entry(name);
+        }
+        let lines = || {
+            found
+                .iter()
+                .map(|e| e.location.line.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let index = match pick {
+            crate::edit::Pick::Nth(n) => (1..=found.len()).contains(&n).then(|| n - 1).ok_or_else(|| {
+                Error::InvalidChange(format!(
+                    "--nth {n}: there {} {} entr{} named {name:?} (lines {}); give 1 to {}",
+                    if found.len() == 1 { "is" } else { "are" },
+                    found.len(),
+                    if found.len() == 1 { "y" } else { "ies" },
+                    lines(),
+                    found.len()
+                ))
+            })?,
+            crate::edit::Pick::Line(line) => found
+                .iter()
+                .position(|e| e.location.line == line)
+                .ok_or_else(|| {
+                    Error::InvalidChange(format!(
+                        "--line {line}: no entry named {name:?} starts on line {line} (they start on lines {})",
+                        lines()
+                    ))
+                })?,
+        };
+        Ok(found.swap_remove(index))
+    }
+
     /// The one effective entry named `name` (case-insensitive).
     pub fn entry(&self, name: &str) -> Result<Entry> {
         let mut found = self.entries_named(name)?;

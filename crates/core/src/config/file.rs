@@ -214,6 +214,20 @@ impl ConfigFile {
     /// (that would be a k2cse bug: edits are built to keep the file well-formed).
     pub fn splice(&mut self, mut edits: Vec<(Range<usize>, String)>) -> Result<()> {
         self.last_shift = None;
+        // A character the file's encoding cannot hold (a single-byte code page) is refused,
+        // never written as other bytes that .NET would read as another password.
+        for (range, replacement) in &edits {
+            if let Some(c) = self.source.encoding.unrepresentable(replacement) {
+                return Err(Error::Encoding {
+                    location: self.location(range.start),
+                    message: format!(
+                        "{c:?} (U+{:04X}) cannot be written in this file's encoding, {}; use only characters it holds, or convert the file (and its XML declaration) to UTF-8",
+                        u32::from(c),
+                        self.source.encoding.label()
+                    ),
+                });
+            }
+        }
         edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
         if edits.windows(2).any(|w| w[1].0.end > w[0].0.start) {
             return Err(Error::InvalidChange("internal: overlapping edits".into()));

@@ -23,6 +23,13 @@ pub(crate) struct SealedSection {
 }
 
 impl Document {
+    /// The provider the encrypted section names, with .NET's defaults filled in (`None` when
+    /// the section is not encrypted or the provider cannot be resolved).
+    pub fn protection_spec(&self) -> Option<protect::ProviderSpec> {
+        let protection = self.protection()?;
+        provider::resolve(self.main_file(), &protection.provider).ok()
+    }
+
     /// Decrypts an encrypted section with `keys` (a `--key-file`, or on Windows the provider's
     /// key container or DPAPI), so that it can be read and edited like a plain one. Returns
     /// whether the section is encrypted. Does nothing for a plain section (but keeps the keys,
@@ -51,7 +58,7 @@ impl Document {
             return Err(Error::KeyRequired {
                 location: protection.location,
                 provider: protection.provider,
-                what: "pass --key-file with the key exported on the K2 server (aspnet_regiis -px \"<container>\" key.xml -pri)".into(),
+                what: protect::need_key(&spec),
             });
         }
         let host = self.host_file();
@@ -66,8 +73,10 @@ impl Document {
         let plain =
             ConfigFile::in_memory(&label, std::mem::take(&mut *plain), ScanMode::SectionFile)
                 .map_err(|e| {
+                    // The key opened the session key and the padding was right: a wrong key
+                    // gets no further, so this is damaged data.
                     crypto(format!(
-                        "the decrypted text is not a <connectionStrings> element (wrong key?): {e}"
+                        "the encrypted data is damaged: it decrypts, but not to a <connectionStrings> element ({e}); restore the file from a backup"
                     ))
                 })?;
         self.sealed = Some(SealedSection {

@@ -71,8 +71,13 @@ fn a_locked_section_is_reported_and_refuses_edits() {
             values: Values::from_pairs([("Port", "25")]),
         })
         .unwrap_err();
+    // The message names the provider's real container and the export command.
     assert!(
-        err.to_string().contains("needs the key: pass --key-file"),
+        err.to_string().contains("needs the key")
+            && err.to_string().contains("pass --key-file")
+            && err
+                .to_string()
+                .contains("aspnet_regiis -px \"K2ConfigurationKey\""),
         "{err}"
     );
     let err = doc.unlock(KeyStore::default()).unwrap_err();

@@ -278,12 +278,17 @@ impl fmt::Debug for ConnectionString {
 /// Lower-cases a key the way .NET's `ToLowerInvariant` does: one character at a time, by
 /// simple case mapping only. A character whose lower case is not a single character that maps
 /// back to it (`İ`, the Kelvin sign) stays as it is, which is what the .NET class library we
-/// test against does. Real keys are ASCII; this only matters for the differential suite.
+/// test against does. .NET lower-cases UTF-16 code units, so a character outside the Basic
+/// Multilingual Plane (a surrogate pair, e.g. `𐐀`) is never folded: `𐐀=1;𐐨=2` is two keys.
+/// Real keys are ASCII; this only matters for the differential suite.
 pub fn fold_key(key: &str) -> String {
     key.chars()
         .map(|c| {
             if c.is_ascii() {
                 return c.to_ascii_lowercase();
+            }
+            if u32::from(c) > 0xFFFF {
+                return c;
             }
             let mut lower = c.to_lowercase();
             match (lower.next(), lower.next()) {

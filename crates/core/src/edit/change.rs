@@ -186,6 +186,24 @@ pub enum Change {
     },
     /// Store the section decrypted, as the documented manual procedure does.
     Unprotect,
+    /// `change` applied to one of several entries sharing its name (a file .NET refuses
+    /// until the duplicates are repaired): `set`, `unset`, `replace`, `rename` or `remove`.
+    At {
+        /// Which one.
+        at: Pick,
+        /// The change.
+        change: Box<Change>,
+    },
+}
+
+/// Which of several same-named entries a change addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pick {
+    /// The n-th in file order, from 1.
+    Nth(usize),
+    /// The one whose `<add>` starts on this line.
+    Line(usize),
 }
 
 impl Change {
@@ -199,6 +217,15 @@ impl Change {
             | Self::Rename { name, .. }
             | Self::Replace { name, .. } => Some(name),
             Self::Protect { .. } | Self::Unprotect => None,
+            Self::At { change, .. } => change.name(),
+        }
+    }
+
+    /// The change itself and the entry it picks, for a [`Change::At`].
+    pub fn picked(&self) -> (&Change, Option<Pick>) {
+        match self {
+            Self::At { at, change } => (change, Some(*at)),
+            other => (other, None),
         }
     }
 }
@@ -395,6 +422,27 @@ fn plain(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_picked_change_in_a_batch() {
+        let toml = r#"
+            [[change]]
+            op = "at"
+            at = { nth = 2 }
+            change = { op = "remove", name = "HostserverDB" }
+        "#;
+        let changes = parse_batch(Path::new("b.toml"), toml).unwrap();
+        assert_eq!(
+            changes,
+            [Change::At {
+                at: Pick::Nth(2),
+                change: Box::new(Change::Remove {
+                    name: "HostserverDB".into()
+                }),
+            }]
+        );
+        assert_eq!(changes[0].name(), Some("HostserverDB"));
+    }
 
     #[test]
     fn toml_and_json_batches_mean_the_same() {

@@ -3,5 +3,5 @@
 mod change;
 mod session;
 
-pub use change::{Change, Values, parse_batch, read_batch};
+pub use change::{Change, Pick, Values, parse_batch, read_batch};
 pub use session::{Check, EditSession};

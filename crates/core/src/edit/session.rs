@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use crate::config::Document;
 use crate::diff;
 use crate::edit::Change;
-use crate::entry::eq_ignore_case;
+use crate::entry::{Kind, eq_ignore_case};
 use crate::error::{Error, Result};
 use crate::lint::{self, Diagnostic, LintOptions, Severity};
 use crate::save::{self, SaveOptions, SavedFile};
@@ -139,10 +139,23 @@ impl EditSession {
         for name in &self.touched {
             after.extend(lint::entry_diagnostics(&self.doc, &self.options, name)?);
         }
-        let check = Check {
+        let mut check = Check {
             introduced: minus(&after, &before),
             resolved: minus(&before, &after),
         };
+        // Removing one of two same-named HostserverDB entries (--nth/--line) is the repair of
+        // a duplicate, not a removal: only an edit after which none is left counts.
+        for d in self.changes.iter().filter_map(hostserverdb_removed) {
+            let picked_and_kept = d.entry.as_deref().is_some_and(|n| {
+                self.changes
+                    .iter()
+                    .any(|c| c.picked().1.is_some() && c.name() == Some(n))
+                    && self.doc.entries_named(n).is_ok_and(|e| !e.is_empty())
+            });
+            if !picked_and_kept {
+                check.introduced.push(d);
+            }
+        }
         Ok(self.checked.get_or_init(|| check).clone())
     }
 
@@ -213,7 +226,7 @@ impl EditSession {
 }
 
 fn touched_names(change: &Change) -> Vec<&str> {
-    match change {
+    match change.picked().0 {
         Change::Rename { name, to } => vec![name, to],
         other => other.name().into_iter().collect(),
     }
@@ -234,6 +247,28 @@ fn minus(a: &[Diagnostic], b: &[Diagnostic]) -> Vec<Diagnostic> {
         )
         .cloned()
         .collect()
+}
+
+/// Removing or renaming `HostserverDB` is an error of the edit itself: K2 cannot reach its
+/// database without it, and the vendor's editor never allows it.
+fn hostserverdb_removed(change: &Change) -> Option<Diagnostic> {
+    let is_db = |name: &str| {
+        Kind::of_type(name.split(':').next().unwrap_or_default()) == Kind::HostServerDb
+    };
+    let (name, what) = match change.picked().0 {
+        Change::Remove { name } if is_db(name) => (name, "removes"),
+        Change::Rename { name, to } if is_db(name) && !is_db(to) => (name, "renames"),
+        _ => return None,
+    };
+    let mut d = Diagnostic::new(
+        lint::HOSTSERVERDB_REMOVED,
+        format!(
+            "this edit {what} {name:?}: the K2 server reads its database connection from it and does not start without it"
+        ),
+        "edit its keys instead (k2cse set/replace); pass --force only if K2 really must lose it",
+    );
+    d.entry = Some(name.clone());
+    Some(d)
 }
 
 #[cfg(test)]

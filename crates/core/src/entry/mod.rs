@@ -4,6 +4,7 @@
 mod kind;
 mod name;
 pub mod schema;
+pub mod sql_client;
 
 use std::fmt;
 

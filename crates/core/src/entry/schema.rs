@@ -2,7 +2,7 @@
 //!
 //! The EWS and SMTP tables come from the public source of K2's original editor
 //! (`ExchangeWebServicesConnectionStringBuilder`, `SmtpConnectionStringBuilder`) plus the OAuth
-//! keys added in 2020; the SQL Server table from `SqlConnectionStringBuilder`; the K2 client
+//! keys added in 2020; the SQL Server table (`sql_client.rs`) from .NET Framework 4.8's `System.Data.SqlClient`; the K2 client
 //! table from K2's `SCConnectionStringBuilder` documentation. See docs/k2-entries.md.
 
 use crate::connstr::same_key;
@@ -65,7 +65,7 @@ impl KeySpec {
     }
 }
 
-const fn key(
+pub(super) const fn key(
     name: &'static str,
     value_type: ValueType,
     default: Option<&'static str>,
@@ -80,7 +80,7 @@ const fn key(
     }
 }
 
-const fn syn(
+pub(super) const fn syn(
     name: &'static str,
     synonyms: &'static [&'static str],
     value_type: ValueType,
@@ -191,258 +191,7 @@ pub static SMTP_KEYS: &[KeySpec] = &[
     ),
 ];
 
-/// `SqlConnectionStringBuilder` keywords (System.Data.SqlClient and Microsoft.Data.SqlClient).
-pub static SQL_KEYS: &[KeySpec] = &[
-    syn(
-        "Data Source",
-        &["Server", "Address", "Addr", "Network Address"],
-        ValueType::Text,
-        "The SQL Server: host, host\\instance or host,port.",
-    ),
-    syn(
-        "Initial Catalog",
-        &["Database"],
-        ValueType::Text,
-        "The K2 database (default name K2; older installs K2HostServer).",
-    ),
-    syn(
-        "Integrated Security",
-        &["Trusted_Connection"],
-        ValueType::Text,
-        "True or SSPI to sign in as the K2 service account; False for SQL logins.",
-    ),
-    syn(
-        "User ID",
-        &["UID", "User"],
-        ValueType::Account,
-        "The SQL login when Integrated Security is False.",
-    ),
-    syn(
-        "Password",
-        &["PWD"],
-        ValueType::Secret,
-        "The SQL login's password.",
-    ),
-    syn(
-        "Persist Security Info",
-        &["PersistSecurityInfo"],
-        ValueType::Bool,
-        "Whether the password stays readable after opening the connection.",
-    ),
-    key(
-        "Pooling",
-        ValueType::Bool,
-        Some("True"),
-        "Whether connections are pooled.",
-    ),
-    key(
-        "Min Pool Size",
-        ValueType::Int { min: 0, max: 32767 },
-        Some("0"),
-        "Smallest pool size.",
-    ),
-    key(
-        "Max Pool Size",
-        ValueType::Int { min: 1, max: 32767 },
-        Some("100"),
-        "Largest pool size.",
-    ),
-    syn(
-        "Connect Timeout",
-        &["Connection Timeout", "Timeout"],
-        ValueType::Int {
-            min: 0,
-            max: 2_147_483_647,
-        },
-        "Seconds to wait for a connection.",
-    ),
-    key(
-        "Command Timeout",
-        ValueType::Int {
-            min: 0,
-            max: 2_147_483_647,
-        },
-        Some("30"),
-        "Seconds to wait for a command (Microsoft.Data.SqlClient).",
-    ),
-    key(
-        "Encrypt",
-        ValueType::Text,
-        None,
-        "Whether to use TLS: True/False (or Mandatory/Optional/Strict with Microsoft.Data.SqlClient).",
-    ),
-    key(
-        "TrustServerCertificate",
-        ValueType::Bool,
-        Some("False"),
-        "Skip validation of the server's TLS certificate.",
-    ),
-    syn(
-        "Host Name In Certificate",
-        &["HostNameInCertificate"],
-        ValueType::Text,
-        "The name expected in the server's certificate.",
-    ),
-    syn(
-        "Application Name",
-        &["App"],
-        ValueType::Text,
-        "Shown in SQL Server's session list.",
-    ),
-    syn(
-        "Workstation ID",
-        &["WSID"],
-        ValueType::Text,
-        "The client machine name sent to SQL Server.",
-    ),
-    syn(
-        "MultipleActiveResultSets",
-        &["Multiple Active Result Sets"],
-        ValueType::Bool,
-        "Allow several open result sets per connection.",
-    ),
-    syn(
-        "MultiSubnetFailover",
-        &["Multi Subnet Failover"],
-        ValueType::Bool,
-        "Faster failover for Always On listeners.",
-    ),
-    syn(
-        "Failover Partner",
-        &[],
-        ValueType::Text,
-        "The mirror server.",
-    ),
-    syn(
-        "ApplicationIntent",
-        &["Application Intent"],
-        ValueType::Enum {
-            values: &["ReadWrite", "ReadOnly"],
-        },
-        "ReadWrite or ReadOnly.",
-    ),
-    syn(
-        "Packet Size",
-        &[],
-        ValueType::Int {
-            min: 512,
-            max: 32768,
-        },
-        "Network packet size in bytes.",
-    ),
-    syn(
-        "Load Balance Timeout",
-        &["Connection Lifetime"],
-        ValueType::Int {
-            min: 0,
-            max: 2_147_483_647,
-        },
-        "Seconds a pooled connection lives.",
-    ),
-    key(
-        "Enlist",
-        ValueType::Bool,
-        Some("True"),
-        "Enlist in the current transaction.",
-    ),
-    syn(
-        "AttachDBFilename",
-        &["Extended Properties", "Initial File Name"],
-        ValueType::Text,
-        "A database file to attach.",
-    ),
-    syn(
-        "Current Language",
-        &["Language"],
-        ValueType::Text,
-        "The SQL Server language.",
-    ),
-    syn(
-        "Network Library",
-        &["Net", "Network"],
-        ValueType::Text,
-        "The network library.",
-    ),
-    syn(
-        "ConnectRetryCount",
-        &["Connect Retry Count"],
-        ValueType::Int { min: 0, max: 255 },
-        "Reconnection attempts.",
-    ),
-    syn(
-        "ConnectRetryInterval",
-        &["Connect Retry Interval"],
-        ValueType::Int { min: 1, max: 60 },
-        "Seconds between reconnection attempts.",
-    ),
-    syn(
-        "Authentication",
-        &[],
-        ValueType::Text,
-        "Azure AD / Entra authentication method.",
-    ),
-    syn(
-        "Column Encryption Setting",
-        &[],
-        ValueType::Text,
-        "Always Encrypted.",
-    ),
-    syn(
-        "PoolBlockingPeriod",
-        &["Pool Blocking Period"],
-        ValueType::Text,
-        "Pool blocking behaviour.",
-    ),
-    syn(
-        "TransparentNetworkIPResolution",
-        &["Transparent Network IP Resolution"],
-        ValueType::Bool,
-        "Try all IP addresses of the host.",
-    ),
-    syn("Replication", &[], ValueType::Bool, "Replication support."),
-    syn(
-        "Transaction Binding",
-        &[],
-        ValueType::Text,
-        "Transaction binding.",
-    ),
-    syn(
-        "Type System Version",
-        &[],
-        ValueType::Text,
-        "Type system version.",
-    ),
-    syn(
-        "User Instance",
-        &[],
-        ValueType::Bool,
-        "SQL Express user instance.",
-    ),
-    syn(
-        "Context Connection",
-        &[],
-        ValueType::Bool,
-        "In-process connection.",
-    ),
-    syn(
-        "Asynchronous Processing",
-        &["Async"],
-        ValueType::Bool,
-        "Asynchronous processing (obsolete).",
-    ),
-    syn(
-        "Server SPN",
-        &["ServerSPN"],
-        ValueType::Text,
-        "The server's SPN for Kerberos.",
-    ),
-    syn(
-        "IP Address Preference",
-        &["IPAddressPreference"],
-        ValueType::Text,
-        "IPv4First, IPv6First or UsePlatformDefault.",
-    ),
-];
+pub use super::sql_client::SQL_KEYS;
 
 /// K2 client (`SCConnectionStringBuilder`) keys, used by the `HostServer` entry.
 pub static K2_CLIENT_KEYS: &[KeySpec] = &[

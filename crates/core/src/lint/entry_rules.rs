@@ -1,21 +1,16 @@
 //! Rules that look at one entry.
 
-use time::macros::date;
-
+use super::exchange_online;
 use super::values::{self, BoolSpelling};
 use super::{
     BAD_URL, BOOLEAN, BOOLEAN_SPELLING, CHOICE, DUPLICATE_KEY, Diagnostic, EMPTY, ENTITY,
-    EWS_ONLINE, INSECURE_URL, LintOptions, MAILBOX_MISMATCH, NO_ENDPOINT, NUMBER, OAUTH_INCOMPLETE,
+    INSECURE_URL, LintOptions, MAILBOX_MISMATCH, NO_ENDPOINT, NUMBER, OAUTH_INCOMPLETE,
     OAUTH_PASSWORD, POLL_INTERVAL, SMTP_CREDENTIALS, SMTP_HOST, SQL_DATA_SOURCE, SYNTAX, Severity,
     UNKNOWN_KEY, URL_IGNORED,
 };
+use crate::connstr::same_key;
 use crate::entry::schema::ValueType;
-use crate::entry::{EntityRule, Entry, Kind, eq_ignore_case};
-
-/// Microsoft's phased EWS block in Exchange Online starts (MC1227454).
-const EWS_BLOCK_STARTS: time::Date = date!(2026 - 10 - 01);
-/// EWS in Exchange Online is switched off for good.
-const EWS_SHUTDOWN: time::Date = date!(2027 - 04 - 01);
+use crate::entry::{EntityRule, Entry, Kind, eq_ignore_case, sql_client};
 
 /// Runs every single-entry rule on `entry`.
 pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
@@ -74,6 +69,17 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
                 d.message
                     .push_str(" (SqlClient: \"Keyword not supported\")");
             }
+            if entry.kind == Kind::HostServerDb
+                && let Some(instead) = sql_client::newer_client(key)
+            {
+                d.message = format!(
+                    "{key:?} is a keyword of Microsoft.Data.SqlClient, the newer SQL client; K2 runs on .NET Framework's System.Data.SqlClient, which throws \"Keyword not supported\" and the K2 service does not start"
+                );
+                d.hint = match instead {
+                    Some(k) => format!("write it as {k} (the .NET Framework spelling)"),
+                    None => "remove it: .NET Framework's SqlClient has no such setting".to_owned(),
+                };
+            }
             out.push(here(d).key(key));
             continue;
         };
@@ -99,19 +105,34 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
     }
     match entry.kind {
         Kind::EwsConnection | Kind::EwsDestination => check_ews(entry, options, out),
-        Kind::Smtp => check_smtp(entry, out),
-        Kind::HostServerDb
-            if entry
-                .setting("Data Source")
-                .is_none_or(|v| v.trim().is_empty()) =>
-        {
-            out.push(here(Diagnostic::new(
-                SQL_DATA_SOURCE,
-                "HostserverDB has no Data Source: K2 cannot find its database server",
-                "set Data Source=SERVER[\\INSTANCE][,PORT]",
-            )));
-        }
+        Kind::Smtp => check_smtp(entry, options, out),
+        Kind::HostServerDb => check_sql(entry, out),
         _ => {}
+    }
+}
+
+fn check_sql(entry: &Entry, out: &mut Vec<Diagnostic>) {
+    let here = |d: Diagnostic| d.entry(entry.name.as_str()).at(Some(&entry.location));
+    if entry
+        .setting("Data Source")
+        .is_none_or(|v| v.trim().is_empty())
+    {
+        out.push(here(Diagnostic::new(
+            SQL_DATA_SOURCE,
+            "HostserverDB has no Data Source: K2 cannot find its database server",
+            "set Data Source=SERVER[\\INSTANCE][,PORT]",
+        )));
+    }
+    // SqlConnectionString's constructor: Max Pool Size < Min Pool Size throws.
+    let size = |k: &str| entry.setting(k).and_then(|v| v.trim().parse::<i64>().ok());
+    if let (Some(min), Some(max)) = (size("Min Pool Size"), size("Max Pool Size"))
+        && min > max
+    {
+        out.push(here(Diagnostic::new(
+            NUMBER,
+            format!("Min Pool Size {min} is larger than Max Pool Size {max} (SqlClient: \"Invalid min or max pool size values\")"),
+            "make Min Pool Size at most Max Pool Size",
+        )));
     }
 }
 
@@ -139,6 +160,19 @@ fn check_entity(entry: &Entry, rule: EntityRule, out: &mut Vec<Diagnostic>) {
 
 /// Type checks of one value; empty when fine.
 fn check_value(entry: &Entry, key: &str, value: &str, value_type: ValueType) -> Option<Diagnostic> {
+    if entry.kind == Kind::HostServerDb
+        && same_key(key, "Encrypt")
+        && sql_client::newer_encrypt_value(value)
+    {
+        return Some(Diagnostic::new(
+            BOOLEAN,
+            format!(
+                "Encrypt={} is Microsoft.Data.SqlClient's (the newer SQL client); K2's .NET Framework SqlClient accepts only True/False (or Yes/No) and throws \"Invalid value for key 'encrypt'\"",
+                value.trim()
+            ),
+            "use Encrypt=True (with TrustServerCertificate=False to validate the certificate)",
+        ));
+    }
     match value_type {
         ValueType::Bool => match values::boolean(value) {
             BoolSpelling::Standard => None,
@@ -190,7 +224,7 @@ fn check_value(entry: &Entry, key: &str, value: &str, value_type: ValueType) -> 
             Diagnostic::new(
                 POLL_INTERVAL,
                 format!("{key}: {why}"),
-                "use e.g. 30S, 2M, 1H, 1D or a number of seconds",
+                "use a number with S, M, H or D in capitals (30S, 2M, 1.5H) or a number of seconds",
             )
         }),
         ValueType::Text | ValueType::Account | ValueType::Secret => None,
@@ -254,46 +288,10 @@ fn check_ews(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
             out.push(here(Diagnostic::new(OAUTH_PASSWORD, "a Password is stored in plain text although the entry signs in with OAuth, which does not use it", "unset Password")).key("Password"));
         }
     }
-    let online = |v: Option<&str>| {
-        v.and_then(values::url_host)
-            .is_some_and(|h| is_exchange_online(&h))
-    };
-    if online(url) || online(audience) {
-        let when = if options.today < EWS_BLOCK_STARTS {
-            format!(
-                "Microsoft starts blocking EWS in Exchange Online on {EWS_BLOCK_STARTS} and shuts it down on {EWS_SHUTDOWN}"
-            )
-        } else if options.today < EWS_SHUTDOWN {
-            format!(
-                "Microsoft has been blocking EWS in Exchange Online since {EWS_BLOCK_STARTS} (unless the tenant allow-lists the app) and shuts it down on {EWS_SHUTDOWN}"
-            )
-        } else {
-            format!("Microsoft shut EWS in Exchange Online down on {EWS_SHUTDOWN}")
-        };
-        let mut d = Diagnostic::new(
-            EWS_ONLINE,
-            format!("this EWS entry targets Exchange Online: {when}"),
-            "on K2 5.8.1 or later, migrate Exchange Online mail to Microsoft Graph (Nintex: \"Migrate Exchange Web Services (EWS) for Exchange Online to Microsoft Graph\"); Exchange on-premises is not affected",
-        );
-        if options.today >= EWS_SHUTDOWN {
-            d.severity = Severity::Error;
-        }
-        out.push(here(d));
-    }
+    exchange_online::check_ews(entry, options, out);
 }
 
-fn is_exchange_online(host: &str) -> bool {
-    [
-        "outlook.office365.com",
-        "outlook.office.com",
-        "outlook.office365.us",
-        "outlook.office.de",
-    ]
-    .iter()
-    .any(|h| host == *h || host.ends_with(&format!(".{h}")))
-}
-
-fn check_smtp(entry: &Entry, out: &mut Vec<Diagnostic>) {
+fn check_smtp(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
     let name = entry.name.as_str();
     let here = |d: Diagnostic| d.entry(name).at(Some(&entry.location));
     let set = |key: &str| entry.setting(key).filter(|v| !v.trim().is_empty());
@@ -315,4 +313,5 @@ fn check_smtp(entry: &Entry, out: &mut Vec<Diagnostic>) {
             "set User ID and Password, or use Authentication=Windows or Anonymous",
         )));
     }
+    exchange_online::check_smtp(entry, options, out);
 }

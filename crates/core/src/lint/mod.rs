@@ -4,7 +4,11 @@
 //! [`RULES`] is the reference (and is printed by `k2cse lint --rules` and in docs/lint-rules.md).
 
 mod entry_rules;
+pub mod exchange_online;
+mod file_rules;
 mod values;
+
+pub use values::poll_interval;
 
 use serde::Serialize;
 
@@ -77,14 +81,19 @@ rules! {
     OAUTH_PASSWORD = "K2C019", "password-with-oauth", Warning, "A Password in plain text on an entry that authenticates with OAuth (it is not used).";
     EWS_ONLINE = "K2C020", "ews-exchange-online", Warning, "EWS to Exchange Online, which Microsoft blocks from 2026-10-01 and shuts down on 2027-04-01; K2 5.8.1+ moves to Microsoft Graph.";
     NO_ENDPOINT = "K2C021", "ews-no-endpoint", Warning, "Autodiscover=False with neither URL nor OAuth: K2 has no EWS endpoint.";
+    EWS_BASIC_AUTH = "K2C022", "ews-basic-auth-online", Error, "EWS to Exchange Online with a Password and no OAuth: Basic authentication, refused by Exchange Online since 2022-10-01.";
     NUMBER = "K2C030", "invalid-number", Error, "A number out of range or not a number (SMTP Port 1-65535, pool sizes, timeouts).";
     CHOICE = "K2C031", "invalid-choice", Error, "A value outside a fixed list (SMTP TLS, SMTP Authentication, ApplicationIntent).";
     SMTP_HOST = "K2C032", "smtp-no-host", Error, "An SMTP entry without Host Name.";
     SMTP_CREDENTIALS = "K2C033", "smtp-credentials", Warning, "Plain authentication without User ID or Password.";
+    SMTP_BASIC_AUTH_ONLINE = "K2C034", "smtp-basic-auth-online", Warning, "SMTP AUTH with a password (Authentication=Plain) to Exchange Online: disabled by default from the end of December 2026 (MC786329); an error from 2027-01-01.";
     SQL_DATA_SOURCE = "K2C040", "hostserverdb-no-server", Error, "HostserverDB without Data Source (or Server).";
     NO_HOSTSERVERDB = "K2C041", "no-hostserverdb", Warning, "A K2 config without a HostserverDB entry.";
+    HOSTSERVERDB_REMOVED = "K2C042", "hostserverdb-removed", Error, "An edit that removes or renames HostserverDB (K2 cannot start without it; the vendor tool disables Delete for it): refused unless forced.";
     PLAINTEXT_SECRETS = "K2C050", "plaintext-secrets", Info, "Passwords in an unencrypted section (K2 encrypts it again at its next start).";
-    PROTECTED = "K2C051", "protected-section", Info, "The section is encrypted; its entries were not checked.";
+    PROTECTED = "K2C051", "protected-section", Error, "The section is encrypted and no key was given: nothing was checked (a scheduled lint must not look green).";
+    OAEP_PROVIDER = "K2C052", "oaep-provider", Warning, "The provider has useOAEP=\"true\": .NET writes the rsa-1_5 URI but OAEP padding, then picks the padding from the URI, so it cannot decrypt what it wrote.";
+    CONFIG_FILE = "K2C060", "config-file", Error, "Something around the section that makes .NET refuse the whole file: an attribute on <configuration> other than its namespace (e.g. xmlns:xdt), or an encoding declaration the byte-order mark contradicts.";
 }
 
 /// One finding.
@@ -160,6 +169,17 @@ pub struct LintOptions {
     pub today: time::Date,
 }
 
+impl LintOptions {
+    /// Options for linting as of `date` (`YYYY-MM-DD`), so dated rules can be checked for a
+    /// given day; `None` when `date` is not such a date.
+    pub fn as_of(date: &str) -> Option<Self> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(date.trim(), &format)
+            .ok()
+            .map(|today| Self { today })
+    }
+}
+
 impl Default for LintOptions {
     fn default() -> Self {
         Self {
@@ -210,18 +230,37 @@ pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
 /// Findings about the section as a whole, which need entry names only: structure,
 /// duplicates, shadowed entries, a missing `HostserverDB`, encryption.
 pub fn structural(doc: &Document) -> Result<Vec<Diagnostic>> {
-    if let Some(protection) = doc.protection().filter(|p| !p.unlocked) {
-        return Ok(vec![
+    let spec = doc.protection_spec();
+    let mut out = file_rules::check(doc);
+    if let (Some(protection), Some(spec)) = (doc.protection(), &spec)
+        && spec.use_oaep
+    {
+        out.push(
             Diagnostic::new(
-                PROTECTED,
-                format!("the connectionStrings section is encrypted with provider {:?}; its entries were not checked", protection.provider),
-                "pass --key-file (the key exported with aspnet_regiis -px) to check its entries",
+                OAEP_PROVIDER,
+                format!("provider {:?} is declared with useOAEP=\"true\": .NET encrypts with OAEP padding but writes the rsa-1_5 algorithm URI, and decrypts by the URI, so .NET cannot read back what it wrote", protection.provider),
+                "declare the provider without useOAEP (K2's own K2ConfigurationKey uses the default, false), then re-encrypt: k2cse unprotect, then k2cse protect",
             )
             .at(Some(&protection.location)),
-        ]);
+        );
+    }
+    if let Some(protection) = doc.protection().filter(|p| !p.unlocked) {
+        let export = spec.as_ref().map_or_else(
+            || "pass --key-file with the provider's exported key".to_owned(),
+            crate::protect::need_key,
+        );
+        out.push(
+            Diagnostic::new(
+                PROTECTED,
+                format!("the connectionStrings section is encrypted with provider {:?} and no key was given: its entries were not checked", protection.provider),
+                export,
+            )
+            .at(Some(&protection.location)),
+        );
+        return Ok(out);
     }
     let names = doc.names()?;
-    let mut out: Vec<Diagnostic> = names.notes.iter().map(note_diagnostic).collect();
+    out.extend(names.notes.iter().map(note_diagnostic));
     // The type is the part before the first `:`, as `EntryName` splits it.
     let kinds = || {
         names

@@ -238,3 +238,91 @@ fn rule_codes_are_unique_and_stable() {
             .all(|r| r.code.starts_with("K2C") && r.code.len() == 6)
     );
 }
+
+#[test]
+fn ews_basic_auth_against_exchange_online_is_an_error() {
+    let ews = format!("{EWS}:k2@x.com");
+    let basic = "Autodiscover=False;URL=https://outlook.office365.com/EWS/Exchange.asmx;User ID=k2@x.com;Password=pw";
+    let found = on(date!(2026 - 06 - 01), &[DB, (&ews, basic)]);
+    let d = found.iter().find(|d| d.code == "K2C022").expect("K2C022");
+    assert_eq!(d.severity, Severity::Error);
+    // Sovereign clouds too; OAuth or on-premises are not Basic auth against Exchange Online.
+    for (v, expected) in [
+        (
+            "Autodiscover=False;URL=https://outlook.office365.us/EWS/Exchange.asmx;User ID=k2@x.com;Password=pw",
+            true,
+        ),
+        (
+            "Autodiscover=False;URL=https://webmail.apps.mil/EWS/Exchange.asmx;User ID=k2@x.com;Password=pw",
+            true,
+        ),
+        (
+            "Autodiscover=False;URL=https://partner.outlook.cn/EWS/Exchange.asmx;User ID=k2@x.com;Password=pw",
+            true,
+        ),
+        (
+            "Autodiscover=False;URL=https://mail.x.com/EWS/Exchange.asmx;User ID=k2@x.com;Password=pw",
+            false,
+        ),
+        (
+            "Autodiscover=False;OAuth Resource=EWS;OAuth Resource Audience=https://outlook.office365.com;User ID=k2@x.com",
+            false,
+        ),
+    ] {
+        let found = on(date!(2026 - 06 - 01), &[DB, (&ews, v)]);
+        assert_eq!(found.iter().any(|d| d.code == "K2C022"), expected, "{v}");
+    }
+}
+
+#[test]
+fn smtp_basic_auth_against_exchange_online_turns_into_an_error_after_december_2026() {
+    let plain = "Host Name=smtp.office365.com;Port=587;TLS=StartTls;Authentication=Plain;User ID=k2@x.com;Password=pw";
+    let severity = |today, v: &str| {
+        on(today, &[DB, (SMTP, v)])
+            .into_iter()
+            .find(|d| d.code == "K2C034")
+            .map(|d| d.severity)
+    };
+    assert_eq!(
+        severity(date!(2026 - 12 - 01), plain),
+        Some(Severity::Warning)
+    );
+    assert_eq!(
+        severity(date!(2026 - 12 - 31), plain),
+        Some(Severity::Warning)
+    );
+    assert_eq!(
+        severity(date!(2027 - 01 - 01), plain),
+        Some(Severity::Error)
+    );
+    // The legacy endpoint and the sovereign clouds, and a password without Plain.
+    for v in [
+        "Host Name=smtp-legacy.office365.com;Authentication=Plain;User ID=a;Password=b",
+        "Host Name=SMTP.Office365.us;Authentication=Plain;User ID=a;Password=b",
+        "Host Name=smtp.office365.com;Authentication=Windows;User ID=a;Password=b",
+    ] {
+        assert!(severity(date!(2026 - 12 - 01), v).is_some(), "{v}");
+    }
+    // Anonymous relay, or another server, is not affected.
+    for v in [
+        "Host Name=smtp.office365.com;Port=25;Authentication=Anonymous",
+        "Host Name=smtp.x.com;Authentication=Plain;User ID=a;Password=b",
+    ] {
+        assert_eq!(severity(date!(2027 - 06 - 01), v), None, "{v}");
+    }
+    // The bundled sample's own SMTP entry is such an entry.
+    let doc =
+        Document::from_bytes(Path::new("s.config"), crate::sample::K2_SAMPLE.to_vec()).unwrap();
+    let found = lint(
+        &doc,
+        &LintOptions {
+            today: date!(2027 - 01 - 02),
+        },
+    )
+    .unwrap();
+    assert!(
+        found
+            .iter()
+            .any(|d| d.code == "K2C034" && d.severity == Severity::Error)
+    );
+}

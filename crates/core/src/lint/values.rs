@@ -44,38 +44,120 @@ pub fn url_host(value: &str) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-/// Checks K2's poll interval: digits with an optional `S`, `M`, `H` or `D` suffix; a bare
-/// number means seconds. Returns the interval in seconds.
-pub fn poll_interval(value: &str) -> Result<u64, String> {
-    let v = value.trim();
-    let (digits, unit) = match v.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&v[..i], c.to_ascii_uppercase()),
-        _ => (v, 'S'),
+/// Reads K2's poll interval as the vendor's parser does (`PollIntervalTime` in K2's
+/// `ExchangeWebServicesConnectionStringBuilder`, public source `k2field/SC.ConnectionStringEditor`):
+/// if the last character is not a digit it is the unit — `S`, `M`, `H` or `D`, case-sensitive,
+/// anything else throws `ArgumentOutOfRangeException` — and the rest is read by `double.Parse`
+/// (so `1.5M` is 90 seconds and `2m` throws); `TimeSpan.FromSeconds` etc. then throw on a
+/// non-finite or too large number. A zero or negative interval parses but makes no sense for a
+/// polling timer, so it is refused too. Returns the interval in seconds (to the millisecond).
+pub fn poll_interval(value: &str) -> Result<f64, String> {
+    let Some(last) = value.chars().last() else {
+        return Err("is empty (K2: IndexOutOfRangeException); write e.g. 30S".to_owned());
+    };
+    let (number, unit) = if last.is_ascii_digit() {
+        (value, 'S')
+    } else {
+        (&value[..value.len() - last.len_utf8()], last)
     };
     let factor = match unit {
-        'S' => 1,
-        'M' => 60,
-        'H' => 3600,
-        'D' => 86400,
+        'S' => 1.0,
+        'M' => 60.0,
+        'H' => 3600.0,
+        'D' => 86400.0,
+        other if matches!(other.to_ascii_uppercase(), 'S' | 'M' | 'H' | 'D') => {
+            return Err(format!(
+                "{value:?}: the unit is case-sensitive, {other:?} throws in K2 (ArgumentOutOfRangeException); write {:?}",
+                other.to_ascii_uppercase()
+            ));
+        }
         other => {
             return Err(format!(
-                "{value:?}: unknown unit {other:?} (use S, M, H or D)"
+                "{value:?}: unknown unit {other:?} (K2: ArgumentOutOfRangeException; use S, M, H or D)"
             ));
         }
     };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let n = dotnet_double(number).ok_or_else(|| {
+        format!("{value:?}: {number:?} is not a number (K2: FormatException from double.Parse)")
+    })?;
+    // TimeSpan.FromSeconds & co.: milliseconds, rounded half away from zero, within Int64 ticks.
+    let millis = n * factor * 1000.0;
+    if !millis.is_finite() || millis.abs() + 0.5 > 922_337_203_685_477.0 {
         return Err(format!(
-            "{value:?} is not a whole number followed by S, M, H or D"
+            "{value:?} is out of range (K2: OverflowException from TimeSpan)"
         ));
     }
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{value:?} is too large"))?;
-    if n == 0 {
-        return Err(format!("{value:?} is zero; K2 would poll without pause"));
+    let seconds = (millis + 0.5_f64.copysign(millis)).trunc() / 1000.0;
+    if seconds <= 0.0 {
+        return Err(format!(
+            "{value:?} is not a positive interval; K2 would poll without pause"
+        ));
     }
-    n.checked_mul(factor)
-        .ok_or_else(|| format!("{value:?} is too large"))
+    Ok(seconds)
+}
+
+/// `double.Parse(s)` with `NumberStyles.Float | AllowThousands` and the invariant (or en-US)
+/// culture: white space around, a leading sign, digits with `,` group separators after the
+/// first digit, a `.` fraction, an exponent. `NaN` and `Infinity` come back as such.
+fn dotnet_double(s: &str) -> Option<f64> {
+    let t = s.trim_matches(|c: char| matches!(c, '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' '));
+    match t {
+        "NaN" => return Some(f64::NAN),
+        "Infinity" | "+Infinity" => return Some(f64::INFINITY),
+        "-Infinity" => return Some(f64::NEG_INFINITY),
+        _ => {}
+    }
+    let mut clean = String::with_capacity(t.len());
+    let mut chars = t.chars().peekable();
+    if let Some(&c) = chars.peek()
+        && (c == '+' || c == '-')
+    {
+        clean.push(c);
+        chars.next();
+    }
+    let mut digits = 0;
+    while let Some(&c) = chars.peek() {
+        if c.is_ascii_digit() {
+            digits += 1;
+            clean.push(c);
+        } else if c != ',' || digits == 0 {
+            break;
+        }
+        chars.next();
+    }
+    if chars.peek() == Some(&'.') {
+        clean.push('.');
+        chars.next();
+        while let Some(&c) = chars.peek().filter(|c| c.is_ascii_digit()) {
+            digits += 1;
+            clean.push(c);
+            chars.next();
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    if let Some(&e) = chars.peek().filter(|c| matches!(c, 'e' | 'E')) {
+        clean.push(e);
+        chars.next();
+        if let Some(&c) = chars.peek().filter(|c| matches!(c, '+' | '-')) {
+            clean.push(c);
+            chars.next();
+        }
+        let mut exp = 0;
+        while let Some(&c) = chars.peek().filter(|c| c.is_ascii_digit()) {
+            exp += 1;
+            clean.push(c);
+            chars.next();
+        }
+        if exp == 0 {
+            return None;
+        }
+    }
+    if chars.next().is_some() {
+        return None;
+    }
+    clean.parse().ok()
 }
 
 /// A whole number in `min..=max`.
@@ -104,21 +186,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn poll_intervals() {
-        assert_eq!(poll_interval("30S"), Ok(30));
-        assert_eq!(poll_interval("2M"), Ok(120));
-        assert_eq!(poll_interval("1h"), Ok(3600));
-        assert_eq!(poll_interval("1D"), Ok(86400));
-        assert_eq!(poll_interval("45"), Ok(45));
+    fn poll_intervals_as_the_vendor_parses_them() {
+        for (v, secs) in [
+            ("30S", 30.0),
+            ("2M", 120.0),
+            ("1H", 3600.0),
+            ("1D", 86400.0),
+            ("45", 45.0),
+            ("1.5M", 90.0),
+            (".5M", 30.0),
+            ("5.S", 5.0),
+            ("1e1S", 10.0),
+            ("1,000S", 1000.0),
+            ("2 M", 120.0),
+            ("+3H", 10800.0),
+            ("0.0005S", 0.001),
+        ] {
+            assert_eq!(poll_interval(v), Ok(secs), "{v}");
+        }
         for bad in [
-            "",
-            "S",
-            "30X",
-            "1.5M",
-            "-1",
-            "0",
-            "3 0S",
-            "99999999999999999999",
+            "", "S", "2m", "1h", "30X", "-1", "0", "0S", "3 0S", "1.5.M", ",5S", "1e", "NaN",
+            "Infinity", "9e99D", "2M ", " ", "5.",
         ] {
             assert!(poll_interval(bad).is_err(), "{bad:?}");
         }

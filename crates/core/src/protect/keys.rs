@@ -45,14 +45,41 @@ impl fmt::Debug for RsaKey {
     }
 }
 
+/// The text of a key file: UTF-8, or UTF-16 (with a BOM, or recognised by its zero bytes) —
+/// Windows PowerShell 5 writes `aspnet_regiis -px` output redirected with `>` as UTF-16 LE.
+pub fn key_text(bytes: &[u8]) -> Zeroizing<String> {
+    let utf16 = |little: bool, body: &[u8]| {
+        let units = body.chunks_exact(2).map(|p| {
+            if little {
+                u16::from_le_bytes([p[0], p[1]])
+            } else {
+                u16::from_be_bytes([p[0], p[1]])
+            }
+        });
+        Zeroizing::new(
+            char::decode_utf16(units)
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect::<String>(),
+        )
+    };
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => utf16(true, rest),
+        [0xFE, 0xFF, rest @ ..] => utf16(false, rest),
+        [a, 0, ..] if *a != 0 => utf16(true, bytes),
+        [0, b, ..] if *b != 0 => utf16(false, bytes),
+        _ => Zeroizing::new(String::from_utf8_lossy(bytes).into_owned()),
+    }
+}
+
 impl RsaKey {
     /// Reads a key file (`<RSAKeyValue>` XML or PEM).
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
         Self::from_file_with_passphrase(path, None)
     }
 
-    /// Reads a key file; `passphrase` opens a password-protected PEM key
-    /// (`ENCRYPTED PRIVATE KEY`, PKCS#8 with PBES2).
+    /// Reads a key file; `passphrase` opens a password-protected PEM key (`ENCRYPTED PRIVATE
+    /// KEY`, PKCS#8 with PBES2 — AES or Triple DES, HMAC-SHA1 or SHA-256 — or a traditional
+    /// `Proc-Type: 4,ENCRYPTED` key).
     pub fn from_file_with_passphrase(
         path: &Path,
         passphrase: Option<&crate::secret::Secret>,
@@ -65,15 +92,17 @@ impl RsaKey {
                 other => other.to_string(),
             },
         })?;
-        let text = Zeroizing::new(String::from_utf8_lossy(&text).into_owned());
+        let text = Zeroizing::new(text);
+        let text = key_text(&text);
         Self::from_text_with_passphrase(path, &text, passphrase)
     }
 
     /// Whether the key text is a password-protected PEM key.
     pub fn needs_passphrase(text: &str) -> bool {
-        text.trim_start_matches('\u{FEFF}')
-            .trim_start()
-            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY")
+        let text = text.trim_start_matches('\u{FEFF}').trim_start();
+        text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY")
+            || (text.starts_with("-----BEGIN RSA PRIVATE KEY")
+                && super::legacy_pem::is_encrypted(text))
     }
 
     /// Parses key text; `path` is for messages.
@@ -249,7 +278,16 @@ fn from_xml(text: &str) -> Result<KeyPair, String> {
 
 fn from_pem(text: &str, passphrase: Option<&crate::secret::Secret>) -> Result<KeyPair, String> {
     let label = text.lines().next().unwrap_or_default();
-    let private = if label.contains("BEGIN RSA PRIVATE KEY") {
+    let private = if label.contains("BEGIN RSA PRIVATE KEY")
+        && super::legacy_pem::is_encrypted(text)
+    {
+        let Some(passphrase) = passphrase else {
+            return Err("the PEM key is password-protected: store its passphrase with `k2cse secret set key-file-passphrase --account PATH` or set K2CSE_KEY_PASSPHRASE".into());
+        };
+        let der = super::legacy_pem::decrypt(text, passphrase.expose().as_bytes())?;
+        PrivateKey::from_pkcs1_der(&der)
+            .map_err(|_| "cannot open the password-protected key (wrong passphrase?)".to_owned())?
+    } else if label.contains("BEGIN RSA PRIVATE KEY") {
         PrivateKey::from_pkcs1_pem(text).map_err(|e| format!("invalid PKCS#1 private key: {e}"))?
     } else if label.contains("BEGIN PRIVATE KEY") {
         PrivateKey::from_pkcs8_pem(text).map_err(|e| format!("invalid PKCS#8 private key: {e}"))?
@@ -336,6 +374,30 @@ mod tests {
             missing.to_string().contains("key-file-passphrase"),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn pem_keys_in_the_forms_openssl_writes_open_with_their_passphrase() {
+        let key = RsaKey::from_text(Path::new("k.xml"), KEY_XML).unwrap();
+        let pass = Secret::new("open sesame");
+        for pem in [
+            // `openssl pkcs8 -topk8 -v2 des3` (PBES2, 3DES, HMAC-SHA256) and `-v2prf hmacWithSHA1`.
+            include_str!("../../../../tests/fixtures/keys/k2-test-key.pbes2-3des.pem"),
+            include_str!("../../../../tests/fixtures/keys/k2-test-key.pbes2-3des-sha1.pem"),
+            // `openssl rsa -traditional -des3`: Proc-Type 4,ENCRYPTED, DES-EDE3-CBC.
+            include_str!("../../../../tests/fixtures/keys/k2-test-key.traditional-des3.pem"),
+        ] {
+            assert!(RsaKey::needs_passphrase(pem));
+            let opened =
+                RsaKey::from_text_with_passphrase(Path::new("k.pem"), pem, Some(&pass)).unwrap();
+            assert_eq!(opened.fingerprint(), key.fingerprint());
+            let wrong = RsaKey::from_text_with_passphrase(
+                Path::new("k.pem"),
+                pem,
+                Some(&Secret::new("nope")),
+            );
+            assert!(wrong.is_err());
+        }
     }
 
     #[test]

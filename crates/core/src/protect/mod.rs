@@ -12,6 +12,7 @@
 
 pub mod capi;
 pub mod keys;
+mod legacy_pem;
 pub mod provider;
 pub mod symmetric;
 #[cfg(windows)]
@@ -131,41 +132,73 @@ fn unseal_rsa(
     // .NET writes the rsa-1_5 URI even with useOAEP="true": the provider's setting decides,
     // and the other padding is tried when it fails. PKCS#1 v1.5 decryption rejects implicitly
     // (unrelated bytes instead of an error), so "fails" is judged by what follows: the session
-    // key's length, the padding of the data, UTF-8 — and the caller parses the result as XML.
+    // key's length (wrong key), the padding of the data (damaged data), UTF-8 — and the
+    // caller parses the result as XML.
+    // Damage that no key explains is reported as such, before any key is tried.
+    let block = algorithm.block_len();
+    if data.cipher.len() < 2 * block || !data.cipher.len().is_multiple_of(block) {
+        return Err(format!(
+            "the encrypted data is damaged: its CipherValue holds {} bytes, not an IV plus whole {block}-byte blocks, so no key can decrypt it (restore the file from a backup)",
+            data.cipher.len()
+        ));
+    }
     let order = match key.transport {
         KeyTransport::RsaOaep => vec![true],
         KeyTransport::Rsa15 => vec![spec.use_oaep, !spec.use_oaep],
     };
-    let mut last_error = String::new();
+    // The first attempt uses the padding .NET would use; its error is the one reported (a
+    // failed retry with the other padding says nothing more).
+    let mut first_error: Option<Failure> = None;
     for oaep in order {
-        let session = match rsa_decrypt(spec, keys, oaep, &key.cipher) {
-            Ok(session) => session,
-            Err(e) => {
-                last_error = e;
-                continue;
-            }
+        let failure = match rsa_decrypt(spec, keys, oaep, &key.cipher) {
+            Err(e) => Failure::WrongKey(e),
+            Ok(session) => match symmetric::decrypt(algorithm, &session, &data.cipher) {
+                Ok(plain) => match String::from_utf8(plain.to_vec()) {
+                    Ok(text) => {
+                        return Ok((
+                            Zeroizing::new(text),
+                            Scheme::Rsa {
+                                data: algorithm,
+                                transport: key.transport,
+                                oaep,
+                            },
+                        ));
+                    }
+                    Err(_) => {
+                        Failure::Damaged("the decrypted section is not UTF-8 text".to_owned())
+                    }
+                },
+                // A session key of the wrong length: the RSA key is not the one used.
+                Err(e @ symmetric::SymmetricError::KeyLength { .. }) => {
+                    Failure::WrongKey(e.to_string())
+                }
+                // The key opened the session key, but the data does not decrypt: damaged.
+                Err(symmetric::SymmetricError::Padding) => {
+                    Failure::Damaged("its padding is wrong after decryption".to_owned())
+                }
+                Err(e) => Failure::Damaged(e.to_string()),
+            },
         };
-        match symmetric::decrypt(algorithm, &session, &data.cipher) {
-            Ok(plain) => {
-                let text = String::from_utf8(plain.to_vec()).map_err(|_| {
-                    "the decrypted section is not UTF-8 text (wrong key?)".to_owned()
-                })?;
-                return Ok((
-                    Zeroizing::new(text),
-                    Scheme::Rsa {
-                        data: algorithm,
-                        transport: key.transport,
-                        oaep,
-                    },
-                ));
-            }
-            Err(e) => last_error = e.to_string(),
-        }
+        first_error.get_or_insert(failure);
     }
-    Err(format!(
-        "cannot decrypt with {}: {last_error}",
-        keys.describe(spec)
-    ))
+    Err(match first_error {
+        Some(Failure::Damaged(e)) => format!(
+            "the encrypted data is damaged: {} opens its session key, but the data does not decrypt ({e}); restore the file from a backup",
+            keys.describe(spec)
+        ),
+        Some(Failure::WrongKey(e)) => {
+            format!("cannot decrypt with {}: {e}", keys.describe(spec))
+        }
+        None => format!("cannot decrypt with {}", keys.describe(spec)),
+    })
+}
+
+/// Why one decryption attempt failed.
+enum Failure {
+    /// The key is not the one the section was encrypted with (or there is none).
+    WrongKey(String),
+    /// The key fits, the data does not: the cipher text was changed.
+    Damaged(String),
 }
 
 /// Encrypts `plain` (the whole `<connectionStrings>` element) as `scheme` says, with a fresh
@@ -330,8 +363,14 @@ fn rsa_encrypt(
     os_rsa_encrypt(spec, keys, oaep, data)
 }
 
-const NEED_KEY: &str = "no key: pass --key-file with the provider's key exported by \
-    `aspnet_regiis -px \"<container>\" key.xml -pri` on the K2 server (or a PEM private key)";
+/// What to do without a key: export the provider's own container on the K2 server.
+pub fn need_key(spec: &ProviderSpec) -> String {
+    format!(
+        "no key: pass --key-file with the provider's key, exported on the K2 server with \
+         `aspnet_regiis -px \"{}\" key.xml -pri` (or a PEM private key)",
+        spec.key_container
+    )
+}
 
 #[cfg(windows)]
 fn os_rsa_decrypt(
@@ -341,7 +380,7 @@ fn os_rsa_decrypt(
     data: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, String> {
     if !keys.os_store {
-        return Err(NEED_KEY.to_owned());
+        return Err(need_key(spec));
     }
     windows::container_decrypt(spec, oaep, data)
 }
@@ -354,7 +393,7 @@ fn os_rsa_encrypt(
     data: &[u8],
 ) -> Result<Vec<u8>, String> {
     if !keys.os_store {
-        return Err(NEED_KEY.to_owned());
+        return Err(need_key(spec));
     }
     windows::container_encrypt(spec, oaep, data)
 }
@@ -362,7 +401,7 @@ fn os_rsa_encrypt(
 #[cfg(windows)]
 fn os_public_key(spec: &ProviderSpec, keys: &KeyStore) -> Result<(rsa::PublicKey, String), String> {
     if !keys.os_store {
-        return Err(NEED_KEY.to_owned());
+        return Err(need_key(spec));
     }
     windows::container_public_key(spec)
 }
@@ -383,22 +422,22 @@ fn dpapi_protect(spec: &ProviderSpec, _keys: &KeyStore, plain: &str) -> Result<V
 
 #[cfg(not(windows))]
 fn os_rsa_decrypt(
-    _: &ProviderSpec,
+    spec: &ProviderSpec,
     _: &KeyStore,
     _: bool,
     _: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, String> {
-    Err(NEED_KEY.to_owned())
+    Err(need_key(spec))
 }
 
 #[cfg(not(windows))]
-fn os_rsa_encrypt(_: &ProviderSpec, _: &KeyStore, _: bool, _: &[u8]) -> Result<Vec<u8>, String> {
-    Err(NEED_KEY.to_owned())
+fn os_rsa_encrypt(spec: &ProviderSpec, _: &KeyStore, _: bool, _: &[u8]) -> Result<Vec<u8>, String> {
+    Err(need_key(spec))
 }
 
 #[cfg(not(windows))]
-fn os_public_key(_: &ProviderSpec, _: &KeyStore) -> Result<(rsa::PublicKey, String), String> {
-    Err(NEED_KEY.to_owned())
+fn os_public_key(spec: &ProviderSpec, _: &KeyStore) -> Result<(rsa::PublicKey, String), String> {
+    Err(need_key(spec))
 }
 
 #[cfg(not(windows))]

@@ -132,18 +132,26 @@ pub fn providers(file: &ConfigFile) -> Result<Vec<ProviderSpec>, (Location, Stri
                 };
                 let mut spec =
                     ProviderSpec::defaults(name, kind, Declared::InFile(file.location(base + at)));
+                // RsaProtectedConfigurationProvider.GetBooleanValue: exactly "true" or "false"
+                // (case-sensitive); anything else throws "The value of the property '...'
+                // cannot be parsed" (Config_invalid_boolean_attribute) and K2 does not start.
                 let flag = |attribute: &str, default: bool| -> Result<bool, (Location, String)> {
                     match item.attribute(attribute) {
                         None => Ok(default),
-                        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-                        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+                        Some("true") => Ok(true),
+                        Some("false") => Ok(false),
                         Some(v) => Err(fail(
                             at,
-                            format!("provider {name:?}: {attribute}={v:?} must be true or false"),
+                            format!(
+                                "provider {name:?}: {attribute}={v:?} — .NET accepts only \"true\" or \"false\" (lower case) and refuses the file"
+                            ),
                         )),
                     }
                 };
-                if let Some(container) = item.attribute("keyContainerName") {
+                // An empty keyContainerName means the default container, as .NET's Initialize.
+                if let Some(container) =
+                    item.attribute("keyContainerName").filter(|c| !c.is_empty())
+                {
                     container.clone_into(&mut spec.key_container);
                 }
                 spec.use_machine_container = flag("useMachineContainer", true)?;
@@ -240,11 +248,27 @@ mod tests {
         let bad = file(
             r#"<configuration><configProtectedData><providers><add name="x" type="Rsa" useOAEP="yes"/></providers></configProtectedData></configuration>"#,
         );
-        assert!(
-            resolve(&bad, "x")
-                .unwrap_err()
-                .1
-                .contains("must be true or false")
+        assert!(resolve(&bad, "x").unwrap_err().1.contains("only \"true\""));
+    }
+
+    #[test]
+    fn provider_attributes_read_as_dotnet_reads_them() {
+        let f = file(
+            r#"<configuration><configProtectedData><providers>
+<add name="empty" type="System.Configuration.RsaProtectedConfigurationProvider" keyContainerName="" />
+</providers></configProtectedData></configuration>"#,
         );
+        let capital = file(
+            r#"<configuration><configProtectedData><providers>
+<add name="capital" type="System.Configuration.RsaProtectedConfigurationProvider" useOAEP="True" />
+</providers></configProtectedData></configuration>"#,
+        );
+        // An empty keyContainerName is the default container.
+        assert_eq!(
+            resolve(&f, "empty").unwrap().key_container,
+            "NetFrameworkConfigurationKey"
+        );
+        // GetBooleanValue compares with "true"/"false" exactly: "True" throws in .NET.
+        assert!(resolve(&capital, "capital").is_err());
     }
 }

@@ -1,7 +1,11 @@
 //! Attribute values: raw XML text to the string .NET reads, and back.
 //!
-//! Decoding follows XML 1.0 attribute-value normalization (line ends become `\n`, then every
-//! literal tab, line feed and carriage return becomes a space; references are expanded). The
+//! Decoding is what .NET's config reader does, not XML 1.0 attribute-value normalization:
+//! System.Configuration reads with `XmlTextReader`, whose `Normalization` is off by default
+//! (`XmlUtil`'s constructor; the section's raw XML is copied with CR and LF written as `&#xD;`
+//! `&#xA;` and read back by `ConfigXmlReader`, also without normalization). So references are
+//! expanded and every literal TAB, LF, CR and CR LF stays as it is in the file — K2 gets
+//! `a<TAB>b`, not `a b` (checked against Mono: `tests/tests/interop_whitespace.rs`). The
 //! mapped variant also records where each decoded byte came from, so an edit to part of a value
 //! can be written back over exactly the raw bytes it replaces, leaving the other bytes of the
 //! attribute (including how their characters were escaped) untouched.
@@ -36,7 +40,7 @@ impl MappedValue {
 
 /// Decodes `raw` as .NET's XML reader would.
 pub fn decode(raw: &str) -> Result<Cow<'_, str>, AttrError> {
-    if !raw.contains(['&', '\t', '\n', '\r']) {
+    if !raw.contains('&') {
         return Ok(Cow::Borrowed(raw));
     }
     decode_mapped(raw).map(|m| Cow::Owned(m.text))
@@ -50,36 +54,25 @@ pub fn decode_mapped(raw: &str) -> Result<MappedValue, AttrError> {
         text.push(c);
         offsets.extend(std::iter::repeat_n(at, c.len_utf8()));
     };
-    let bytes = raw.as_bytes();
     let mut i = 0;
     while i < raw.len() {
         let c = raw[i..].chars().next().unwrap_or_default();
-        match c {
-            '\r' => {
-                // CR LF and lone CR are one line end, and a line end is one space.
-                push(&mut text, ' ', i);
-                i += if bytes.get(i + 1) == Some(&b'\n') {
-                    2
-                } else {
-                    1
-                };
+        if c == '&' {
+            let end = raw[i..].find(';').map(|e| i + e).ok_or_else(|| AttrError {
+                offset: i,
+                message: "'&' must start a reference such as &amp; (write & as &amp;)".into(),
+            })?;
+            match reference(&raw[i + 1..end], i)? {
+                Some(c) => push(&mut text, c, i),
+                // Kept as written, character by character.
+                None => raw[i..=end]
+                    .char_indices()
+                    .for_each(|(k, c)| push(&mut text, c, i + k)),
             }
-            '\n' | '\t' => {
-                push(&mut text, ' ', i);
-                i += 1;
-            }
-            '&' => {
-                let end = raw[i..].find(';').map(|e| i + e).ok_or_else(|| AttrError {
-                    offset: i,
-                    message: "'&' must start a reference such as &amp; (write & as &amp;)".into(),
-                })?;
-                push(&mut text, reference(&raw[i + 1..end], i)?, i);
-                i = end + 1;
-            }
-            _ => {
-                push(&mut text, c, i);
-                i += c.len_utf8();
-            }
+            i = end + 1;
+        } else {
+            push(&mut text, c, i);
+            i += c.len_utf8();
         }
     }
     offsets.push(raw.len());
@@ -87,7 +80,7 @@ pub fn decode_mapped(raw: &str) -> Result<MappedValue, AttrError> {
 }
 
 /// The character a reference `&name;` (given without `&` and `;`) stands for.
-fn reference(name: &str, offset: usize) -> Result<char, AttrError> {
+fn reference(name: &str, offset: usize) -> Result<Option<char>, AttrError> {
     let error = |message: String| AttrError { offset, message };
     let code = if let Some(hex) = name.strip_prefix("#x") {
         u32::from_str_radix(hex, 16).ok()
@@ -95,19 +88,21 @@ fn reference(name: &str, offset: usize) -> Result<char, AttrError> {
         dec.parse().ok()
     } else {
         return match name {
-            "amp" => Ok('&'),
-            "lt" => Ok('<'),
-            "gt" => Ok('>'),
-            "quot" => Ok('"'),
-            "apos" => Ok('\''),
+            "amp" => Ok(Some('&')),
+            "lt" => Ok(Some('<')),
+            "gt" => Ok(Some('>')),
+            "quot" => Ok(Some('"')),
+            "apos" => Ok(Some('\'')),
+            // .NET's config reader does not expand other entities: `&name;` stays as text.
+            _ if crate::xml::lexer::is_entity_name(name) => Ok(None),
             _ => Err(error(format!(
-                "entity reference &{name}; is not supported (only &amp; &lt; &gt; &quot; &apos; \
-                 and character references)"
+                "&{name}; is not a valid reference (write & as &amp;)"
             ))),
         };
     };
     code.and_then(char::from_u32)
         .filter(|&c| is_xml_char(c))
+        .map(Some)
         .ok_or_else(|| error(format!("&{name}; is not a valid XML character reference")))
 }
 
@@ -117,7 +112,8 @@ fn is_xml_char(c: char) -> bool {
 
 /// Escapes `value` for an attribute quoted with `quote` so that it decodes back to `value`:
 /// markup characters become entity references, and tab, line feed and carriage return become
-/// character references (written literally they would be read back as spaces).
+/// character references (.NET would read them literally too, but any other XML reader — and
+/// an editor re-indenting the file — would turn them into spaces).
 pub fn escape(value: &str, quote: char) -> Cow<'_, str> {
     if !value.contains(['&', '<', '\t', '\n', '\r', quote]) {
         return Cow::Borrowed(value);
@@ -164,13 +160,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decodes_references_and_normalizes_white_space() {
+    fn decodes_references_and_keeps_white_space_as_dotnet() {
         assert_eq!(decode("a&amp;b&lt;&gt;&quot;&apos;").unwrap(), "a&b<>\"'");
         assert_eq!(decode("&#65;&#x42;&#xE9;&#x1F600;").unwrap(), "ABé😀");
-        assert_eq!(decode("a\r\nb\rc\nd\te").unwrap(), "a b c d e");
+        assert_eq!(decode("a\r\nb\rc\nd\te").unwrap(), "a\r\nb\rc\nd\te");
         assert_eq!(decode("x&#xD;&#xA;&#9;y").unwrap(), "x\r\n\ty");
         assert!(decode("a & b").is_err());
-        assert!(decode("&nbsp;").is_err());
+        // Named entities other than the predefined five are not expanded (.NET neither).
+        assert_eq!(decode("a&nbsp;b").unwrap(), "a&nbsp;b");
+        assert!(decode("&n bsp;").is_err());
         assert!(decode("&#0;").is_err());
     }
 

@@ -46,7 +46,8 @@ pub enum Event {
         /// The qualified name.
         name: Range<usize>,
     },
-    /// A `<!DOCTYPE` declaration starts here (the caller decides; k2cse refuses them).
+    /// A `<!DOCTYPE` declaration starts here (the caller checks where). It is skipped, never
+    /// read: like .NET's config reader, k2cse expands no entity it declares.
     Doctype {
         /// Its offset.
         at: usize,
@@ -91,7 +92,7 @@ pub fn lex(text: &str, mut on: impl FnMut(Event) -> Result<()>) -> Result<()> {
             }
             Some(b'!') if bytes[lt..].starts_with(b"<!DOCTYPE") => {
                 on(Event::Doctype { at: lt })?;
-                return err(lt, "DOCTYPE declarations are not allowed");
+                doctype(bytes, lt)?
             }
             Some(b'/') => {
                 let name = name(text, lt + 2)?;
@@ -188,9 +189,12 @@ pub fn references(text: &str, range: Range<usize>) -> Result<()> {
             );
         };
         let body = &text[amp + 1..semi];
-        let ok = match body {
-            "amp" | "lt" | "gt" | "quot" | "apos" => true,
-            _ => char_reference(body).is_some(),
+        // A named reference other than the five predefined ones is not expanded by .NET's
+        // config reader (EntityHandling.ExpandCharEntities): the value keeps `&name;` as text.
+        let ok = if body.starts_with('#') {
+            char_reference(body).is_some()
+        } else {
+            is_entity_name(body)
         };
         if !ok {
             let shown: String = body.chars().take(20).collect();
@@ -206,6 +210,12 @@ pub fn references(text: &str, range: Range<usize>) -> Result<()> {
     Ok(())
 }
 
+/// Whether `body` is an XML name (the part between `&` and `;` of an entity reference).
+pub fn is_entity_name(body: &str) -> bool {
+    let mut chars = body.chars();
+    chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
+}
+
 /// The character a `#...` or `#x...` reference body stands for, if valid XML.
 fn char_reference(body: &str) -> Option<char> {
     let code = if let Some(hex) = body.strip_prefix("#x") {
@@ -214,6 +224,36 @@ fn char_reference(body: &str) -> Option<char> {
         body.strip_prefix('#')?.parse().ok()?
     };
     char::from_u32(code).filter(|&c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
+}
+
+/// The end of a `<!DOCTYPE ...>` declaration starting at `lt`: quoted literals and the
+/// internal subset `[...]` (with its own literals and comments) are skipped as opaque text.
+fn doctype(bytes: &[u8], lt: usize) -> Result<usize> {
+    let mut i = lt + "<!DOCTYPE".len();
+    let mut in_subset = false;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' | b'\'' => {
+                let close = memchr(b, &bytes[i + 1..]).ok_or(LexError {
+                    offset: i,
+                    message: "a quoted literal in the DOCTYPE is not closed".into(),
+                })?;
+                i += close + 2;
+            }
+            b'<' if in_subset && bytes[i..].starts_with(b"<!--") => i = comment(bytes, i)?,
+            b'[' if !in_subset => {
+                in_subset = true;
+                i += 1;
+            }
+            b']' if in_subset => {
+                in_subset = false;
+                i += 1;
+            }
+            b'>' if !in_subset => return Ok(i + 1),
+            _ => i += 1,
+        }
+    }
+    err(lt, "the DOCTYPE declaration is not closed with '>'")
 }
 
 fn comment(bytes: &[u8], lt: usize) -> Result<usize> {
@@ -490,7 +530,7 @@ mod tests {
             ("<a x='1' x='2'/>", 9),
             ("<a x=1/>", 5),
             ("<a x='<'/>", 6),
-            ("<a>&nbsp;</a>", 3),
+            ("<a>&n bsp;</a>", 3),
             ("<a>&amp</a>", 3),
             ("<a><!-- a -- b --></a>", 10),
             ("<a>]]></a>", 3),

@@ -261,9 +261,12 @@ impl Builder<'_> {
             })
         };
         match event {
+            // .NET's config reader skips a DOCTYPE before the root element (XmlUtil reads
+            // past XmlDeclaration, Comment and DocumentType nodes) and expands nothing in it.
+            Event::Doctype { .. } if self.stack.is_empty() && !self.root_closed => Ok(()),
             Event::Doctype { at } => fail(
                 at,
-                "DOCTYPE declarations are not allowed in .NET config files",
+                "a DOCTYPE declaration is allowed only before the root element",
             ),
             Event::Text { at } if self.stack.is_empty() => {
                 fail(at, "text outside the root element")

@@ -1,8 +1,11 @@
 //! A config file's bytes as text, and back to the very same bytes.
 //!
-//! .NET config files are UTF-8 (with or without a byte-order mark) or UTF-16 with a BOM.
-//! Everything else in the core works on a `String`; this module remembers how the bytes were
-//! encoded so that writing the text back reproduces every byte that was not edited.
+//! .NET config files are UTF-8 (with or without a byte-order mark), UTF-16, or — declared in
+//! the XML declaration — a single-byte code page .NET supports (`iso-8859-1`, `windows-1252`,
+//! `us-ascii`, ...; decoded with `encoding_rs`). Everything else in the core works on a
+//! `String`; this module remembers how the bytes were encoded so that writing the text back
+//! reproduces every byte that was not edited, and refuses a character the encoding cannot
+//! hold instead of writing other bytes.
 
 use std::path::Path;
 
@@ -27,6 +30,11 @@ pub enum Encoding {
         /// Starts with a byte-order mark (FE FF).
         bom: bool,
     },
+    /// A single-byte code page named by the XML declaration (no BOM).
+    SingleByte {
+        /// Its canonical name: `iso-8859-1`, `us-ascii`, or an `encoding_rs` name.
+        name: &'static str,
+    },
 }
 
 impl Encoding {
@@ -37,6 +45,49 @@ impl Encoding {
             Self::Utf8 { bom: true } => "utf-8-bom",
             Self::Utf16Le { .. } => "utf-16le",
             Self::Utf16Be { .. } => "utf-16be",
+            Self::SingleByte { name } => name,
+        }
+    }
+
+    /// The first character of `text` this encoding cannot hold, if any.
+    pub fn unrepresentable(self, text: &str) -> Option<char> {
+        let Self::SingleByte { name } = self else {
+            return None;
+        };
+        match name {
+            "us-ascii" => text.chars().find(|c| !c.is_ascii()),
+            "iso-8859-1" => text.chars().find(|c| u32::from(*c) > 0xFF),
+            _ => {
+                let enc = encoding_rs::Encoding::for_label(name.as_bytes())?;
+                text.chars().find(|c| {
+                    let mut buf = [0u8; 4];
+                    let (_, _, unmappable) = enc.encode(c.encode_utf8(&mut buf));
+                    unmappable
+                })
+            }
+        }
+    }
+}
+
+/// The single-byte encoding .NET would use for a declared `encoding` name, if it is one k2cse
+/// reads (the code pages `Encoding.GetEncoding` knows that are one byte per character).
+fn single_byte(declared: &str) -> Option<&'static str> {
+    let lower = declared.trim().to_ascii_lowercase();
+    match lower.as_str() {
+        // .NET's Latin-1 is the real ISO-8859-1 (0x80-0x9F are C1 controls), not windows-1252
+        // as the WHATWG label mapping in encoding_rs would have it.
+        "iso-8859-1" | "iso8859-1" | "latin1" | "l1" | "iso_8859-1" | "cp819" | "ibm819" => {
+            Some("iso-8859-1")
+        }
+        "us-ascii" | "ascii" | "us" | "ansi_x3.4-1968" | "iso646-us" | "cp367" => Some("us-ascii"),
+        _ => {
+            let enc = encoding_rs::Encoding::for_label(lower.as_bytes())?;
+            // Only single-byte encodings: the multi-byte ones are not needed for K2 configs.
+            let single = enc != encoding_rs::UTF_8
+                && enc != encoding_rs::UTF_16LE
+                && enc != encoding_rs::UTF_16BE
+                && enc.is_single_byte();
+            single.then(|| enc.name())
         }
     }
 }
@@ -79,7 +130,15 @@ impl SourceText {
             [0x00, 0x3C, 0x00, 0x3F, ..] => (Encoding::Utf16Be { bom: false }, 0),
             _ => (Encoding::Utf8 { bom: false }, 0),
         };
+        // Without a BOM, an ASCII-compatible file is what its declaration says it is.
+        let encoding = match encoding {
+            Encoding::Utf8 { bom: false } => declared_in_bytes(&bytes)
+                .and_then(single_byte)
+                .map_or(encoding, |name| Encoding::SingleByte { name }),
+            other => other,
+        };
         let text = match encoding {
+            Encoding::SingleByte { name } => decode_single_byte(path, &bytes, name)?,
             Encoding::Utf8 { .. } => decode_utf8(path, bytes, skip)?,
             Encoding::Utf16Le { .. } => decode_utf16(path, &bytes[skip..], u16::from_le_bytes)?,
             Encoding::Utf16Be { .. } => decode_utf16(path, &bytes[skip..], u16::from_be_bytes)?,
@@ -102,6 +161,7 @@ impl SourceText {
             }
             Encoding::Utf16Le { bom } => encode_utf16(&self.text, bom, u16::to_le_bytes),
             Encoding::Utf16Be { bom } => encode_utf16(&self.text, bom, u16::to_be_bytes),
+            Encoding::SingleByte { name } => encode_single_byte(&self.text, name),
         }
     }
 
@@ -138,7 +198,8 @@ impl SourceText {
         let fine = match lower.as_str() {
             "utf-8" | "utf8" => !is_utf16,
             "utf-16" | "utf-16le" | "utf-16be" | "unicode" => true,
-            // us-ascii, windows-1252, iso-8859-1, ...
+            _ if matches!(self.encoding, Encoding::SingleByte { .. }) => true,
+            // A code page k2cse does not read, or one contradicted by a BOM.
             _ => self.text.is_ascii(),
         };
         if fine {
@@ -148,8 +209,8 @@ impl SourceText {
             location: Location::new(path, 1, 1),
             message: format!(
                 "the XML declaration says encoding=\"{declared}\" but the file is {} with \
-                 non-ASCII text; k2cse reads UTF-8 and UTF-16 config files only (re-save the file \
-                 as UTF-8)",
+                 non-ASCII text; k2cse reads UTF-8, UTF-16 and single-byte code pages \
+                 (re-save the file as UTF-8)",
                 self.encoding.label()
             ),
         })
@@ -157,7 +218,7 @@ impl SourceText {
 }
 
 /// The `encoding` pseudo-attribute of the XML declaration, if any.
-fn declared_encoding(text: &str) -> Option<&str> {
+pub(crate) fn declared_encoding(text: &str) -> Option<&str> {
     let decl = text.strip_prefix("<?xml")?;
     let decl = &decl[..decl.find("?>")?];
     let at = decl.find("encoding")?;
@@ -168,6 +229,61 @@ fn declared_encoding(text: &str) -> Option<&str> {
     let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let rest = &rest[1..];
     Some(&rest[..rest.find(quote)?])
+}
+
+/// The declared encoding, read from the bytes of an ASCII-compatible file.
+fn declared_in_bytes(bytes: &[u8]) -> Option<&str> {
+    let head = &bytes[..bytes.len().min(512)];
+    let end = head.windows(2).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&head[..end + 2]).ok()?;
+    declared_encoding(decl)
+}
+
+fn decode_single_byte(path: &Path, bytes: &[u8], name: &'static str) -> Result<String> {
+    let refuse = |at: usize, why: String| {
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let (line, column) = crate::xml::lines::line_column(&before, before.len());
+        Error::Encoding {
+            location: Location::new(path, line, column),
+            message: why,
+        }
+    };
+    match name {
+        "iso-8859-1" => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
+        "us-ascii" => match bytes.iter().position(|b| !b.is_ascii()) {
+            // .NET would read '?' there: the file does not hold what it seems to.
+            Some(at) => Err(refuse(
+                at,
+                format!(
+                    "byte 0x{:02X} is not ASCII, but the file declares encoding=\"us-ascii\" (.NET reads it as '?'); fix the declaration",
+                    bytes[at]
+                ),
+            )),
+            None => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
+        },
+        _ => {
+            let enc = encoding_rs::Encoding::for_label(name.as_bytes())
+                .ok_or_else(|| refuse(0, format!("unknown encoding {name}")))?;
+            enc.decode_without_bom_handling_and_without_replacement(bytes)
+                .map(std::borrow::Cow::into_owned)
+                .ok_or_else(|| refuse(0, format!("the file holds bytes that are not {name}")))
+        }
+    }
+}
+
+fn encode_single_byte(text: &str, name: &'static str) -> Vec<u8> {
+    match name {
+        // Callers refuse characters the encoding cannot hold (`unrepresentable`) before they
+        // reach the text; anything else here would be a bug, written as '?' as .NET does.
+        "iso-8859-1" | "us-ascii" => text
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect(),
+        _ => encoding_rs::Encoding::for_label(name.as_bytes()).map_or_else(
+            || text.as_bytes().to_vec(),
+            |enc| enc.encode(text).0.into_owned(),
+        ),
+    }
 }
 
 fn decode_utf8(path: &Path, mut bytes: Vec<u8>, skip: usize) -> Result<String> {
@@ -270,11 +386,36 @@ mod tests {
     }
 
     #[test]
-    fn a_declared_legacy_encoding_needs_ascii_text() {
-        let ok = "<?xml version='1.0' encoding='windows-1252'?><configuration/>";
-        assert!(SourceText::decode(Path::new("a"), ok.as_bytes().to_vec()).is_ok());
-        let bad = "<?xml version='1.0' encoding='windows-1252'?><configuration>é</configuration>";
-        let err = SourceText::decode(Path::new("a"), bad.as_bytes().to_vec()).unwrap_err();
+    fn declared_single_byte_encodings_are_read_and_written_back() {
+        for (declared, byte, c) in [
+            ("iso-8859-1", 0xE9, 'é'),
+            ("ISO-8859-1", 0x80, '\u{80}'),
+            ("windows-1252", 0x80, '€'),
+            ("windows-1250", 0x8A, 'Š'),
+        ] {
+            let mut bytes =
+                format!("<?xml version='1.0' encoding='{declared}'?><configuration>").into_bytes();
+            bytes.push(byte);
+            bytes.extend_from_slice(b"</configuration>");
+            let src = round_trip(&bytes);
+            assert!(src.text.contains(c), "{declared}");
+            assert!(matches!(src.encoding, Encoding::SingleByte { .. }));
+            // A character the code page cannot hold is found, never written as other bytes.
+            assert_eq!(
+                src.encoding.unrepresentable("ok€😀"),
+                Some(if declared.starts_with("windows") {
+                    '😀'
+                } else {
+                    '€'
+                })
+            );
+        }
+        let ascii = b"<?xml version='1.0' encoding='us-ascii'?><configuration>\xE9</configuration>";
+        assert!(SourceText::decode(Path::new("a"), ascii.to_vec()).is_err());
+        // A UTF-8 BOM with a legacy declaration: the BOM decides, non-ASCII text is refused.
+        let bom =
+            "\u{FEFF}<?xml version='1.0' encoding='windows-1252'?><configuration>é</configuration>";
+        let err = SourceText::decode(Path::new("a"), bom.as_bytes().to_vec()).unwrap_err();
         assert!(err.to_string().contains("windows-1252"), "{err}");
     }
 

@@ -1,0 +1,115 @@
+//! Interop: what .NET's config reader accepts around the section (a DOCTYPE, skipped, its
+//! entities never expanded) k2cse accepts; what makes .NET refuse the whole file (attributes on
+//! `<configuration>`, a declaration the BOM contradicts) is a lint error with its position.
+//! Mono's `ConfigurationManager` decides.
+#![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
+
+use std::collections::BTreeMap;
+
+use k2cse_core::Document;
+use k2cse_tests::fixtures::Scratch;
+use k2cse_tests::mono;
+
+const BODY: &str = "<configuration>\n<connectionStrings>\n<add name=\"x\" connectionString=\"Host Name=a\" />\n</connectionStrings>\n</configuration>\n";
+
+fn k2cse_view(s: &Scratch) -> BTreeMap<String, String> {
+    Document::load(&s.config)
+        .unwrap()
+        .entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            (
+                e.name.as_str().to_owned(),
+                e.value.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn lint(s: &Scratch) -> (i32, Vec<serde_json::Value>) {
+    let out = s
+        .k2cse(&["lint", "--json", "--today", "2026-11-28"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        out.status.code().unwrap(),
+        v["findings"].as_array().unwrap().clone(),
+    )
+}
+
+#[test]
+fn doctype_files_are_read_as_dotnet_reads_them() {
+    for doctype in [
+        "<!DOCTYPE configuration>",
+        "<!DOCTYPE configuration [\n  <!ENTITY pw \"secret\">\n  <!-- a ']' and a '>' in a comment -->\n]>",
+        "<!DOCTYPE configuration SYSTEM \"http://example.invalid/never-fetched.dtd\">",
+    ] {
+        let text = format!("<?xml version=\"1.0\"?>\n{doctype}\n{BODY}")
+            .replace("Host Name=a", "Host Name=a;Password=&pw;");
+        let s = Scratch::with(text.as_bytes());
+        let dotnet = mono::config_view(&s.config).unwrap();
+        // The entity is not expanded: K2 gets the text "&pw;".
+        assert_eq!(dotnet["x"], "Host Name=a;Password=&pw;", "{doctype}");
+        assert_eq!(k2cse_view(&s), dotnet, "{doctype}");
+        s.k2cse(&["set", "x", "Port=25"]).assert().success();
+        assert_eq!(k2cse_view(&s), mono::config_view(&s.config).unwrap());
+        assert!(
+            s.text().contains(doctype),
+            "the DOCTYPE is kept byte for byte"
+        );
+    }
+}
+
+#[test]
+fn attributes_on_configuration_are_lint_errors_with_their_position() {
+    for (attribute, refused) in [
+        (
+            " xmlns:xdt=\"http://schemas.microsoft.com/XML-Document-Transform\"",
+            true,
+        ),
+        (" foo=\"bar\"", true),
+        (
+            " xmlns=\"http://schemas.microsoft.com/.NetConfiguration/v2.0\"",
+            false,
+        ),
+    ] {
+        let text = format!(
+            "<?xml version=\"1.0\"?>\n{}",
+            BODY.replacen("<configuration>", &format!("<configuration{attribute}>"), 1)
+        );
+        let s = Scratch::with(text.as_bytes());
+        assert_eq!(
+            mono::config_view(&s.config).is_err(),
+            refused,
+            "{attribute}"
+        );
+        let (code, findings) = lint(&s);
+        let k2c060: Vec<_> = findings.iter().filter(|f| f["code"] == "K2C060").collect();
+        if refused {
+            assert_eq!(code, 3, "{attribute}");
+            assert_eq!(k2c060.len(), 1, "{findings:#?}");
+            assert_eq!(k2c060[0]["location"]["line"], 2);
+            assert_eq!(k2c060[0]["location"]["column"], 16);
+        } else {
+            assert!(k2c060.is_empty(), "{findings:#?}");
+        }
+    }
+}
+
+#[test]
+fn a_declaration_the_bom_contradicts_is_a_lint_error() {
+    for (bom, refused) in [(&b"\xEF\xBB\xBF"[..], true), (&b""[..], true)] {
+        let mut bytes = bom.to_vec();
+        bytes.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-16\"?>\n");
+        bytes.extend_from_slice(BODY.as_bytes());
+        let s = Scratch::with(&bytes);
+        assert_eq!(mono::config_view(&s.config).is_err(), refused);
+        let (code, findings) = lint(&s);
+        assert_eq!(code, 3);
+        let f = findings.iter().find(|f| f["code"] == "K2C060").unwrap();
+        assert_eq!(f["location"]["line"], 1);
+        assert_eq!(f["location"]["column"], 31);
+    }
+}
