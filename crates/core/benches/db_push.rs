@@ -79,7 +79,17 @@ async fn per_token(sim: &Simulator, n: usize, runs: usize) -> Sample {
     let mut client = Box::pin(tiberius::Client::connect(config, tcp.compat_write()))
         .await
         .unwrap();
-    client.execute("EXEC (N'OPEN MASTER KEY DECRYPTION BY PASSWORD = N''' + REPLACE(@P1, N'''', N'''''') + N''''); OPEN SYMMETRIC KEY SCSSOKey DECRYPTION BY CERTIFICATE SCHostServerCert", &[&SAMPLE_MASTER_KEY_PASSWORD]).await.unwrap();
+    client
+        .execute(
+            k2cse_core::db::sql::OPEN_MASTER_KEY,
+            &[&SAMPLE_MASTER_KEY_PASSWORD],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(k2cse_core::db::sql::OPEN_SYMMETRIC_KEY, &[])
+        .await
+        .unwrap();
     let mut millis = Vec::new();
     let mut round_trips = 0;
     for run in 0..runs {
