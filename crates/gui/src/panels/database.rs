@@ -22,6 +22,13 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
             ("Server", s.server.clone()),
             ("Database", s.database.clone()),
             ("Version", s.version.clone()),
+            (
+                "Compatibility level",
+                s.compatibility_level
+                    .map_or_else(|| "(unknown)".to_owned(), |l| l.to_string()),
+            ),
+            ("Collation", s.collation.clone()),
+            ("Table shape", s.shape.to_string()),
             ("SCSSOKey", yes(s.has_symmetric_key).to_owned()),
             (
                 "Encrypted tokens",
