@@ -68,6 +68,8 @@ fn entity_expansion_and_deep_nesting_are_bounded() {
     // is ever expanded: the value is the text "&lol3;", read at once.
     let laughs = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\"><!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>\n<configuration><connectionStrings><add name=\"a\" connectionString=\"&lol3;\"/></connectionStrings></configuration>";
     let s = Scratch::with(laughs.as_bytes());
+    // The first run may build the binary; time only the list.
+    s.k2cse(&["--version"]).output().unwrap();
     let start = Instant::now();
     let out = s.k2cse(&["--json", "list"]).output().unwrap();
     assert!(start.elapsed() < Duration::from_secs(10));

@@ -23,6 +23,8 @@ const FORMS: &[(&str, &str)] = &[
     ("ref-crlf", "Host Name=a&#xD;&#xA;b"),
     ("cr-ref-lf", "Host Name=a\r&#xA;b"),
     ("multi-line", "Host Name=relay;\r\n\t\tPort=25;\n\tTLS=None"),
+    // Normalization off also means no range check of character references.
+    ("ref-controls", "Host Name=a&#0;b&#x1;c&#xFFFF;d"),
 ];
 
 fn config(entries: &[(&str, &str)]) -> Vec<u8> {
@@ -64,6 +66,7 @@ fn every_white_space_form_reads_as_dotnet_reads_it() {
     assert_eq!(dotnet["tab"], "Host Name=a\tb");
     assert_eq!(dotnet["crlf"], "Host Name=a\r\nb");
     assert_eq!(dotnet["cr-ref-lf"], "Host Name=a\r\nb");
+    assert_eq!(dotnet["ref-controls"], "Host Name=a\0b\u{1}c\u{FFFF}d");
     assert_eq!(k2cse_view(&s), dotnet, "the core");
     let listed = s.k2cse(&["list", "--json"]).assert().success();
     let listed: BTreeMap<String, String> = listed_entries(&listed.get_output().stdout)

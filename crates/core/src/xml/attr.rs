@@ -11,6 +11,7 @@
 //! attribute (including how their characters were escaped) untouched.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::ops::Range;
 
 /// A reference in an attribute value that cannot be decoded.
@@ -100,8 +101,10 @@ fn reference(name: &str, offset: usize) -> Result<Option<char>, AttrError> {
             ))),
         };
     };
+    // With Normalization off, .NET's reader does not range-check character references:
+    // `&#0;` or `&#xFFFF;` reach K2 as those characters. A surrogate or a code point past
+    // U+10FFFF cannot be a character at all, and .NET refuses it.
     code.and_then(char::from_u32)
-        .filter(|&c| is_xml_char(c))
         .map(Some)
         .ok_or_else(|| error(format!("&{name}; is not a valid XML character reference")))
 }
@@ -115,7 +118,7 @@ fn is_xml_char(c: char) -> bool {
 /// character references (.NET would read them literally too, but any other XML reader — and
 /// an editor re-indenting the file — would turn them into spaces).
 pub fn escape(value: &str, quote: char) -> Cow<'_, str> {
-    if !value.contains(['&', '<', '\t', '\n', '\r', quote]) {
+    if !value.contains(['&', '<', '\t', '\n', '\r', quote]) && value.chars().all(is_xml_char) {
         return Cow::Borrowed(value);
     }
     let mut out = String::with_capacity(value.len() + 16);
@@ -128,6 +131,10 @@ pub fn escape(value: &str, quote: char) -> Cow<'_, str> {
             '\t' => out.push_str("&#x9;"),
             '\n' => out.push_str("&#xA;"),
             '\r' => out.push_str("&#xD;"),
+            // Not allowed literally in XML; .NET reads the reference back as the character.
+            _ if !is_xml_char(c) => {
+                let _ = write!(out, "&#x{:X};", u32::from(c));
+            }
             _ => out.push(c),
         }
     }
@@ -169,7 +176,10 @@ mod tests {
         // Named entities other than the predefined five are not expanded (.NET neither).
         assert_eq!(decode("a&nbsp;b").unwrap(), "a&nbsp;b");
         assert!(decode("&n bsp;").is_err());
-        assert!(decode("&#0;").is_err());
+        // No range check on character references (Normalization off), except non-characters.
+        assert_eq!(decode("a&#0;b&#xFFFF;").unwrap(), "a\0b\u{FFFF}");
+        assert!(decode("&#xD800;").is_err());
+        assert!(decode("&#x110000;").is_err());
     }
 
     #[test]
@@ -181,6 +191,7 @@ mod tests {
             "say \"hi\" it's",
             "tab\there\nline\r",
             "é😀",
+            "nul\0 and \u{1} and \u{FFFF}",
         ] {
             for quote in ['"', '\''] {
                 let escaped = escape(value, quote);

@@ -223,7 +223,8 @@ fn char_reference(body: &str) -> Option<char> {
     } else {
         body.strip_prefix('#')?.parse().ok()?
     };
-    char::from_u32(code).filter(|&c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
+    // .NET's config reader (Normalization off) does not range-check character references.
+    char::from_u32(code)
 }
 
 /// The end of a `<!DOCTYPE ...>` declaration starting at `lt`: quoted literals and the
