@@ -93,6 +93,25 @@ const STRICTER: &[&str] = &[
     "is not a valid qualified name",
 ];
 
+/// What roxmltree rejects and .NET's config reader (so k2cse) accepts: an undeclared named
+/// entity stays the text `&name;` (Mono's System.Configuration reads it so, with or without a
+/// DOCTYPE), and a DOCTYPE is skipped (tests/tests/interop_file_level.rs).
+const LENIENT: &[&str] = &["unknown entity reference", "XML with DTD detected"];
+
+/// Whether `doc` has a character reference to a C0 control character: .NET's config reader
+/// checks no character range (`&#5;` reads as U+0005), roxmltree refuses it.
+fn has_control_reference(doc: &str) -> bool {
+    doc.match_indices("&#").any(|(at, _)| {
+        let rest = &doc[at + 2..];
+        let (digits, radix) = match rest.strip_prefix('x') {
+            Some(hex) => (hex, 16),
+            None => (rest, 10),
+        };
+        let end = digits.find(';').unwrap_or(0);
+        u32::from_str_radix(&digits[..end], radix).is_ok_and(|n| n < 0x20)
+    })
+}
+
 #[test]
 fn scanner_accepts_exactly_what_a_full_parser_accepts() {
     let mut rng = Rng(0x1234_5678_9abc_def1);
@@ -108,6 +127,9 @@ fn scanner_accepts_exactly_what_a_full_parser_accepts() {
             .is_ok_and(|d| d.root_element().tag_name().name() == "configuration");
         match (&ours, &reference) {
             (Ok(_), Ok(_)) => accepted += 1,
+            (Ok(_), Err(e))
+                if LENIENT.iter().any(|s| e.to_string().contains(s))
+                    || has_control_reference(&doc) => {}
             (Ok(_), Err(e)) => {
                 mismatches.push(format!("we accept, roxmltree rejects: {e}\n{doc:?}"));
             }
