@@ -396,7 +396,11 @@ fn completions_into_a_closed_pipe_end_quietly() {
             "{shell}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -427,7 +431,9 @@ fn a_locked_file_exits_with_the_retry_code() {
     s.k2cse(&["set", SMTP, "Port=587"])
         .assert()
         .code(5)
-        .stderr(predicate::str::contains("another k2cse is saving this file"));
+        .stderr(predicate::str::contains(
+            "another k2cse is saving this file",
+        ));
     assert_eq!(s.bytes(), before);
     drop(held);
     s.k2cse(&["set", SMTP, "Port=587"]).assert().success();

@@ -138,7 +138,8 @@ impl Context {
 
 /// Reads a key file, asking for the passphrase of a password-protected PEM key only then.
 fn load_key(path: &std::path::Path) -> anyhow::Result<RsaKey> {
-    let text = k2cse_core::bounded::read_to_string(path, 1024 * 1024, "key file").unwrap_or_default();
+    let text =
+        k2cse_core::bounded::read_to_string(path, 1024 * 1024, "key file").unwrap_or_default();
     let passphrase = if RsaKey::needs_passphrase(&text) {
         crate::secrets::key_passphrase(path)
     } else {

@@ -77,7 +77,9 @@ fn refuse_special(path: &Path, metadata: &fs::Metadata, what: &str) -> Result<()
         path,
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            format!("reading the {what}: it is {kind}, not a regular file; k2cse reads only regular files"),
+            format!(
+                "reading the {what}: it is {kind}, not a regular file; k2cse reads only regular files"
+            ),
         ),
     ))
 }
