@@ -84,7 +84,7 @@ impl Args {
             path: opt(&map, "path", "a string")?,
             name,
             state,
-            values: opt(&map, "values", "a dictionary of key: value")?.unwrap_or_default(),
+            values: values(&map)?,
             unset: opt(&map, "unset", "a list of key names")?.unwrap_or_default(),
             connection_string: opt(&map, "connection_string", "a string")?,
             key_file: opt(&map, "key_file", "a string")?,
@@ -121,6 +121,16 @@ fn opt<T: DeserializeOwned>(
             .map(Some)
             .map_err(|_| format!("option {key}: expected {expected}")),
     }
+}
+
+/// `values`: a dictionary, or (from `ansible -a 'values=...'`) the same as JSON text.
+fn values(map: &Map<String, Value>) -> Result<Values, String> {
+    const EXPECTED: &str = "a dictionary of key: value";
+    if let Some(Value::String(text)) = map.get("values") {
+        return serde_json::from_str(text)
+            .map_err(|_| format!("option values: expected {EXPECTED}"));
+    }
+    Ok(opt(map, "values", EXPECTED)?.unwrap_or_default())
 }
 
 /// A boolean option, as Ansible's `type: bool` reads it (true/false, yes/no, on/off, 1/0).

@@ -33,6 +33,9 @@ fn backups(dir: &Path) -> usize {
 fn a_change_writes_with_a_backup_and_the_same_change_again_is_no_change() {
     let (dir, path) = sample();
     let args = json!({"name": SMTP, "values": {"Port": 587, "TLS": "StartTls"}});
+    // `ansible -a 'values={"Port": 587}'` passes the dictionary as JSON text: the same change.
+    let as_text = json!({"name": SMTP, "values": "{\"Port\": 587}", "_ansible_check_mode": true});
+    assert_eq!(call(&path, as_text)["changed"], true);
     let first = call(&path, args.clone());
     assert_eq!(first["changed"], true, "{first}");
     assert!(first.get("failed").is_none(), "{first}");
@@ -184,6 +187,10 @@ fn bad_arguments_fail_without_echoing_values() {
             "state=absent",
         ),
         (json!({"name": SMTP, "force": "perhaps"}), "option force"),
+        (
+            json!({"name": SMTP, "values": "Password=Hunter2"}),
+            "option values",
+        ),
         (
             json!({"name": SMTP, "db_push": true}),
             "db_push is not implemented",
