@@ -118,26 +118,60 @@ fn user() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// The collection as `ansible-galaxy collection install` lays it out, with the module program.
-fn install_collection(root: &Path) {
+/// Builds the collection tarball from ansible/ with the module program, as scripts/package.sh
+/// does, and installs it with `ansible-galaxy` into `root`.
+fn install_collection(root: &Path, work: &Path) {
     let status = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "-p", "k2cse-ansible"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap();
     assert!(status.success(), "cargo build -p k2cse-ansible failed");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ansible");
-    let dest = root.join("ansible_collections/k2cse/k2cse");
-    copy_tree(&source, &dest);
+    let source = work.join("collection");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../ansible"),
+        &source,
+    );
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
         PathBuf::from,
     );
     std::fs::copy(
         target.join("debug/k2cse_connection_string"),
-        dest.join("plugins/modules/k2cse_connection_string"),
+        source.join("plugins/modules/k2cse_connection_string"),
     )
     .unwrap();
+    let galaxy = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new("ansible-galaxy")
+            .args(args)
+            .output()
+            .expect("ansible-galaxy is missing: run scripts/setup.sh (ansible-core from PyPI)");
+        assert!(
+            out.status.success(),
+            "ansible-galaxy {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let dist = work.join("dist");
+    galaxy(&[
+        "collection".as_ref(),
+        "build".as_ref(),
+        "--output-path".as_ref(),
+        dist.as_os_str(),
+        source.as_os_str(),
+    ]);
+    let tarball = std::fs::read_dir(&dist)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".tar.gz"))
+        .unwrap();
+    galaxy(&[
+        "collection".as_ref(),
+        "install".as_ref(),
+        "-p".as_ref(),
+        root.as_os_str(),
+        tarball.as_os_str(),
+    ]);
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -163,7 +197,7 @@ impl Farm {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let sshd = Sshd::start(&dir.path().join("ssh"));
-        install_collection(&dir.path().join("collections"));
+        install_collection(&dir.path().join("collections"), dir.path());
         for node in ["node1", "node2"] {
             std::fs::create_dir_all(dir.path().join(node)).unwrap();
             std::fs::write(Self::config_in(dir.path(), node), K2_SAMPLE).unwrap();
@@ -293,6 +327,27 @@ fn stamp(path: &Path) -> (std::time::SystemTime, u64) {
 fn a_farm_is_changed_once_checked_and_diffed_masked_and_fails_per_host() {
     let farm = Farm::new();
     let play = smtp_play("");
+
+    // ansible-doc finds the module's documentation beside the binary module.
+    let doc = Command::new("ansible-doc")
+        .arg("k2cse.k2cse.k2cse_connection_string")
+        .env(
+            "ANSIBLE_COLLECTIONS_PATH",
+            farm.dir.path().join("collections"),
+        )
+        .env("ANSIBLE_NOCOLOR", "1")
+        .output()
+        .expect("ansible-doc is missing: run scripts/setup.sh");
+    let doc = String::from_utf8_lossy(&doc.stdout);
+    for option in [
+        "connection_string",
+        "key_file",
+        "db_push",
+        "backup_file",
+        "check_mode",
+    ] {
+        assert!(doc.contains(option), "ansible-doc lacks {option}: {doc}");
+    }
 
     // Check mode with --diff: both nodes would change, nothing is written, secrets masked.
     let out = farm.play(&play, &["--check", "--diff"]);
