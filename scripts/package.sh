@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Release packages: one zip per platform with both programs, the README, the Windows guide
-# and the licences, plus SHA256SUMS over the zips.
+# and the licences; the Ansible collection with the module for Linux and Windows targets;
+# SHA256SUMS over them all.
 #   scripts/package.sh [OUT_DIR]          (default dist/)
 #
 #   dist/k2cse-<version>-x86_64-windows.zip   k2cse.exe, k2cse-gui.exe (mingw-w64 cross-build)
 #   dist/k2cse-<version>-x86_64-linux.zip     k2cse, k2cse-gui
+#   dist/k2cse-k2cse-<version>.tar.gz         the Ansible collection k2cse.k2cse (ansible/,
+#                                             docs/ansible.md): the module k2cse_connection_string
+#                                             and k2cse_connection_string.exe, built with
+#                                             `ansible-galaxy collection build`
 #   dist/SHA256SUMS                           `sha256sum -c SHA256SUMS` checks them
 # Each zip holds one folder, k2cse-<version>-<platform>/; the script checks each zip's contents.
-# Needs gcc-mingw-w64-x86-64 and python3 (for the zip files; scripts/setup.sh installs both).
+# Needs gcc-mingw-w64-x86-64, python3 (for the zip files) and ansible-galaxy (ansible-core);
+# scripts/setup.sh installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-dist}
@@ -26,10 +32,10 @@ for platform in x86_64-linux x86_64-windows; do
   [ "$platform" = x86_64-windows ] && exe=.exe
   echo "package: building $target"
   if [ "$target" = host ]; then
-    cargo build --release --locked -p k2cse -p k2cse-gui
+    cargo build --release --locked -p k2cse -p k2cse-gui -p k2cse-ansible
     dir=target/release
   else
-    cargo build --release --locked --target "$target" -p k2cse -p k2cse-gui
+    cargo build --release --locked --target "$target" -p k2cse -p k2cse-gui -p k2cse-ansible
     dir=target/$target/release
   fi
   name=k2cse-$version-$platform
@@ -67,4 +73,28 @@ if missing:
 print(f"package: {path}: {len(names)} files")
 PY
 done
-(cd "$out" && sha256sum k2cse-"$version"-*.zip > SHA256SUMS && sha256sum -c SHA256SUMS)
+# The Ansible collection: ansible/ with the module programs in plugins/modules/ (Linux targets
+# run the file without extension, Windows targets the .exe; ansible-doc reads the .py beside
+# them), its version set to the workspace's.
+collection=$stage/collection
+cp -r ansible "$collection"
+cp target/release/k2cse_connection_string "$collection/plugins/modules/"
+cp target/x86_64-pc-windows-gnu/release/k2cse_connection_string.exe "$collection/plugins/modules/"
+sed -i "s/^version: .*/version: $version/" "$collection/galaxy.yml"
+tarball=k2cse-k2cse-$version.tar.gz
+rm -f "$out/$tarball"
+ansible-galaxy collection build --output-path "$out" "$collection"
+python3 - "$out/$tarball" <<'PY'
+import sys, tarfile
+path = sys.argv[1]
+names = set(tarfile.open(path).getnames())
+want = {"MANIFEST.json", "FILES.json", "plugins/modules/k2cse_connection_string",
+        "plugins/modules/k2cse_connection_string.exe", "plugins/modules/k2cse_connection_string.py",
+        "examples/inventory.ini", "examples/smtp-relay.yml"}
+missing = want - names
+if missing:
+    sys.exit(f"package: {path} lacks {sorted(missing)}")
+print(f"package: {path}: {len(names)} files")
+PY
+
+(cd "$out" && sha256sum k2cse-"$version"-*.zip "$tarball" > SHA256SUMS && sha256sum -c SHA256SUMS)

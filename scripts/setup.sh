@@ -11,6 +11,9 @@
 #   mesa-vulkan-drivers, ...   CPU rendering for the GUI snapshot tests (egui_kittest + wgpu)
 #   xvfb, imagemagick, ...     the real GUI window under a virtual X server (scripts/screenshot.sh)
 #   bsdutils                   `script`: a pseudo-terminal for the progress-bar test
+#   ansible-core (PyPI), openssh-server, openssh-client
+#                              the Ansible module's tests: ansible-playbook against a local
+#                              host and an sshd on 127.0.0.1 (tests/tests/ansible.rs)
 #   nightly Rust, cargo-fuzz   the fuzz targets (fuzz/run.sh, fuzz/replay.sh)
 #
 # Safe to run again: packages already installed are skipped, unless CI=true (then apt-get
@@ -29,6 +32,7 @@ packages=(
   mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0
   xvfb xauth x11-utils imagemagick
   bsdutils
+  openssh-server openssh-client
 )
 
 sudo=""
@@ -58,6 +62,14 @@ if ! python3 -c "import sqlglot, sqlfluff" 2>/dev/null; then
   echo "setup: installing sqlglot and sqlfluff"
   python3 -m pip install --quiet sqlglot sqlfluff \
     || python3 -m pip install --quiet --break-system-packages sqlglot sqlfluff
+fi
+
+# ansible-core (PyPI): the real engine for the Ansible module's tests (tests/tests/ansible.rs)
+# and ansible-galaxy for the collection tarball (scripts/package.sh).
+if ! command -v ansible-playbook >/dev/null || ! command -v ansible-galaxy >/dev/null; then
+  echo "setup: installing ansible-core"
+  python3 -m pip install --quiet ansible-core \
+    || python3 -m pip install --quiet --break-system-packages ansible-core
 fi
 
 if ! command -v cargo >/dev/null; then

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Windows build, tested under Wine (a CI step; docs/windows.md):
-#   1. cross-builds the release k2cse.exe and k2cse-gui.exe with mingw-w64;
+#   1. cross-builds the release k2cse.exe, k2cse-gui.exe and the Ansible module
+#      k2cse_connection_string.exe with mingw-w64;
 #   2. prepares a 64-bit Wine prefix with the bcryptprimitives.dll stand-in (tests/wine/);
-#   3. on a virtual X display, runs tests/tests/wine_cli.rs and wine_gui.rs (the .exe files
-#      against the Linux build, a real CryptoAPI container, DPAPI, Credential Manager, the
+#   3. on a virtual X display, runs tests/tests/wine_cli.rs, wine_ansible.rs and wine_gui.rs
+#      (the .exe files against the Linux build, a real CryptoAPI container, DPAPI, Credential Manager, the
 #      registry, the GUI window), then the core's unit tests and the GUI's kittest suites built
 #      for Windows, through Wine.
 # Needs wine, wine64, gcc-mingw-w64-x86-64, xvfb and imagemagick (scripts/setup.sh). Fails,
@@ -25,7 +26,7 @@ prefix=${K2CSE_WINE_PREFIX:-$PWD/target/wine-prefix}
 display=:${K2CSE_WINE_DISPLAY:-98}
 
 echo "wine-tests: building the release .exe files"
-cargo build --release --locked --target "$target" -p k2cse -p k2cse-gui
+cargo build --release --locked --target "$target" -p k2cse -p k2cse-gui -p k2cse-ansible
 
 export WINEPREFIX=$prefix WINEARCH=win64 WINEDEBUG=-all
 if [ ! -f "$prefix/system.reg" ]; then
@@ -51,7 +52,7 @@ sleep 1
 export DISPLAY=$display K2CSE_WINDOWS_BIN=$bin
 
 echo "wine-tests: the .exe files against the Linux build"
-cargo test --locked -p k2cse-tests --test wine_cli --test wine_db --test wine_gui -- --ignored --test-threads=1
+cargo test --locked -p k2cse-tests --test wine_cli --test wine_db --test wine_ansible --test wine_gui -- --ignored --test-threads=1
 
 echo "wine-tests: the core's unit tests and the GUI's kittest suites, built for Windows"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
