@@ -73,10 +73,18 @@ options:
     default: true
   db_push:
     description:
-      - Push the change to the K2 database too. Not implemented in this version - V(true)
-        fails the task; run C(k2cse db push) once per farm with C(run_once).
+      - Also write the entry's value into its K2 database token (the vendor tool's
+        "update database"), after backing up the rows; in check mode only planned. The
+        database is shared by the farm - use it on a task with C(run_once).
+      - Passwords come from the task's environment (C(K2CSE_SQL_PASSWORD),
+        C(K2CSE_MASTER_KEY_PASSWORD)).
     type: bool
     default: false
+  db_connection:
+    description:
+      - The K2 database for O(db_push), as an ADO.NET connection string; default the config's
+        C(HostserverDB) entry.
+    type: str
   force:
     description:
       - Write even when the change introduces lint errors.
@@ -120,9 +128,18 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed:
-  description: Whether the file was (or, in check mode, would be) written.
+  description: Whether the file or, with O(db_push), the database was (or, in check mode,
+    would be) written.
   type: bool
   returned: always
+db_changed:
+  description: Whether the database token was (or would be) written.
+  type: bool
+  returned: with O(db_push)
+db_backup_file:
+  description: The backup of the database rows taken before writing them.
+  type: str
+  returned: when O(db_push) wrote with O(backup=true)
 path:
   description: The config file used.
   type: str

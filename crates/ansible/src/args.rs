@@ -30,6 +30,8 @@ pub struct Args {
     pub key_file: Option<String>,
     pub backup: bool,
     pub db_push: bool,
+    /// The K2 database for `db_push` (default: the config's `HostserverDB` entry).
+    pub db_connection: Option<String>,
     pub force: bool,
     /// `_ansible_check_mode`: report, write nothing.
     pub check_mode: bool,
@@ -50,6 +52,7 @@ pub const OPTIONS: &[&str] = &[
     "key_file",
     "backup",
     "db_push",
+    "db_connection",
     "force",
 ];
 
@@ -90,6 +93,7 @@ impl Args {
             key_file: opt(&map, "key_file", "a string")?,
             backup: flag(&map, "backup")?.unwrap_or(true),
             db_push: flag(&map, "db_push")?.unwrap_or(false),
+            db_connection: opt(&map, "db_connection", "a string")?,
             force: flag(&map, "force")?.unwrap_or(false),
             check_mode: flag(&map, "_ansible_check_mode")?.unwrap_or(false),
             diff: flag(&map, "_ansible_diff")?.unwrap_or(false),

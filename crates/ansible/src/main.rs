@@ -4,6 +4,7 @@
 //! (docs/ansible.md describes the contract).
 
 mod args;
+mod db_push;
 mod module;
 
 use std::io::Write as _;

@@ -48,9 +48,6 @@ pub fn run(value: Value, cwd: &Path, env: &dyn Fn(&str) -> Option<String>) -> Va
 }
 
 fn execute(args: &Args, cwd: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Value, String> {
-    if args.db_push {
-        return Err("db_push is not implemented by this module yet: run `k2cse db push` once per farm after the file change (docs/ansible.md shows it with run_once)".into());
-    }
     let path = discover_config(args.path.as_deref().map(Path::new), cwd, env)
         .map_err(|e| e.to_string())?;
     let doc = load(&path, args.key_file.as_deref())?;
@@ -115,6 +112,29 @@ fn execute(args: &Args, cwd: &Path, env: &dyn Fn(&str) -> Option<String>) -> Res
         }
         msg
     };
+    let mut msg = msg;
+    if args.db_push {
+        // A database failure after the file was written fails the task but keeps `changed`,
+        // so that Ansible reports the file change it made.
+        match crate::db_push::push(args, &path, session.document(), env) {
+            Ok(pushed) => {
+                if pushed.changed {
+                    result["changed"] = true.into();
+                }
+                result["db_changed"] = pushed.changed.into();
+                msg.push_str("; ");
+                msg.push_str(&pushed.msg);
+                if let Some(backup) = pushed.backup {
+                    result["db_backup_file"] = backup.display().to_string().into();
+                }
+            }
+            Err(e) => {
+                result["failed"] = true.into();
+                msg.push_str("; the database was not updated: ");
+                msg.push_str(&e);
+            }
+        }
+    }
     result["msg"] = msg.into();
     if let Some(backup) = backup_file {
         result["backup_file"] = backup.display().to_string().into();

@@ -192,8 +192,8 @@ fn bad_arguments_fail_without_echoing_values() {
             "option values",
         ),
         (
-            json!({"name": SMTP, "db_push": true}),
-            "db_push is not implemented",
+            json!({"name": SMTP, "db_push": true, "db_connection": "Data Source=x;User ID=sa;Authentication=ActiveDirectoryInteractive"}),
+            "Authentication=ActiveDirectoryInteractive",
         ),
     ] {
         let out = call(&path, args);
@@ -231,4 +231,75 @@ fn a_missing_file_fails_and_discovery_looks_in_the_current_folder() {
             .ends_with("K2HostServer.exe.config"),
         "{out}"
     );
+}
+
+/// `db_push`: after the file, the entry's database token gets the file's value (the rows are
+/// backed up first); the same task again changes neither; check mode plans only.
+#[test]
+fn db_push_writes_the_token_once_and_check_mode_only_plans() {
+    use k2cse_mssql_sim::{SAMPLE_MASTER_KEY_PASSWORD, SimConfig, Simulator};
+    let sim = Simulator::start(SimConfig::default()).unwrap();
+    let (dir, path) = sample();
+    let env = |var: &str| {
+        (var == "K2CSE_MASTER_KEY_PASSWORD").then(|| SAMPLE_MASTER_KEY_PASSWORD.to_owned())
+    };
+    let args = |check: bool| {
+        json!({
+            "path": path.display().to_string(),
+            "name": SMTP,
+            "values": {"Port": 587},
+            "db_push": true,
+            "db_connection": sim.connection_string(),
+            "_ansible_check_mode": check,
+        })
+    };
+    let token = || {
+        let target =
+            k2cse_core::db::Target::from_connection_string(&sim.connection_string()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut db =
+                k2cse_core::db::Database::connect(&target, &k2cse_core::db::Credentials::default())
+                    .await
+                    .unwrap();
+            db.token("[ConnectionString:SourceCode.Net.Mail.SmtpConnection]")
+                .await
+                .unwrap()
+                .value
+                .text()
+                .map(str::to_owned)
+        })
+    };
+    let before = token();
+    let planned = run(args(true), Path::new("/nonexistent"), &env);
+    assert_eq!(planned["changed"], true, "{planned}");
+    assert_eq!(planned["db_changed"], true, "{planned}");
+    assert!(
+        planned["msg"].as_str().unwrap().contains("would write"),
+        "{planned}"
+    );
+    assert_eq!(token(), before, "check mode writes nothing");
+
+    let first = run(args(false), Path::new("/nonexistent"), &env);
+    assert_eq!(first["db_changed"], true, "{first}");
+    assert!(Path::new(first["db_backup_file"].as_str().unwrap()).is_file());
+    let written = token().unwrap();
+    assert!(written.contains("Port=587"), "{written}");
+    let file = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        file.contains(&written.replace('"', "&quot;")),
+        "the token holds the file's value"
+    );
+
+    let again = run(args(false), Path::new("/nonexistent"), &env);
+    assert_eq!(again["changed"], false, "{again}");
+    assert_eq!(again["db_changed"], false, "{again}");
+    assert!(
+        again["msg"].as_str().unwrap().contains("already in sync"),
+        "{again}"
+    );
+    drop(dir);
 }

@@ -14,6 +14,7 @@
 mod client;
 mod error;
 pub mod link;
+pub mod push;
 pub mod shape;
 mod snapshot;
 pub mod sql;
