@@ -95,7 +95,7 @@ const STRICTER: &[&str] = &[
 
 /// What roxmltree rejects and .NET's config reader (so k2cse) accepts: an undeclared named
 /// entity stays the text `&name;` (Mono's System.Configuration reads it so, with or without a
-/// DOCTYPE), and a DOCTYPE is skipped (tests/tests/interop_file_level.rs).
+/// DOCTYPE), and a DOCTYPE is skipped (`tests/tests/interop_file_level.rs`).
 const LENIENT: &[&str] = &["unknown entity reference", "XML with DTD detected"];
 
 /// Whether `doc` has a character reference to a C0 control character: .NET's config reader
