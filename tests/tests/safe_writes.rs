@@ -1,6 +1,6 @@
 //! Issue 13, "safe writes": no-op edits write nothing, backups survive when they are needed,
 //! secret input refuses empty values, and what surrounds a save is bounded and explicit.
-#![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is the failure report.
 
 use std::path::Path;
 
@@ -396,7 +396,11 @@ fn completions_into_a_closed_pipe_end_quietly() {
             "{shell}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -427,8 +431,67 @@ fn a_locked_file_exits_with_the_retry_code() {
     s.k2cse(&["set", SMTP, "Port=587"])
         .assert()
         .code(5)
-        .stderr(predicate::str::contains("another k2cse is saving this file"));
+        .stderr(predicate::str::contains(
+            "another k2cse is saving this file",
+        ));
     assert_eq!(s.bytes(), before);
     drop(held);
     s.k2cse(&["set", SMTP, "Port=587"]).assert().success();
+}
+
+#[test]
+fn a_planted_backup_naming_another_file_is_refused_unless_to() {
+    let s = Scratch::sample();
+    let victim = s.dir.path().join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    // A backup "of" another file, dropped into this config's backup folder.
+    let planted = k2cse_core::backup::Backup::new(k2cse_core::backup::BackupKind::Manual, "x")
+        .with_file(&victim, b"attacker's bytes".to_vec());
+    let store = k2cse_core::backup::BackupStore::for_config(&s.config, None);
+    let path = store.save(&planted, None).unwrap();
+    let before = s.bytes();
+    s.k2cse(&["backup", "restore", path.to_str().unwrap(), "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the backup was taken of"))
+        .stderr(predicate::str::contains("--to"));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(s.bytes(), before);
+    // Named on purpose, it goes where --to says (and only there).
+    let elsewhere = s.dir.path().join("copy.config");
+    s.k2cse(&[
+        "backup",
+        "restore",
+        path.to_str().unwrap(),
+        "--yes",
+        "--to",
+        elsewhere.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    assert_eq!(std::fs::read(&elsewhere).unwrap(), b"attacker's bytes");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+}
+
+#[test]
+#[cfg(unix)]
+fn a_backup_folder_others_can_write_to_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let s = Scratch::sample();
+    s.k2cse(&["set", SMTP, "Port=587"]).assert().success();
+    let dir = s.dir.path().join("k2cse-backups");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for args in [
+        vec!["backup", "list"],
+        vec!["backup", "restore", "latest", "--yes"],
+        vec!["set", SMTP, "Port=588"],
+    ] {
+        s.k2cse(&args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("writable by others"));
+    }
+    assert!(s.text().contains("Port=587;"));
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    s.k2cse(&["backup", "list"]).assert().success();
 }

@@ -34,6 +34,8 @@ pub fn run(
     command: BackupCommand,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
+    // Every backup command: a folder someone else could write to is not trusted.
+    ctx.backup_store().check_trusted()?;
     match command {
         BackupCommand::Create(args) => create(ctx, &args, out),
         BackupCommand::List => list(ctx, out),
@@ -316,6 +318,7 @@ fn resolve(ctx: &Context, name: &Path) -> anyhow::Result<PathBuf> {
 
 /// Opens and verifies a backup, asking for the passphrase only when it is encrypted.
 fn open(path: &Path) -> anyhow::Result<Backup> {
+    backup::check_trusted_file(path)?;
     let passphrase = if backup::is_encrypted_file(path)? {
         crate::secrets::backup_passphrase(true, false)?
     } else {
@@ -337,10 +340,24 @@ fn plan_restore(
         OnlyArg::File => Only::File,
         OnlyArg::Db => Only::Database,
     });
-    let onto = args
-        .onto
-        .clone()
-        .or_else(|| ctx.config_given.then(|| ctx.path.clone()));
+    // The file goes to the config in scope, and only if the backup was taken of it; `--to`
+    // names another target on purpose.
+    let restores_file = only != Some(Only::Database) && backup.files().next().is_some();
+    let onto = match &args.onto {
+        Some(to) => Some(to.clone()),
+        None if !restores_file => None,
+        None if ctx.path.as_os_str().is_empty() => {
+            return Err(UsageError(
+                "no config file in scope: pass --config PATH (the file to restore), or --to PATH"
+                    .into(),
+            )
+            .into());
+        }
+        None => {
+            backup::check_restore_target(path, &backup, &ctx.path)?;
+            Some(ctx.path.clone())
+        }
+    };
     let mut connected = None;
     let current = if RestorePlan::needs_database(&backup, only) {
         steps.step("connecting to the database");

@@ -34,8 +34,6 @@ pub struct Context {
     pub backup_dir: Option<PathBuf>,
     /// `--keep`.
     pub keep: usize,
-    /// The config path was given (`--config`, `--demo`) rather than looked for.
-    pub config_given: bool,
     /// With --demo, the temporary folder holding the sample (removed on exit).
     _demo_dir: Option<tempfile::TempDir>,
 }
@@ -83,7 +81,6 @@ impl Context {
             demo: global.demo,
             backup_dir: global.backup_dir.clone(),
             keep: global.keep,
-            config_given: global.demo || global.config.is_some(),
             #[cfg(feature = "simulator")]
             simulator: std::cell::OnceCell::new(),
             _demo_dir: demo_dir,
@@ -138,7 +135,8 @@ impl Context {
 
 /// Reads a key file, asking for the passphrase of a password-protected PEM key only then.
 fn load_key(path: &std::path::Path) -> anyhow::Result<RsaKey> {
-    let text = k2cse_core::bounded::read_to_string(path, 1024 * 1024, "key file").unwrap_or_default();
+    let text =
+        k2cse_core::bounded::read_to_string(path, 1024 * 1024, "key file").unwrap_or_default();
     let passphrase = if RsaKey::needs_passphrase(&text) {
         crate::secrets::key_passphrase(path)
     } else {

@@ -53,15 +53,9 @@ fn open_regular(path: &Path) -> Result<fs::File> {
     options.open(path).map_err(|e| Error::io(path, e))
 }
 
-#[cfg(all(unix, any(target_os = "linux", target_os = "android")))]
-const fn nonblock() -> i32 {
-    0o4000
-}
-
-#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
-const fn nonblock() -> i32 {
-    // BSDs and macOS.
-    0x0004
+#[cfg(unix)]
+fn nonblock() -> i32 {
+    rustix::fs::OFlags::NONBLOCK.bits().cast_signed()
 }
 
 fn refuse_special(path: &Path, metadata: &fs::Metadata, what: &str) -> Result<()> {
@@ -77,7 +71,9 @@ fn refuse_special(path: &Path, metadata: &fs::Metadata, what: &str) -> Result<()
         path,
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            format!("reading the {what}: it is {kind}, not a regular file; k2cse reads only regular files"),
+            format!(
+                "reading the {what}: it is {kind}, not a regular file; k2cse reads only regular files"
+            ),
         ),
     ))
 }

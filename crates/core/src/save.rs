@@ -205,6 +205,7 @@ fn check_and_back_up(
         return verify_only().map(|()| None);
     }
     let store = BackupStore::for_config(path, options.backup_dir.as_deref());
+    store.check_trusted()?;
     // The newest backup already holds these bytes (a file changed back by hand, then edited
     // again): it is the backup of this write too.
     let source = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
