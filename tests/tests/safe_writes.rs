@@ -495,3 +495,26 @@ fn a_backup_folder_others_can_write_to_is_refused() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     s.k2cse(&["backup", "list"]).assert().success();
 }
+
+#[test]
+#[cfg(unix)]
+fn a_symlinked_config_stays_a_symlink_with_the_new_content_in_its_target() {
+    let s = Scratch::sample();
+    let real = s.dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let target = real.join("K2HostServer.exe.config");
+    std::fs::rename(&s.config, &target).unwrap();
+    std::os::unix::fs::symlink(&target, &s.config).unwrap();
+    s.k2cse(&["set", SMTP, "Port=587"]).assert().success();
+    assert!(
+        std::fs::symlink_metadata(&s.config)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("Port=587;")
+    );
+}

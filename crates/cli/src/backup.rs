@@ -115,7 +115,7 @@ fn create(
         let bytes = k2cse_core::bounded::read(
             &ctx.path,
             k2cse_core::config::MAX_CONFIG_BYTES,
-            "config file",
+            ".NET config file",
         )?;
         backup = backup.with_file(&ctx.path, bytes);
     }

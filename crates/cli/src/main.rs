@@ -116,7 +116,11 @@ fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
         3
     } else if matches!(
         core,
-        Some(k2cse_core::Error::ChangedOnDisk { .. } | k2cse_core::Error::Locked { .. })
+        Some(
+            k2cse_core::Error::ChangedOnDisk { .. }
+                | k2cse_core::Error::Locked { .. }
+                | k2cse_core::Error::EditedDuringSave { .. }
+        )
     ) {
         // Someone else changed or is changing the file: running the command again is right.
         5

@@ -127,7 +127,7 @@ mod tests {
         assert!(err.contains("a folder, not a regular file"), "{err}");
         #[cfg(unix)]
         {
-            let err = read(Path::new("/dev/zero"), 1 << 20, "config file")
+            let err = read(Path::new("/dev/zero"), 1 << 20, ".NET config file")
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("a device"), "{err}");

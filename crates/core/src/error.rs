@@ -160,6 +160,16 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// Another program wrote to the file while k2cse replaced it: k2cse's version is in place,
+    /// the other program's is kept in a backup.
+    #[error("{}: another program wrote to the file while k2cse was saving it; k2cse's version is now in place and the other program's is kept in {}: compare them (`k2cse backup restore {} --dry-run`) and merge", path.display(), kept.display(), kept.display())]
+    EditedDuringSave {
+        /// The config file.
+        path: PathBuf,
+        /// The backup holding the other program's version.
+        kept: PathBuf,
+    },
+
     /// Another k2cse holds the file's write lock (its save is taking long, or it hangs).
     #[error("{}: another k2cse is saving this file (it has held {} for more than {seconds}s); nothing was written; try again when it is done", path.display(), lock.display())]
     Locked {
