@@ -518,3 +518,27 @@ fn a_symlinked_config_stays_a_symlink_with_the_new_content_in_its_target() {
             .contains("Port=587;")
     );
 }
+
+#[test]
+fn an_interrupted_restore_is_reported_at_the_next_run_until_finished() {
+    let s = Scratch::sample();
+    s.k2cse(&["set", SMTP, "Port=587"]).assert().success();
+    let backup = s.backups().pop().unwrap();
+    // What a restore killed half-way leaves: its journal (written before anything changes).
+    let store = k2cse_core::backup::BackupStore::for_config(&s.config, None);
+    std::mem::forget(k2cse_core::backup::RestoreJournal::begin(&store, &backup).unwrap());
+    s.k2cse(&["list"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("did not finish"))
+        .stderr(predicate::str::contains("backup restore"));
+    // Finishing it (the same restore) clears the warning.
+    s.k2cse(&["backup", "restore", backup.to_str().unwrap(), "--yes"])
+        .assert()
+        .success();
+    assert!(s.text().contains("Port=25;"));
+    s.k2cse(&["list"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("did not finish").not());
+}

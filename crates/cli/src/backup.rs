@@ -431,15 +431,35 @@ fn restore(
     steps.step("backing up the current state, then restoring");
     let store = ctx.backup_store();
     let auto_encryption = crate::secrets::backup_passphrase(false, false)?.map(encryption_for);
-    let report = match connected.as_mut() {
+    // Written before anything changes, removed when the restore has ended (done or rolled
+    // back): still there at the next run, it says the restore was interrupted.
+    let journal = backup::RestoreJournal::begin(&store, &path)?;
+    let result = match connected.as_mut() {
         Some(c) => {
             c.runtime
-                .block_on(plan.execute(Some(&mut c.db), &store, auto_encryption.as_ref()))?
+                .block_on(plan.execute(Some(&mut c.db), &store, auto_encryption.as_ref()))
         }
         None => tokio::runtime::Builder::new_current_thread()
             .build()
             .context("starting the async runtime")?
-            .block_on(plan.execute(None, &store, auto_encryption.as_ref()))?,
+            .block_on(plan.execute(None, &store, auto_encryption.as_ref())),
+    };
+    let report = match result {
+        Ok(report) => {
+            journal.finish();
+            report
+        }
+        Err(err) => {
+            // A commit whose answer was lost leaves the outcome unknown: the journal stays and
+            // the next run says so. Any other failure rolled everything back.
+            if !matches!(
+                &err,
+                k2cse_core::Error::Backup(k2cse_core::backup::BackupError::CommitUnknown { .. })
+            ) {
+                journal.finish();
+            }
+            return Err(err.into());
+        }
     };
     drop(steps);
     if ctx.json {

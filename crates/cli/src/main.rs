@@ -83,7 +83,11 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
         }
         Command::Demo => demo::run(&global, out),
         Command::Lint(args) if args.rules => read::rules(global.json, out),
-        Command::Backup(command) => backup::run(&Context::without_config(&global)?, command, out),
+        Command::Backup(command) => {
+            let ctx = Context::without_config(&global)?;
+            ctx.warn_interrupted_restore();
+            backup::run(&ctx, command, out)
+        }
         Command::Key(args::KeyCommand::Import(args)) => {
             keys::import(&Context::without_config(&global)?, &args, out)
         }
@@ -92,6 +96,7 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
         }
         command => {
             let ctx = Context::new(&global)?;
+            ctx.warn_interrupted_restore();
             match command {
                 Command::List(args) => read::list(&ctx, &args, out),
                 Command::Show(args) => read::show(&ctx, &args, out),

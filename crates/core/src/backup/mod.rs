@@ -9,6 +9,7 @@
 
 mod archive;
 mod error;
+mod journal;
 mod restore;
 mod store;
 
@@ -18,6 +19,7 @@ use sha2::Digest as _;
 
 pub use archive::Encryption;
 pub use error::BackupError;
+pub use journal::{InterruptedRestore, RestoreJournal, interrupted};
 pub use restore::{CurrentRows, DatabaseRestore, FileRestore, Only, RestorePlan, RestoreReport};
 pub use store::{BackupStore, StoredBackup};
 pub use store::{

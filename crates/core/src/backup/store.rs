@@ -89,6 +89,11 @@ impl BackupStore {
         &self.dir
     }
 
+    /// The tag of the config file this store belongs to, if any.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
     /// Refuses a folder that someone else could have put backups in, as ssh's `StrictModes`
     /// refuses a key file: it must be owned by this user or an administrator (root) and not
     /// writable by group or others. A folder that does not exist yet is fine (k2cse creates
