@@ -180,9 +180,16 @@ fn five_failing_writes_keep_no_backup_and_prune_nothing() {
     {
         let _guard = Unwritable::new(s.dir.path());
         for attempt in 0..5 {
+            // The OS error names the operation and the place.
             s.k2cse(&["--keep", "1", "set", SMTP, &format!("Port=10{attempt}")])
                 .assert()
-                .code(1);
+                .code(1)
+                .stderr(predicate::str::contains(
+                    "creating a temporary file in the folder",
+                ))
+                .stderr(predicate::str::contains(
+                    s.dir.path().to_string_lossy().as_ref(),
+                ));
         }
     }
     assert_eq!(s.bytes(), before);

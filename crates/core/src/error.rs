@@ -236,6 +236,22 @@ impl Error {
         }
     }
 
+    /// An I/O error of `operation` ("creating a temporary file", "renaming the new file into
+    /// place", ...) on `path`: a bare `os error N` says neither what nor where.
+    pub fn io_op(operation: &str, path: &Path, source: std::io::Error) -> Self {
+        let kind = source.kind();
+        Self::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(
+                kind,
+                During {
+                    operation: operation.to_owned(),
+                    source,
+                },
+            ),
+        }
+    }
+
     /// The file position the error points at, when it has one.
     pub fn location(&self) -> Option<&Location> {
         match self {
@@ -248,6 +264,14 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// An OS error and what k2cse was doing when it happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation}: {source}")]
+struct During {
+    operation: String,
+    source: std::io::Error,
 }
 
 /// Results of this crate.

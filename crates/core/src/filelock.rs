@@ -50,7 +50,9 @@ impl WriteLock {
                 .mode(0o600)
                 .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed());
         }
-        let file = options.open(&lock).map_err(|e| Error::io(&lock, e))?;
+        let file = options
+            .open(&lock)
+            .map_err(|e| Error::io_op("opening the lock file", &lock, e))?;
         let start = Instant::now();
         loop {
             match file.try_lock() {
@@ -65,7 +67,9 @@ impl WriteLock {
                         seconds: WAIT.as_secs(),
                     });
                 }
-                Err(fs::TryLockError::Error(e)) => return Err(Error::io(&lock, e)),
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(Error::io_op("locking the lock file", &lock, e));
+                }
             }
         }
     }

@@ -286,7 +286,8 @@ fn check_and_back_up(
     options: &SaveOptions,
 ) -> Result<Option<TakenBackup>> {
     let verify_only = || {
-        let mut file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut file =
+            fs::File::open(path).map_err(|e| Error::io_op("opening to check it", path, e))?;
         verify(&mut file, path, expected)
     };
     if options.no_backup {
@@ -364,20 +365,23 @@ fn replace(
         .prefix(&format!(".{file_name}.k2cse-"))
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+        .map_err(|e| Error::io_op("creating a temporary file in the folder", dir, e))?;
     let _interruptible = crate::cleanup::register(tmp.path());
-    let io = |e| Error::io(path, e);
     for part in parts {
-        tmp.write_all(part).map_err(io)?;
+        tmp.write_all(part)
+            .map_err(|e| Error::io_op("writing the new file's temporary copy", tmp.path(), e))?;
     }
     if let Some(metadata) = metadata {
         copy_ownership_and_mode(tmp.as_file(), metadata);
     }
-    tmp.as_file().sync_all().map_err(io)?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io_op("flushing the new file to disk", tmp.path(), e))?;
     // Last look before the rename: the file is still the one that was checked.
     still_there()?;
     let tmp = tmp.into_temp_path();
-    crate::platform::replace_file(&tmp, path).map_err(io)?;
+    crate::platform::replace_file(&tmp, path)
+        .map_err(|e| Error::io_op("renaming the new file over the old one", path, e))?;
     // The temporary file now carries the config's name: nothing is left to delete.
     let _ = tmp.keep();
     sync_dir(dir);
@@ -683,6 +687,16 @@ mod tests {
                 }
                 Err(other) => panic!("{other}"),
             }
+        }
+        // The figures for docs/reliability.md (`cargo test -- --nocapture`).
+        #[allow(
+            clippy::print_stderr,
+            reason = "the measured figures are the test's report"
+        )]
+        {
+            eprintln!(
+                "in-place edits during a save: {collisions} collisions, {caught} caught, {lost} lost"
+            );
         }
         assert_eq!(
             lost, 0,

@@ -578,7 +578,9 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| Error::io(dir, e))?;
+    builder
+        .create(dir)
+        .map_err(|e| Error::io_op("creating the backup folder", dir, e))?;
     // Best effort: where the file system has no ACLs (FAT, some shares) the folder keeps the
     // config folder's, which on a K2 server admits only administrators and the service account.
     let _ = crate::platform::restrict_to_owner(dir);
@@ -595,7 +597,7 @@ fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
         .prefix(TEMP_PREFIX)
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+        .map_err(|e| Error::io_op("creating a temporary backup file in", dir, e))?;
     // Best effort: without the lock the file is still removed once it is old.
     let _ = tmp.as_file().try_lock();
     Ok(tmp)
