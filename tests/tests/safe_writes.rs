@@ -549,3 +549,79 @@ fn an_interrupted_restore_is_reported_at_the_next_run_until_finished() {
         .success()
         .stderr(predicate::str::contains("did not finish").not());
 }
+
+/// The sample with `n` more entries (about 240 bytes each).
+fn large_sample(n: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let text = String::from_utf8(k2cse_tests::fixtures::SAMPLE.to_vec()).unwrap();
+    let at = text.find("  </connectionStrings>").unwrap();
+    let mut extra = String::new();
+    for i in 0..n {
+        let _ = write!(
+            extra,
+            "    <add name=\"SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:user{i:06}@denallix.com\" connectionString=\"Autodiscover=False;OAuth Resource=EWS;User ID=user{i:06}@denallix.com;Poll Interval=1M\" />\r\n"
+        );
+    }
+    format!("{}{extra}{}", &text[..at], &text[at..]).into_bytes()
+}
+
+#[test]
+#[cfg(unix)]
+fn ctrl_c_during_a_save_leaves_no_temporary_file() {
+    let old = large_sample(60_000);
+    let s = Scratch::with(&old);
+    let bin = k2cse_tests::fixtures::binary("k2cse");
+    let run = |delay: Option<std::time::Duration>| {
+        let mut child = std::process::Command::new(&bin)
+            .arg("--config")
+            .arg(&s.config)
+            .args(["set", SMTP, "Port=587"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        if let Some(delay) = delay {
+            std::thread::sleep(delay);
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+        }
+        child.wait().unwrap()
+    };
+    let start = std::time::Instant::now();
+    assert!(run(None).success());
+    let full = start.elapsed();
+    let new = s.bytes();
+    let leftovers = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".tmp"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut interrupted = 0;
+    for i in 1..=10u32 {
+        std::fs::write(&s.config, &old).unwrap();
+        // Late in the run, when the temporary copies are being written.
+        let status = run(Some(full * (10 + i) / 21));
+        if status.code() == Some(130) {
+            interrupted += 1;
+        }
+        let bytes = s.bytes();
+        assert!(bytes == old || bytes == new, "run {i}: neither old nor new");
+        assert!(
+            leftovers(s.dir.path()).is_empty(),
+            "run {i}: {:?}",
+            leftovers(s.dir.path())
+        );
+        let backups = s.dir.path().join("k2cse-backups");
+        assert!(
+            leftovers(&backups).is_empty(),
+            "run {i}: {:?}",
+            leftovers(&backups)
+        );
+    }
+    assert!(interrupted > 0, "no run was interrupted mid-way");
+}
