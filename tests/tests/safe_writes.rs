@@ -596,7 +596,7 @@ fn ctrl_c_during_a_save_leaves_no_temporary_file() {
         std::fs::read_dir(dir)
             .map(|d| {
                 d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .filter(|n| n.ends_with(".tmp"))
+                    .filter(|n| Path::new(n).extension().is_some_and(|e| e == "tmp"))
                     .collect()
             })
             .unwrap_or_default()
