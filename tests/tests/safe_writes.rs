@@ -1,6 +1,6 @@
 //! Issue 13, "safe writes": no-op edits write nothing, backups survive when they are needed,
 //! secret input refuses empty values, and what surrounds a save is bounded and explicit.
-#![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is the failure report.
 
 use std::path::Path;
 
@@ -180,9 +180,16 @@ fn five_failing_writes_keep_no_backup_and_prune_nothing() {
     {
         let _guard = Unwritable::new(s.dir.path());
         for attempt in 0..5 {
+            // The OS error names the operation and the place.
             s.k2cse(&["--keep", "1", "set", SMTP, &format!("Port=10{attempt}")])
                 .assert()
-                .code(1);
+                .code(1)
+                .stderr(predicate::str::contains(
+                    "creating a temporary file in the folder",
+                ))
+                .stderr(predicate::str::contains(
+                    s.dir.path().to_string_lossy().as_ref(),
+                ));
         }
     }
     assert_eq!(s.bytes(), before);
@@ -437,4 +444,184 @@ fn a_locked_file_exits_with_the_retry_code() {
     assert_eq!(s.bytes(), before);
     drop(held);
     s.k2cse(&["set", SMTP, "Port=587"]).assert().success();
+}
+
+#[test]
+fn a_planted_backup_naming_another_file_is_refused_unless_to() {
+    let s = Scratch::sample();
+    let victim = s.dir.path().join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    // A backup "of" another file, dropped into this config's backup folder.
+    let planted = k2cse_core::backup::Backup::new(k2cse_core::backup::BackupKind::Manual, "x")
+        .with_file(&victim, b"attacker's bytes".to_vec());
+    let store = k2cse_core::backup::BackupStore::for_config(&s.config, None);
+    let path = store.save(&planted, None).unwrap();
+    let before = s.bytes();
+    s.k2cse(&["backup", "restore", path.to_str().unwrap(), "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the backup was taken of"))
+        .stderr(predicate::str::contains("--to"));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(s.bytes(), before);
+    // Named on purpose, it goes where --to says (and only there).
+    let elsewhere = s.dir.path().join("copy.config");
+    s.k2cse(&[
+        "backup",
+        "restore",
+        path.to_str().unwrap(),
+        "--yes",
+        "--to",
+        elsewhere.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    assert_eq!(std::fs::read(&elsewhere).unwrap(), b"attacker's bytes");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+}
+
+#[test]
+#[cfg(unix)]
+fn a_backup_folder_others_can_write_to_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let s = Scratch::sample();
+    s.k2cse(&["set", SMTP, "Port=587"]).assert().success();
+    let dir = s.dir.path().join("k2cse-backups");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for args in [
+        vec!["backup", "list"],
+        vec!["backup", "restore", "latest", "--yes"],
+        vec!["set", SMTP, "Port=588"],
+    ] {
+        s.k2cse(&args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("writable by others"));
+    }
+    assert!(s.text().contains("Port=587;"));
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    s.k2cse(&["backup", "list"]).assert().success();
+}
+
+#[test]
+#[cfg(unix)]
+fn a_symlinked_config_stays_a_symlink_with_the_new_content_in_its_target() {
+    let s = Scratch::sample();
+    let real = s.dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let target = real.join("K2HostServer.exe.config");
+    std::fs::rename(&s.config, &target).unwrap();
+    std::os::unix::fs::symlink(&target, &s.config).unwrap();
+    s.k2cse(&["set", SMTP, "Port=587"]).assert().success();
+    assert!(
+        std::fs::symlink_metadata(&s.config)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("Port=587;")
+    );
+}
+
+#[test]
+fn an_interrupted_restore_is_reported_at_the_next_run_until_finished() {
+    let s = Scratch::sample();
+    s.k2cse(&["set", SMTP, "Port=587"]).assert().success();
+    let backup = s.backups().pop().unwrap();
+    // What a restore killed half-way leaves: its journal (written before anything changes).
+    let store = k2cse_core::backup::BackupStore::for_config(&s.config, None);
+    std::mem::forget(k2cse_core::backup::RestoreJournal::begin(&store, &backup).unwrap());
+    s.k2cse(&["list"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("did not finish"))
+        .stderr(predicate::str::contains("backup restore"));
+    // Finishing it (the same restore) clears the warning.
+    s.k2cse(&["backup", "restore", backup.to_str().unwrap(), "--yes"])
+        .assert()
+        .success();
+    assert!(s.text().contains("Port=25;"));
+    s.k2cse(&["list"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("did not finish").not());
+}
+
+/// The sample with `n` more entries (about 240 bytes each).
+fn large_sample(n: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let text = String::from_utf8(k2cse_tests::fixtures::SAMPLE.to_vec()).unwrap();
+    let at = text.find("  </connectionStrings>").unwrap();
+    let mut extra = String::new();
+    for i in 0..n {
+        let _ = write!(
+            extra,
+            "    <add name=\"SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:user{i:06}@denallix.com\" connectionString=\"Autodiscover=False;OAuth Resource=EWS;User ID=user{i:06}@denallix.com;Poll Interval=1M\" />\r\n"
+        );
+    }
+    format!("{}{extra}{}", &text[..at], &text[at..]).into_bytes()
+}
+
+#[test]
+#[cfg(unix)]
+fn ctrl_c_during_a_save_leaves_no_temporary_file() {
+    let old = large_sample(60_000);
+    let s = Scratch::with(&old);
+    let bin = k2cse_tests::fixtures::binary("k2cse");
+    let run = |delay: Option<std::time::Duration>| {
+        let mut child = std::process::Command::new(&bin)
+            .arg("--config")
+            .arg(&s.config)
+            .args(["set", SMTP, "Port=587"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        if let Some(delay) = delay {
+            std::thread::sleep(delay);
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+        }
+        child.wait().unwrap()
+    };
+    let start = std::time::Instant::now();
+    assert!(run(None).success());
+    let full = start.elapsed();
+    let new = s.bytes();
+    let leftovers = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| Path::new(n).extension().is_some_and(|e| e == "tmp"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut interrupted = 0;
+    for i in 1..=10u32 {
+        std::fs::write(&s.config, &old).unwrap();
+        // Late in the run, when the temporary copies are being written.
+        let status = run(Some(full * (10 + i) / 21));
+        if status.code() == Some(130) {
+            interrupted += 1;
+        }
+        let bytes = s.bytes();
+        assert!(bytes == old || bytes == new, "run {i}: neither old nor new");
+        assert!(
+            leftovers(s.dir.path()).is_empty(),
+            "run {i}: {:?}",
+            leftovers(s.dir.path())
+        );
+        let backups = s.dir.path().join("k2cse-backups");
+        assert!(
+            leftovers(&backups).is_empty(),
+            "run {i}: {:?}",
+            leftovers(&backups)
+        );
+    }
+    assert!(interrupted > 0, "no run was interrupted mid-way");
 }

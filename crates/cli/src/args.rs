@@ -688,9 +688,10 @@ pub struct BackupRestoreArgs {
     /// Answer yes to the confirmation (needed when not on a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Restore the config file onto this path instead of the one it was backed up from
-    /// [default: the --config file when given, else the backed-up path].
-    #[arg(long, value_name = "PATH")]
+    /// Restore the config file onto this path, whichever file the backup was taken of
+    /// [default: the config in scope (--config or discovery), which must be the file the
+    /// backup was taken of].
+    #[arg(long = "to", visible_alias = "onto", value_name = "PATH")]
     pub onto: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbOptions,

@@ -34,6 +34,8 @@ pub fn run(
     command: BackupCommand,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
+    // Every backup command: a folder someone else could write to is not trusted.
+    ctx.backup_store().check_trusted()?;
     match command {
         BackupCommand::Create(args) => create(ctx, &args, out),
         BackupCommand::List => list(ctx, out),
@@ -113,7 +115,7 @@ fn create(
         let bytes = k2cse_core::bounded::read(
             &ctx.path,
             k2cse_core::config::MAX_CONFIG_BYTES,
-            "config file",
+            ".NET config file",
         )?;
         backup = backup.with_file(&ctx.path, bytes);
     }
@@ -340,6 +342,7 @@ fn resolve(ctx: &Context, name: &Path) -> anyhow::Result<PathBuf> {
 
 /// Opens and verifies a backup, asking for the passphrase only when it is encrypted.
 fn open(path: &Path) -> anyhow::Result<Backup> {
+    backup::check_trusted_file(path)?;
     let passphrase = if backup::is_encrypted_file(path)? {
         crate::secrets::backup_passphrase(true, false)?
     } else {
@@ -361,10 +364,24 @@ fn plan_restore(
         OnlyArg::File => Only::File,
         OnlyArg::Db => Only::Database,
     });
-    let onto = args
-        .onto
-        .clone()
-        .or_else(|| ctx.config_given.then(|| ctx.path.clone()));
+    // The file goes to the config in scope, and only if the backup was taken of it; `--to`
+    // names another target on purpose.
+    let restores_file = only != Some(Only::Database) && backup.files().next().is_some();
+    let onto = match &args.onto {
+        Some(to) => Some(to.clone()),
+        None if !restores_file => None,
+        None if ctx.path.as_os_str().is_empty() => {
+            return Err(UsageError(
+                "no config file in scope: pass --config PATH (the file to restore), or --to PATH"
+                    .into(),
+            )
+            .into());
+        }
+        None => {
+            backup::check_restore_target(path, &backup, &ctx.path)?;
+            Some(ctx.path.clone())
+        }
+    };
     let mut connected = None;
     let current = if RestorePlan::needs_database(&backup, only) {
         steps.step("connecting to the database");
@@ -439,15 +456,35 @@ fn restore(
     steps.step("backing up the current state, then restoring");
     let store = ctx.backup_store();
     let auto_encryption = crate::secrets::backup_passphrase(false, false)?.map(encryption_for);
-    let report = match connected.as_mut() {
+    // Written before anything changes, removed when the restore has ended (done or rolled
+    // back): still there at the next run, it says the restore was interrupted.
+    let journal = backup::RestoreJournal::begin(&store, &path)?;
+    let result = match connected.as_mut() {
         Some(c) => {
             c.runtime
-                .block_on(plan.execute(Some(&mut c.db), &store, auto_encryption.as_ref()))?
+                .block_on(plan.execute(Some(&mut c.db), &store, auto_encryption.as_ref()))
         }
         None => tokio::runtime::Builder::new_current_thread()
             .build()
             .context("starting the async runtime")?
-            .block_on(plan.execute(None, &store, auto_encryption.as_ref()))?,
+            .block_on(plan.execute(None, &store, auto_encryption.as_ref())),
+    };
+    let report = match result {
+        Ok(report) => {
+            journal.finish();
+            report
+        }
+        Err(err) => {
+            // A commit whose answer was lost leaves the outcome unknown: the journal stays and
+            // the next run says so. Any other failure rolled everything back.
+            if !matches!(
+                &err,
+                k2cse_core::Error::Backup(k2cse_core::backup::BackupError::CommitUnknown { .. })
+            ) {
+                journal.finish();
+            }
+            return Err(err.into());
+        }
     };
     drop(steps);
     if ctx.json {

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use std::io::Write as _;
+
 use anyhow::Context as _;
 use k2cse_core::Document;
 use k2cse_core::backup::BackupStore;
@@ -34,8 +36,6 @@ pub struct Context {
     pub backup_dir: Option<PathBuf>,
     /// `--keep`.
     pub keep: usize,
-    /// The config path was given (`--config`, `--demo`) rather than looked for.
-    pub config_given: bool,
     /// With --demo, the temporary folder holding the sample (removed on exit).
     _demo_dir: Option<tempfile::TempDir>,
 }
@@ -83,7 +83,6 @@ impl Context {
             demo: global.demo,
             backup_dir: global.backup_dir.clone(),
             keep: global.keep,
-            config_given: global.demo || global.config.is_some(),
             #[cfg(feature = "simulator")]
             simulator: std::cell::OnceCell::new(),
             _demo_dir: demo_dir,
@@ -108,6 +107,17 @@ impl Context {
 }
 
 impl Context {
+    /// Says on stderr when a restore of this config was interrupted (its journal is still
+    /// there), with what to run to finish it or roll it back.
+    pub fn warn_interrupted_restore(&self) {
+        if self.path.as_os_str().is_empty() {
+            return;
+        }
+        if let Some(found) = k2cse_core::backup::interrupted(&self.backup_store()) {
+            let _ = writeln!(std::io::stderr().lock(), "WARNING: {}", found.message());
+        }
+    }
+
     /// The backup folder: `--backup-dir`, else `k2cse-backups` next to the config.
     pub fn backup_store(&self) -> BackupStore {
         BackupStore::for_config(&self.path, self.backup_dir.as_deref())

@@ -83,7 +83,11 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
         }
         Command::Demo => demo::run(&global, out),
         Command::Lint(args) if args.rules => read::rules(global.json, out),
-        Command::Backup(command) => backup::run(&Context::without_config(&global)?, command, out),
+        Command::Backup(command) => {
+            let ctx = Context::without_config(&global)?;
+            ctx.warn_interrupted_restore();
+            backup::run(&ctx, command, out)
+        }
         Command::Db(command) if !command.needs_config() => {
             db::run(&Context::without_config(&global)?, command, out)
         }
@@ -95,6 +99,7 @@ fn run(cli: Cli, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
         }
         command => {
             let ctx = Context::new(&global)?;
+            ctx.warn_interrupted_restore();
             match command {
                 Command::List(args) => read::list(&ctx, &args, out),
                 Command::Show(args) => read::show(&ctx, &args, out),
@@ -119,7 +124,11 @@ fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
         3
     } else if matches!(
         core,
-        Some(k2cse_core::Error::ChangedOnDisk { .. } | k2cse_core::Error::Locked { .. })
+        Some(
+            k2cse_core::Error::ChangedOnDisk { .. }
+                | k2cse_core::Error::Locked { .. }
+                | k2cse_core::Error::EditedDuringSave { .. }
+        )
     ) {
         // Someone else changed or is changing the file: running the command again is right.
         5

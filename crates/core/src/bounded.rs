@@ -53,15 +53,9 @@ fn open_regular(path: &Path) -> Result<fs::File> {
     options.open(path).map_err(|e| Error::io(path, e))
 }
 
-#[cfg(all(unix, any(target_os = "linux", target_os = "android")))]
-const fn nonblock() -> i32 {
-    0o4000
-}
-
-#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
-const fn nonblock() -> i32 {
-    // BSDs and macOS.
-    0x0004
+#[cfg(unix)]
+fn nonblock() -> i32 {
+    rustix::fs::OFlags::NONBLOCK.bits().cast_signed()
 }
 
 fn refuse_special(path: &Path, metadata: &fs::Metadata, what: &str) -> Result<()> {
@@ -133,7 +127,7 @@ mod tests {
         assert!(err.contains("a folder, not a regular file"), "{err}");
         #[cfg(unix)]
         {
-            let err = read(Path::new("/dev/zero"), 1 << 20, "config file")
+            let err = read(Path::new("/dev/zero"), 1 << 20, ".NET config file")
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("a device"), "{err}");

@@ -160,6 +160,16 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// Another program wrote to the file while k2cse replaced it: k2cse's version is in place,
+    /// the other program's is kept in a backup.
+    #[error("{}: another program wrote to the file while k2cse was saving it; k2cse's version is now in place and the other program's is kept in {}: compare them (`k2cse backup restore {} --dry-run`) and merge", path.display(), kept.display(), kept.display())]
+    EditedDuringSave {
+        /// The config file.
+        path: PathBuf,
+        /// The backup holding the other program's version.
+        kept: PathBuf,
+    },
+
     /// Another k2cse holds the file's write lock (its save is taking long, or it hangs).
     #[error("{}: another k2cse is saving this file (it has held {} for more than {seconds}s); nothing was written; try again when it is done", path.display(), lock.display())]
     Locked {
@@ -226,6 +236,22 @@ impl Error {
         }
     }
 
+    /// An I/O error of `operation` ("creating a temporary file", "renaming the new file into
+    /// place", ...) on `path`: a bare `os error N` says neither what nor where.
+    pub fn io_op(operation: &str, path: &Path, source: std::io::Error) -> Self {
+        let kind = source.kind();
+        Self::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(
+                kind,
+                During {
+                    operation: operation.to_owned(),
+                    source,
+                },
+            ),
+        }
+    }
+
     /// The file position the error points at, when it has one.
     pub fn location(&self) -> Option<&Location> {
         match self {
@@ -238,6 +264,14 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// An OS error and what k2cse was doing when it happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation}: {source}")]
+struct During {
+    operation: String,
+    source: std::io::Error,
 }
 
 /// Results of this crate.

@@ -39,12 +39,20 @@ impl WriteLock {
     /// Takes the lock of `path`, waiting up to 10 seconds for another k2cse to finish.
     pub(crate) fn acquire(path: &Path) -> Result<Self> {
         let lock = lock_path(path);
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let mut options = fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        // A link planted where the lock file goes is not followed (the open fails), and a new
+        // lock file is owner-only from its creation (the mode is given to `open`).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options
+                .mode(0o600)
+                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed());
+        }
+        let file = options
             .open(&lock)
-            .map_err(|e| Error::io(&lock, e))?;
+            .map_err(|e| Error::io_op("opening the lock file", &lock, e))?;
         let start = Instant::now();
         loop {
             match file.try_lock() {
@@ -59,7 +67,9 @@ impl WriteLock {
                         seconds: WAIT.as_secs(),
                     });
                 }
-                Err(fs::TryLockError::Error(e)) => return Err(Error::io(&lock, e)),
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(Error::io_op("locking the lock file", &lock, e));
+                }
             }
         }
     }

@@ -114,6 +114,26 @@ pub enum BackupError {
         cause: String,
     },
 
+    /// The backup folder or file could be planted or altered by someone else.
+    #[error("{}: {why}; k2cse refuses to use backups there (as ssh's StrictModes refuses such keys). Fix the owner or the mode (chmod go-w), or use another --backup-dir", path.display())]
+    Untrusted {
+        /// The folder or file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+
+    /// The backup was taken of another file than the one this restore would write.
+    #[error("{}: the backup was taken of {}, not of {}; nothing was restored. Pass --to {} to restore it onto that file anyway (or --config to pick the file it was taken of)", path.display(), source_path.display(), target.display(), target.display())]
+    OtherFile {
+        /// The backup.
+        path: PathBuf,
+        /// Where the manifest says the file was.
+        source_path: PathBuf,
+        /// The config in scope.
+        target: PathBuf,
+    },
+
     /// The backup holds nothing that this restore is asked to restore.
     #[error("{}: {message}", path.display())]
     NothingToRestore {

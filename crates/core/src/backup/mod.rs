@@ -9,6 +9,7 @@
 
 mod archive;
 mod error;
+mod journal;
 mod restore;
 mod store;
 
@@ -18,9 +19,12 @@ use sha2::Digest as _;
 
 pub use archive::Encryption;
 pub use error::BackupError;
+pub use journal::{InterruptedRestore, RestoreJournal, interrupted};
 pub use restore::{CurrentRows, DatabaseRestore, FileRestore, Only, RestorePlan, RestoreReport};
 pub use store::{BackupStore, StoredBackup};
-pub use store::{DEFAULT_KEEP, DIR_NAME, is_encrypted_file, open, save_to};
+pub use store::{
+    DEFAULT_KEEP, DIR_NAME, check_trusted_file, config_tag, is_encrypted_file, open, save_to,
+};
 
 use crate::db::{RawRow, TableShape};
 
@@ -293,6 +297,36 @@ pub(crate) fn restore_target(file: &FilePart, index: usize, onto: Option<&Path>)
             .parent()
             .unwrap_or_else(|| Path::new("."))
             .join(file.source.file_name().unwrap_or_default()),
+    }
+}
+
+/// Refuses to restore `backup` (at `path`) onto `target`, the config file in scope, when its
+/// manifest says it was taken of another file: a backup planted in the folder, or one of
+/// another config sharing it, must not write where it was not taken. `--to` overrides.
+pub fn check_restore_target(path: &Path, backup: &Backup, target: &Path) -> crate::Result<()> {
+    let Some(main) = backup.manifest().files.first() else {
+        return Ok(());
+    };
+    let resolve = |p: &Path| {
+        std::fs::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_owned())
+    };
+    let same = if cfg!(windows) {
+        resolve(&main.source).to_string_lossy().to_lowercase()
+            == resolve(target).to_string_lossy().to_lowercase()
+    } else {
+        resolve(&main.source) == resolve(target)
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(BackupError::OtherFile {
+            path: path.to_owned(),
+            source_path: main.source.clone(),
+            target: target.to_owned(),
+        }
+        .into())
     }
 }
 

@@ -89,6 +89,23 @@ impl BackupStore {
         &self.dir
     }
 
+    /// The tag of the config file this store belongs to, if any.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// Refuses a folder that someone else could have put backups in, as ssh's `StrictModes`
+    /// refuses a key file: it must be owned by this user or an administrator (root) and not
+    /// writable by group or others. A folder that does not exist yet is fine (k2cse creates
+    /// it owner-only).
+    pub fn check_trusted(&self) -> Result<()> {
+        match fs::metadata(&self.dir) {
+            Ok(m) => check_owner_and_mode(&self.dir, &m, "the backup folder"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&self.dir, e)),
+        }
+    }
+
     /// Writes `backup` into the folder under a new name and returns its path; or, when the
     /// newest backup of this config already holds exactly the same, returns that one (see
     /// [`Self::identical_newest`]).
@@ -316,6 +333,46 @@ impl BackupStore {
     }
 }
 
+/// Refuses a backup file (given by path) that someone else could have planted or altered.
+pub fn check_trusted_file(path: &Path) -> Result<()> {
+    let metadata = fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    check_owner_and_mode(path, &metadata, "the backup")
+}
+
+#[cfg(unix)]
+fn check_owner_and_mode(path: &Path, metadata: &fs::Metadata, what: &str) -> Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let me = rustix::process::geteuid().as_raw();
+    let why = if metadata.uid() != me && metadata.uid() != 0 {
+        Some(format!(
+            "{what} belongs to user id {}, not to you ({me}) or root",
+            metadata.uid()
+        ))
+    } else if metadata.mode() & 0o022 != 0 {
+        Some(format!(
+            "{what} is writable by others (mode {:o})",
+            metadata.mode() & 0o777
+        ))
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(BackupError::Untrusted {
+            path: path.to_owned(),
+            why,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// On Windows the folder k2cse creates gets a protected DACL (see `platform`); reading a
+/// folder's ACL back is left to `platform` and not checked here.
+#[cfg(not(unix))]
+fn check_owner_and_mode(_: &Path, _: &fs::Metadata, _: &str) -> Result<()> {
+    Ok(())
+}
+
 /// Whether two backups hold the same files (same sources, same bytes) and the same rows.
 fn same_content(a: &Backup, b: &Backup) -> bool {
     let files = |x: &Backup| {
@@ -521,7 +578,9 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| Error::io(dir, e))?;
+    builder
+        .create(dir)
+        .map_err(|e| Error::io_op("creating the backup folder", dir, e))?;
     // Best effort: where the file system has no ACLs (FAT, some shares) the folder keeps the
     // config folder's, which on a K2 server admits only administrators and the service account.
     let _ = crate::platform::restrict_to_owner(dir);
@@ -538,7 +597,7 @@ fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
         .prefix(TEMP_PREFIX)
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+        .map_err(|e| Error::io_op("creating a temporary backup file in", dir, e))?;
     // Best effort: without the lock the file is still removed once it is old.
     let _ = tmp.as_file().try_lock();
     Ok(tmp)

@@ -77,7 +77,8 @@ impl Clone for LookupMemo {
 impl Document {
     /// Reads `path` (and the section's `configSource` file, if it has one).
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = crate::bounded::read(path, crate::config::MAX_CONFIG_BYTES, "config file")?;
+        let bytes =
+            crate::bounded::read(path, crate::config::MAX_CONFIG_BYTES, ".NET config file")?;
         Self::from_bytes(path, bytes)
     }
 

@@ -71,7 +71,7 @@ fn too_large(path: &Path, size: u64) -> Error {
 impl ConfigFile {
     /// Reads and indexes `path`.
     pub fn load(path: &Path, mode: ScanMode) -> Result<Self> {
-        let bytes = crate::bounded::read(path, MAX_CONFIG_BYTES, "config file")?;
+        let bytes = crate::bounded::read(path, MAX_CONFIG_BYTES, ".NET config file")?;
         Self::from_bytes(path, bytes, mode)
     }
 
