@@ -4,20 +4,30 @@ use std::io;
 
 use k2cse_core::Document;
 use k2cse_core::entry::Kind;
-use k2cse_core::lint::{self, LintOptions, RULES};
+use k2cse_core::lint::{self, Diagnostic, LintOptions, RULES};
 use k2cse_core::protect::Scheme;
 use k2cse_core::secret::shown;
+use serde::Serialize;
 use serde_json::json;
 
 use crate::args::{LintArgs, ListArgs, ShowArgs};
 use crate::context::Context;
 use crate::render::{
-    Counts, FindingsByEntry, config_json, diagnostic_text, entry_json, write_json,
+    ConfigJson, Counts, EntryJson, FindingsByEntry, Streamed, config_json, diagnostic_text, entry_json,
+    write_json,
 };
 use crate::{Outcome, UsageError};
 
 /// `k2cse list`
 pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    // Thousands of lines: one write per buffer, not one per line (stdout is line-buffered).
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    let outcome = list_to(ctx, args, &mut out)?;
+    out.flush()?;
+    Ok(outcome)
+}
+
+fn list_to(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     let doc = ctx.load()?;
     let findings = lint::lint(&doc, &LintOptions::default())?;
     let by_entry = FindingsByEntry::new(&findings);
@@ -41,13 +51,17 @@ pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::
         entries.retain(|e| e.kind.id() == kind);
     }
     if ctx.json {
-        let list: Vec<_> = entries
-            .iter()
-            .map(|e| entry_json(e, ctx.reveal, by_entry.get(e.name.as_str())))
-            .collect();
         write_json(
             out,
-            &json!({ "schema": "k2cse.list/1", "config": config_json(&doc), "entries": list }),
+            &ListJson {
+                schema: "k2cse.list/1",
+                config: config_json(&doc),
+                entries: Streamed::new(
+                    entries
+                        .iter()
+                        .map(|e| entry_json(e, ctx.reveal, by_entry.get(e.name.as_str()))),
+                ),
+            },
         )?;
         return Ok(Outcome::Ok);
     }
@@ -137,7 +151,11 @@ pub fn show(ctx: &Context, args: &ShowArgs, out: &mut dyn io::Write) -> anyhow::
         })
         .unwrap_or_default();
     if ctx.json {
-        let mut value = entry_json(&entry, ctx.reveal, &findings.iter().collect::<Vec<_>>());
+        let mut value = serde_json::to_value(entry_json(
+            &entry,
+            ctx.reveal,
+            &findings.iter().collect::<Vec<_>>(),
+        ))?;
         value["kind_title"] = json!(spec.map(|s| s.title));
         value["unset_keys"] = json!(
             unset
@@ -226,6 +244,13 @@ pub fn rules(json: bool, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
 
 /// `k2cse lint`
 pub fn lint(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    let outcome = lint_to(ctx, args, &mut out)?;
+    out.flush()?;
+    Ok(outcome)
+}
+
+fn lint_to(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     let doc = ctx.load()?;
     let findings = lint::lint(&doc, &LintOptions::default())?;
     let counts = Counts::of(&findings);
@@ -233,7 +258,12 @@ pub fn lint(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::
     if ctx.json {
         write_json(
             out,
-            &json!({ "schema": "k2cse.lint/1", "config": config_json(&doc), "findings": findings, "summary": counts.json() }),
+            &LintJson {
+                schema: "k2cse.lint/1",
+                config: config_json(&doc),
+                findings: &findings,
+                summary: counts,
+            },
         )?;
     } else {
         for d in &findings {
@@ -246,6 +276,23 @@ pub fn lint(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::
     } else {
         Outcome::Ok
     })
+}
+
+/// The `k2cse.list/1` document.
+#[derive(Serialize)]
+struct ListJson<'a, I: Iterator<Item = EntryJson<'a>>> {
+    schema: &'static str,
+    config: ConfigJson<'a>,
+    entries: Streamed<I>,
+}
+
+/// The `k2cse.lint/1` document.
+#[derive(Serialize)]
+struct LintJson<'a> {
+    schema: &'static str,
+    config: ConfigJson<'a>,
+    findings: &'a [Diagnostic],
+    summary: Counts,
 }
 
 /// `tripledes-cbc, RSA PKCS#1 v1.5` and the like.

@@ -1,36 +1,80 @@
 //! Turning core data into text and JSON. Every JSON document carries a `schema` field
 //! (`k2cse.<command>/<version>`); docs/cli.md describes each one.
+//!
+//! The documents of `list` and `lint` are typed `Serialize` structs streamed to the (buffered)
+//! output: a `serde_json::Value` tree of 10,000 entries cost more than reading the file.
 
 use std::io;
 
 use std::collections::HashMap;
 
 use k2cse_core::Document;
+use k2cse_core::config::Protection;
 use k2cse_core::entry::Entry;
 use k2cse_core::entry::fold_name;
+use k2cse_core::Location;
 use k2cse_core::lint::{Diagnostic, Severity};
 use k2cse_core::secret::shown;
+use serde::Serialize;
 use serde_json::{Value, json};
 
-/// Writes `value` as pretty JSON and a newline.
-pub fn write_json(out: &mut dyn io::Write, value: &Value) -> io::Result<()> {
-    writeln!(out, "{value:#}")
+/// Writes `value` as pretty JSON (two-space indent) and a newline, straight to `out`.
+pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn io::Write, value: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
 }
 
 /// The `config` object: which file, how it is stored, whether it is protected.
-pub fn config_json(doc: &Document) -> Value {
+#[derive(Debug, Serialize)]
+pub struct ConfigJson<'a> {
+    path: &'a std::path::Path,
+    encoding: &'static str,
+    line_ending: &'static str,
+    config_source: Option<&'a std::path::Path>,
+    protected: Option<Protection>,
+}
+
+/// The `config` object of `doc`.
+pub fn config_json(doc: &Document) -> ConfigJson<'_> {
     let main = doc.main_file();
-    json!({
-        "path": doc.path(),
-        "encoding": main.encoding().label(),
-        "line_ending": if main.line_ending() == "\r\n" { "crlf" } else { "lf" },
-        "config_source": doc.config_source(),
-        "protected": doc.protection(),
-    })
+    ConfigJson {
+        path: doc.path(),
+        encoding: main.encoding().label(),
+        line_ending: if main.line_ending() == "\r\n" {
+            "crlf"
+        } else {
+            "lf"
+        },
+        config_source: doc.config_source(),
+        protected: doc.protection(),
+    }
+}
+
+/// A JSON array written item by item from an iterator, so that a list of 10,000 entries
+/// never exists as a whole (each item is built, written and dropped).
+#[derive(Debug)]
+pub struct Streamed<I>(std::cell::RefCell<Option<I>>);
+
+impl<I> Streamed<I> {
+    pub fn new(items: I) -> Self {
+        Self(std::cell::RefCell::new(Some(items)))
+    }
+}
+
+impl<I> Serialize for Streamed<I>
+where
+    I: Iterator,
+    I::Item: Serialize,
+{
+    /// Serializes the items once; a second serialization writes an empty array.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let items = self.0.borrow_mut().take();
+        serializer.collect_seq(items.into_iter().flatten())
+    }
 }
 
 /// Counts of findings by severity.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct Counts {
     pub error: usize,
     pub warning: usize,
@@ -47,10 +91,6 @@ impl Counts {
             }
             c
         })
-    }
-
-    pub fn json(self) -> Value {
-        json!({ "error": self.error, "warning": self.warning, "info": self.info })
     }
 
     /// `2 errors, 1 warning` (or `no findings`).
@@ -75,32 +115,57 @@ impl Counts {
 }
 
 /// One entry as JSON (secrets masked unless `reveal`).
-pub fn entry_json(entry: &Entry, reveal: bool, findings: &[&Diagnostic]) -> Value {
-    let pairs: Vec<Value> = entry
+#[derive(Debug, Serialize)]
+pub struct EntryJson<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    type_name: &'a str,
+    entity: Option<&'a str>,
+    kind: &'static str,
+    location: &'a Location,
+    connection_string: Option<String>,
+    parse_error: Option<String>,
+    provider_name: Option<&'a str>,
+    pairs: Vec<PairJson<'a>>,
+    findings: Counts,
+}
+
+/// One effective key/value pair of an entry.
+#[derive(Debug, Serialize)]
+struct PairJson<'a> {
+    key: &'a str,
+    value: &'a str,
+    secret: bool,
+    known: Option<&'static str>,
+}
+
+/// One entry as JSON (secrets masked unless `reveal`).
+pub fn entry_json<'a>(entry: &'a Entry, reveal: bool, findings: &[&Diagnostic]) -> EntryJson<'a> {
+    let pairs = entry
         .pairs()
         .into_iter()
         .map(|(key, value)| {
             let secret = entry.is_secret(key);
-            json!({
-                "key": key,
-                "value": shown(value, secret, reveal),
-                "secret": secret,
-                "known": entry.kind.key_spec(key).map(|k| k.name),
-            })
+            PairJson {
+                key,
+                value: shown(value, secret, reveal),
+                secret,
+                known: entry.kind.key_spec(key).map(|k| k.name),
+            }
         })
         .collect();
-    json!({
-        "name": entry.name.as_str(),
-        "type": entry.name.type_name(),
-        "entity": entry.name.entity(),
-        "kind": entry.kind.id(),
-        "location": entry.location,
-        "connection_string": entry.display_value(reveal),
-        "parse_error": entry.parsed.as_ref().err().map(ToString::to_string),
-        "provider_name": entry.provider_name,
-        "pairs": pairs,
-        "findings": Counts::of(findings.iter().copied()).json(),
-    })
+    EntryJson {
+        name: entry.name.as_str(),
+        type_name: entry.name.type_name(),
+        entity: entry.name.entity(),
+        kind: entry.kind.id(),
+        location: &entry.location,
+        connection_string: entry.display_value(reveal),
+        parse_error: entry.parsed.as_ref().err().map(ToString::to_string),
+        provider_name: entry.provider_name.as_deref(),
+        pairs,
+        findings: Counts::of(findings.iter().copied()),
+    }
 }
 
 /// A finding as `path:line:col: severity[CODE] rule: message` plus an indented hint.

@@ -224,9 +224,14 @@ impl Document {
     }
 
     /// Keeps what is still true after an edit inside one attribute value: the lookup memo
-    /// (offsets moved by `delta` from `at`); the names cache is rebuilt when next needed.
+    /// and, when no line moved and there are no notes (whose positions are line:column), the
+    /// names, offsets moved by `delta` from `at`. Values cannot change names or structure.
     pub(crate) fn shift_after_value_edit(&mut self, at: usize, delta: isize) {
-        self.names = OnceLock::new();
+        let kept_lines = self.section_file().last_shift_kept_lines();
+        match self.names.get_mut() {
+            Some(names) if kept_lines && names.notes.is_empty() => names.shift(at, delta),
+            _ => self.names = OnceLock::new(),
+        }
         let mut memo = self
             .last_lookup
             .0
@@ -236,6 +241,24 @@ impl Document {
             for slot in slots.iter_mut().filter(|s| s.offset >= at) {
                 slot.offset = slot.offset.saturating_add_signed(delta);
             }
+        }
+    }
+
+    /// Keeps the names after an `<add>` named `name` was appended as section child `child`
+    /// (the fast path of [`crate::config::ConfigFile`]'s splice): nothing before it moved.
+    pub(crate) fn after_append(&mut self, child: usize, name: &str) {
+        self.last_lookup = LookupMemo::default();
+        let offset = self
+            .section()
+            .and_then(|s| s.children.get(child))
+            .map(|c| c.range.start);
+        match (self.names.get_mut(), offset) {
+            (Some(names), Some(offset)) => names.push(Slot {
+                child,
+                name: name.to_owned(),
+                offset,
+            }),
+            _ => self.names = OnceLock::new(),
         }
     }
 
@@ -254,6 +277,9 @@ impl Document {
         self.with_section(Vec::new(), |src| {
             let slots = if let Some(slots) = self.last_lookup.get(name) {
                 slots
+            } else if let Some(names) = self.names.get() {
+                // Read once already: a lookup, not a pass over the section.
+                names.named(name).cloned().collect()
             } else {
                 let slots = section::find_named(src, name)?;
                 self.last_lookup.set(name, &slots);

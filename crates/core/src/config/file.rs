@@ -28,6 +28,12 @@ pub struct ConfigFile {
     /// Where the last [`Self::splice`] moved text, when it was a single in-attribute edit:
     /// `(position, delta)`. Lets callers shift cached offsets instead of re-reading.
     last_shift: Option<(usize, isize)>,
+    /// Whether that in-attribute edit left every line where it was (no line break removed or
+    /// inserted), so cached line numbers still hold.
+    last_shift_kept_lines: bool,
+    /// The section child the last [`Self::splice`] appended after the last one, when that is
+    /// what it did (the fast path of adding an entry).
+    last_append: Option<usize>,
 }
 
 /// The largest config file k2cse reads. A K2 config is a few KiB; 10,000 entries are 2.4 MiB.
@@ -76,6 +82,8 @@ impl ConfigFile {
             changed: false,
             lines: OnceLock::new(),
             last_shift: None,
+            last_shift_kept_lines: false,
+            last_append: None,
         })
     }
 
@@ -97,6 +105,8 @@ impl ConfigFile {
             changed: false,
             lines: OnceLock::new(),
             last_shift: None,
+            last_shift_kept_lines: false,
+            last_append: None,
         })
     }
 
@@ -175,6 +185,17 @@ impl ConfigFile {
         self.last_shift
     }
 
+    /// Whether the last splice was an in-attribute edit that kept every line in place.
+    pub(crate) fn last_shift_kept_lines(&self) -> bool {
+        self.last_shift.is_some() && self.last_shift_kept_lines
+    }
+
+    /// The index of the section child the last splice appended, when it only appended one
+    /// empty element after the last child.
+    pub(crate) fn last_append(&self) -> Option<usize> {
+        self.last_append
+    }
+
     /// The (lazily built) line index of the text.
     pub fn lines(&self) -> &OnceLock<LineIndex> {
         &self.lines
@@ -186,12 +207,14 @@ impl ConfigFile {
     /// (that would be a k2cse bug: edits are built to keep the file well-formed).
     pub fn splice(&mut self, mut edits: Vec<(Range<usize>, String)>) -> Result<()> {
         self.last_shift = None;
+        self.last_append = None;
         edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
         if edits.windows(2).any(|w| w[1].0.end > w[0].0.start) {
             return Err(Error::InvalidChange("internal: overlapping edits".into()));
         }
         if let [(range, replacement)] = edits.as_slice()
-            && self.splice_in_attribute(range.clone(), replacement)
+            && (self.splice_in_attribute(range.clone(), replacement)
+                || self.append_child(range.clone(), replacement))
         {
             return Ok(());
         }
@@ -252,9 +275,79 @@ impl ConfigFile {
         if !scan::is_well_formed_start_tag(&candidate) {
             return false;
         }
+        self.last_shift_kept_lines =
+            !text[range.clone()].contains('\n') && !replacement.contains('\n');
         self.source.text.replace_range(range.clone(), replacement);
         self.index.shift(range.end, delta);
         self.last_shift = Some((range.end, delta));
+        self.lines = OnceLock::new();
+        self.changed = true;
+        true
+    }
+
+    /// The fast path of adding an entry: white space and one empty element (`<add ... />`)
+    /// inserted right after the section's last child. The structure around it cannot change,
+    /// so instead of re-scanning the whole file (which made a batch of N adds cost N scans),
+    /// the new start tag is checked on its own, the spans after it are shifted, and the
+    /// element is appended to the section's children. Returns false (having changed nothing)
+    /// when the edit is not of that kind.
+    fn append_child(&mut self, range: Range<usize>, replacement: &str) -> bool {
+        let Some(section) = self.index.sections.first() else {
+            return false;
+        };
+        let (Some(last), Some(content)) = (section.children.last(), &section.element.content)
+        else {
+            return false;
+        };
+        // Strictly inside the content: the end tag (or text) still follows the insertion.
+        if !range.is_empty() || range.start != last.range.end || range.start >= content.end {
+            return false;
+        }
+        let tag = replacement.trim_start_matches([' ', '\t', '\r', '\n']);
+        let name_len = tag[1.min(tag.len())..]
+            .find([' ', '\t', '\r', '\n', '/', '>'])
+            .unwrap_or(0);
+        let name = tag.get(1..=name_len).unwrap_or_default();
+        // No namespace prefixes or declarations: those need the scanner's context.
+        let plain = !name.is_empty()
+            && !name.contains(':')
+            && !tag.contains("xmlns")
+            && tag.ends_with("/>")
+            && tag.starts_with('<');
+        if !plain || !scan::is_well_formed_start_tag(tag) {
+            return false;
+        }
+        let at = range.start;
+        let start = at + (replacement.len() - tag.len());
+        let element = scan::ElementSpan {
+            range: start..start + tag.len(),
+            start_tag: start..start + tag.len(),
+            content: None,
+            name: start + 1..start + 1 + name_len,
+        };
+        // Attribute names must be unique and not prefixed, as the scanner requires.
+        let local = scan::ElementSpan {
+            range: 0..tag.len(),
+            start_tag: 0..tag.len(),
+            content: None,
+            name: 1..1 + name_len,
+        };
+        let mut names: Vec<&str> = local.attr_iter(tag).map(|a| &tag[a.name]).collect();
+        if names.iter().any(|n| n.contains(':')) {
+            return false;
+        }
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return false;
+        }
+        self.source.text.insert_str(at, replacement);
+        // Positions after the insertion point move; the last child, which ends there, stays.
+        self.index.shift(at + 1, replacement.len().cast_signed());
+        let Some(section) = self.index.sections.first_mut() else {
+            return false;
+        };
+        section.children.push(element);
+        self.last_append = Some(section.children.len() - 1);
         self.lines = OnceLock::new();
         self.changed = true;
         true

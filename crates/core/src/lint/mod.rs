@@ -172,18 +172,18 @@ impl Default for LintOptions {
 pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
     let mut out = structural(doc)?;
     let view = doc.view()?;
+    // One pass over the entries: the per-entry rules and the count of entries with secrets.
+    let mut secrets = 0;
     for entry in &view.entries {
         entry_rules::check(entry, *options, &mut out);
+        if entry
+            .pairs()
+            .iter()
+            .any(|(k, v)| !v.is_empty() && entry.is_secret(k))
+        {
+            secrets += 1;
+        }
     }
-    let secrets = view
-        .entries
-        .iter()
-        .filter(|e| {
-            e.pairs()
-                .iter()
-                .any(|(k, v)| !v.is_empty() && e.is_secret(k))
-        })
-        .count();
     // Secrets in an encrypted section are encrypted on disk.
     if secrets > 0 && doc.protection().is_none() {
         out.push(Diagnostic::new(
@@ -199,12 +199,16 @@ pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
             "K2 encrypts the section again when it starts; restart the K2 service after editing",
         ));
     }
-    out.sort_by_key(|d| {
-        d.location
-            .as_ref()
-            .map(|l| (l.path.clone(), l.line, l.column))
-    });
+    // Compared by reference: a key that clones the path costs an allocation per comparison.
+    out.sort_by(|a, b| position(a).cmp(&position(b)));
     Ok(out)
+}
+
+/// Where a finding is, for sorting (findings without a place first, as `None < Some`).
+fn position(d: &Diagnostic) -> Option<(&std::path::Path, usize, usize)> {
+    d.location
+        .as_ref()
+        .map(|l| (l.path.as_path(), l.line, l.column))
 }
 
 /// Findings about the section as a whole, which need entry names only: structure,
@@ -252,6 +256,30 @@ pub fn entry_diagnostics(
         }
     }
     Ok(out)
+}
+
+/// Every effective entry's own findings in one pass over the section, in file order: for
+/// each entry, what [`entry_diagnostics`] returns for its name (entries sharing a name, which
+/// the file should not have, each appear with their own findings). Reading all entries this
+/// way costs one pass; asking [`entry_diagnostics`] for every name would look each one up
+/// among all the others.
+pub fn each_entry_diagnostics(
+    doc: &Document,
+    options: &LintOptions,
+) -> Result<Vec<(String, Vec<Diagnostic>)>> {
+    if doc.protection().is_some_and(|p| !p.unlocked) {
+        return Ok(Vec::new());
+    }
+    Ok(doc
+        .view()?
+        .entries
+        .iter()
+        .map(|entry| {
+            let mut out = Vec::new();
+            entry_rules::check(entry, *options, &mut out);
+            (entry.name.as_str().to_owned(), out)
+        })
+        .collect())
 }
 
 fn note_diagnostic(note: &SectionNote) -> Diagnostic {
