@@ -1,6 +1,6 @@
 //! The read-only commands: `list`, `show`, `lint`.
 
-use std::io;
+use std::io::{self, Write as _};
 
 use k2cse_core::Document;
 use k2cse_core::entry::Kind;
@@ -13,8 +13,8 @@ use serde_json::json;
 use crate::args::{LintArgs, ListArgs, ShowArgs};
 use crate::context::Context;
 use crate::render::{
-    ConfigJson, Counts, EntryJson, FindingsByEntry, Streamed, config_json, diagnostic_text, entry_json,
-    write_json,
+    ConfigJson, Counts, EntryJson, FindingsByEntry, Streamed, config_json, diagnostic_text,
+    entry_json, write_json,
 };
 use crate::{Outcome, UsageError};
 
@@ -56,11 +56,11 @@ fn list_to(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::R
             &ListJson {
                 schema: "k2cse.list/1",
                 config: config_json(&doc),
-                entries: Streamed::new(
+                entries: Streamed::new(Box::new(
                     entries
                         .iter()
                         .map(|e| entry_json(e, ctx.reveal, by_entry.get(e.name.as_str()))),
-                ),
+                )),
             },
         )?;
         return Ok(Outcome::Ok);
@@ -280,10 +280,10 @@ fn lint_to(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::R
 
 /// The `k2cse.list/1` document.
 #[derive(Serialize)]
-struct ListJson<'a, I: Iterator<Item = EntryJson<'a>>> {
+struct ListJson<'a> {
     schema: &'static str,
     config: ConfigJson<'a>,
-    entries: Streamed<I>,
+    entries: Streamed<Box<dyn Iterator<Item = EntryJson<'a>> + 'a>>,
 }
 
 /// The `k2cse.lint/1` document.

@@ -9,14 +9,13 @@ use std::io;
 use std::collections::HashMap;
 
 use k2cse_core::Document;
+use k2cse_core::Location;
 use k2cse_core::config::Protection;
 use k2cse_core::entry::Entry;
 use k2cse_core::entry::fold_name;
-use k2cse_core::Location;
 use k2cse_core::lint::{Diagnostic, Severity};
 use k2cse_core::secret::shown;
 use serde::Serialize;
-use serde_json::{Value, json};
 
 /// Writes `value` as pretty JSON (two-space indent) and a newline, straight to `out`.
 pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn io::Write, value: &T) -> io::Result<()> {

@@ -337,3 +337,69 @@ fn touched(group: &[Change]) -> Option<Vec<String>> {
     }
     Some(names)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k2cse_core::edit::Values;
+
+    const EWS: &str = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection";
+
+    fn workspace(text: &str) -> Workspace {
+        let doc = Document::from_bytes(Path::new("t.config"), text.as_bytes().to_vec()).unwrap();
+        Workspace::from_document(doc).unwrap()
+    }
+
+    /// Rows and each entry's findings, as a fresh open of the edited text shows them.
+    fn assert_matches_fresh_open(ws: &Workspace) {
+        let text = ws.document().main_file().text().to_owned();
+        let fresh = workspace(text.trim_start_matches('\u{feff}'));
+        assert_eq!(ws.rows(), fresh.rows());
+        for row in fresh.rows() {
+            assert_eq!(
+                ws.diagnostics(&row.name),
+                fresh.diagnostics(&row.name),
+                "{}",
+                row.name
+            );
+        }
+    }
+
+    #[test]
+    fn open_undo_and_redo_show_the_findings_of_a_full_check() {
+        let mut text = String::from("<configuration>\n  <connectionStrings>\n");
+        for i in 0..20 {
+            // Every third entry has a bad Poll Interval; two share a name (a duplicate).
+            let poll = if i % 3 == 0 { "soon" } else { "1M" };
+            let n = if i == 19 { 18 } else { i };
+            text.push_str(&format!(
+                "    <add name=\"{EWS}:u{n}@x.com\" connectionString=\"Autodiscover=False;URL=https://mail.x.com/EWS/Exchange.asmx;Poll Interval={poll}\" />\n"
+            ));
+        }
+        text.push_str("  </connectionStrings>\n</configuration>\n");
+        let mut ws = workspace(&text);
+        assert!(ws.rows().iter().any(|r| r.errors > 0));
+        let set = |i: usize, poll: &str| Change::Set {
+            name: format!("{EWS}:u{i}@x.com"),
+            values: Values::from_pairs([("Poll Interval", poll)]),
+        };
+        ws.apply(set(0, "2M")).unwrap();
+        ws.apply(set(1, "never")).unwrap();
+        ws.apply_group(vec![
+            Change::Remove {
+                name: format!("{EWS}:u2@x.com"),
+            },
+            set(3, "5M"),
+        ])
+        .unwrap();
+        assert_matches_fresh_open(&ws);
+        for _ in 0..3 {
+            assert!(ws.undo().unwrap());
+            assert_matches_fresh_open(&ws);
+        }
+        for _ in 0..3 {
+            assert!(ws.redo().unwrap());
+            assert_matches_fresh_open(&ws);
+        }
+    }
+}

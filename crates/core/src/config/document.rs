@@ -217,6 +217,12 @@ impl Document {
         Ok(self.names.get_or_init(|| names))
     }
 
+    /// Whether the names are read and kept (tests of the paths that keep them).
+    #[cfg(test)]
+    pub(crate) fn names_cached(&self) -> bool {
+        self.names.get().is_some()
+    }
+
     /// Forgets what was read from the text; called after every edit.
     pub(crate) fn invalidate(&mut self) {
         self.names = OnceLock::new();

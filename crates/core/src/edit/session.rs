@@ -6,10 +6,10 @@ use crate::config::Document;
 use crate::diff;
 use crate::edit::Change;
 use crate::entry::fold_name;
-use std::collections::HashSet;
 use crate::error::{Error, Result};
 use crate::lint::{self, Diagnostic, LintOptions, Severity};
 use crate::save::{self, SaveOptions, SavedFile};
+use std::collections::HashSet;
 
 /// What the changes do to the lint results of what they touch.
 #[derive(Debug, Clone, Default)]

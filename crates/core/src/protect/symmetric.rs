@@ -227,7 +227,9 @@ mod fast_tdes {
 
     /// CBC-decrypts whole blocks, padding left in place.
     pub fn decrypt(key: &[u8], iv_bytes: &[u8], body: &[u8]) -> Option<Vec<u8>> {
-        let key = DecryptingKey::cbc(UnboundCipherKey::new(&DES_EDE3_FOR_LEGACY_USE_ONLY, key).ok()?).ok()?;
+        let key =
+            DecryptingKey::cbc(UnboundCipherKey::new(&DES_EDE3_FOR_LEGACY_USE_ONLY, key).ok()?)
+                .ok()?;
         let mut out = body.to_vec();
         let context = DecryptionContext::Iv64(FixedLength::from(iv(iv_bytes)?));
         let len = key.decrypt(&mut out, context).ok()?.len();
@@ -237,7 +239,9 @@ mod fast_tdes {
 
     /// PKCS#7-pads and CBC-encrypts with the given IV.
     pub fn encrypt(key: &[u8], iv_bytes: &[u8], plaintext: &[u8]) -> Option<Vec<u8>> {
-        let key = EncryptingKey::cbc(UnboundCipherKey::new(&DES_EDE3_FOR_LEGACY_USE_ONLY, key).ok()?).ok()?;
+        let key =
+            EncryptingKey::cbc(UnboundCipherKey::new(&DES_EDE3_FOR_LEGACY_USE_ONLY, key).ok()?)
+                .ok()?;
         let pad = BLOCK - plaintext.len() % BLOCK;
         let mut out = Vec::with_capacity(plaintext.len() + pad);
         out.extend_from_slice(plaintext);
@@ -264,7 +268,10 @@ mod tests {
             let reference = cbc_encrypt::<des::TdesEde3>(&key, &iv, &plain).unwrap();
             assert_eq!(fast, reference, "encrypt {len}");
             let back = fast_tdes::decrypt(&key, &iv, &fast).unwrap();
-            assert_eq!(back, cbc_decrypt::<des::TdesEde3>(&key, &iv, &fast).unwrap());
+            assert_eq!(
+                back,
+                cbc_decrypt::<des::TdesEde3>(&key, &iv, &fast).unwrap()
+            );
         }
     }
 
@@ -274,7 +281,10 @@ mod tests {
         let key = [0x13u8, 0x34, 0x57, 0x79, 0x9B, 0xBC, 0xDF, 0xF1].repeat(3);
         assert!(fast_tdes::encrypt(&key, &[0; 8], b"x").is_none());
         let enc = encrypt(DataAlgorithm::TripleDes, &key, b"hello").unwrap();
-        assert_eq!(*decrypt(DataAlgorithm::TripleDes, &key, &enc).unwrap(), b"hello");
+        assert_eq!(
+            *decrypt(DataAlgorithm::TripleDes, &key, &enc).unwrap(),
+            b"hello"
+        );
     }
 
     #[test]
