@@ -3,7 +3,7 @@
 use std::io::{self, Write as _};
 
 use k2cse_core::Document;
-use k2cse_core::entry::Kind;
+use k2cse_core::entry::{Entry, Kind};
 use k2cse_core::lint::{self, Diagnostic, LintOptions, RULES};
 use k2cse_core::protect::Scheme;
 use k2cse_core::secret::shown;
@@ -13,8 +13,8 @@ use serde_json::json;
 use crate::args::{LintArgs, ListArgs, ShowArgs};
 use crate::context::Context;
 use crate::render::{
-    ConfigJson, Counts, EntryJson, FindingsByEntry, Streamed, config_json, diagnostic_text,
-    entry_json, write_json,
+    ConfigJson, Counts, EntriesJson, FindingsByEntry, config_json, diagnostic_text, entry_json,
+    write_json,
 };
 use crate::{Outcome, UsageError};
 
@@ -29,9 +29,6 @@ pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::
 
 fn list_to(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     let doc = ctx.load()?;
-    let findings = lint::lint(&doc, &LintOptions::default())?;
-    let by_entry = FindingsByEntry::new(&findings);
-    let mut entries = doc.entries()?;
     if let Some(kind) = &args.kind {
         let known = [
             "ews-connection",
@@ -48,34 +45,49 @@ fn list_to(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::R
             ))
             .into());
         }
-        entries.retain(|e| e.kind.id() == kind);
     }
+    let wanted = |e: &Entry| args.kind.as_ref().is_none_or(|k| e.kind.id() == k);
+    let options = LintOptions::default();
+    // Section-wide findings that name an entry (duplicates, shadowed entries); each entry's
+    // own findings are computed as it is listed, in one pass that holds one entry at a time.
+    let structural = lint::structural(&doc)?;
+    let by_entry = FindingsByEntry::new(&structural);
     if ctx.json {
-        write_json(
+        let entries = EntriesJson::new(&doc, options, &by_entry, ctx.reveal, &wanted);
+        let written = write_json(
             out,
             &ListJson {
                 schema: "k2cse.list/1",
                 config: config_json(&doc),
-                entries: Streamed::new(Box::new(
-                    entries
-                        .iter()
-                        .map(|e| entry_json(e, ctx.reveal, by_entry.get(e.name.as_str()))),
-                )),
+                entries: &entries,
             },
-        )?;
+        );
+        entries.into_result(written)?;
         return Ok(Outcome::Ok);
     }
     header(out, &doc)?;
     if doc.protection().is_some_and(|p| !p.unlocked) {
         return Ok(Outcome::Ok);
     }
-    let width = entries
+    let width = doc
+        .names()?
+        .slots
         .iter()
-        .map(|e| e.name.as_str().len())
+        .filter(|s| {
+            let type_name = s.name.split(':').next().unwrap_or_default();
+            args.kind
+                .as_ref()
+                .is_none_or(|k| Kind::of_type(type_name).id() == k)
+        })
+        .map(|s| s.name.len())
         .max()
         .unwrap_or(0);
-    for e in &entries {
-        let counts = Counts::of(by_entry.get(e.name.as_str()).iter().copied());
+    lint::for_each_entry(&doc, &options, |e, own| {
+        if !wanted(&e) {
+            return Ok(());
+        }
+        let named = by_entry.get(e.name.as_str());
+        let counts = Counts::of(named.iter().copied().chain(&own));
         let status = if counts.error + counts.warning == 0 {
             String::new()
         } else {
@@ -87,16 +99,19 @@ fn list_to(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::R
             e.kind.id(),
             e.location.line
         );
-        writeln!(out, "{}", line.trim_end())?;
+        let io = |err| k2cse_core::Error::io(doc.path(), err);
+        writeln!(out, "{}", line.trim_end()).map_err(io)?;
         if args.long {
             writeln!(
                 out,
                 "      {}",
                 e.display_value(ctx.reveal)
                     .unwrap_or_else(|| "(no connectionString attribute)".into())
-            )?;
+            )
+            .map_err(io)?;
         }
-    }
+        Ok(())
+    })?;
     Ok(Outcome::Ok)
 }
 
@@ -107,7 +122,7 @@ fn header(out: &mut dyn io::Write, doc: &Document) -> io::Result<()> {
     } else {
         "LF"
     };
-    let count = doc.entries().map_or(0, |e| e.len());
+    let count = doc.names().map_or(0, |n| n.slots.len());
     writeln!(
         out,
         "{} ({}, {eol}): {count} entr{}",
@@ -283,7 +298,7 @@ fn lint_to(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::R
 struct ListJson<'a> {
     schema: &'static str,
     config: ConfigJson<'a>,
-    entries: Streamed<Box<dyn Iterator<Item = EntryJson<'a>> + 'a>>,
+    entries: &'a EntriesJson<'a>,
 }
 
 /// The `k2cse.lint/1` document.

@@ -13,9 +13,10 @@ use k2cse_core::Location;
 use k2cse_core::config::Protection;
 use k2cse_core::entry::Entry;
 use k2cse_core::entry::fold_name;
-use k2cse_core::lint::{Diagnostic, Severity};
+use k2cse_core::lint::{self, Diagnostic, LintOptions, Severity};
 use k2cse_core::secret::shown;
 use serde::Serialize;
+use std::cell::RefCell;
 
 /// Writes `value` as pretty JSON (two-space indent) and a newline, straight to `out`.
 pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn io::Write, value: &T) -> io::Result<()> {
@@ -49,26 +50,77 @@ pub fn config_json(doc: &Document) -> ConfigJson<'_> {
     }
 }
 
-/// A JSON array written item by item from an iterator, so that a list of 10,000 entries
-/// never exists as a whole (each item is built, written and dropped).
-#[derive(Debug)]
-pub struct Streamed<I>(std::cell::RefCell<Option<I>>);
+/// The `entries` array of `list --json`, written entry by entry as each is read and
+/// checked (see [`lint::for_each_entry`]): 100,000 entries never exist at once, as entries,
+/// findings or JSON. An error reading an entry stops the output; [`Self::into_result`]
+/// returns it.
+pub struct EntriesJson<'a> {
+    doc: &'a Document,
+    options: LintOptions,
+    structural: &'a FindingsByEntry<'a>,
+    reveal: bool,
+    wanted: &'a dyn Fn(&Entry) -> bool,
+    error: RefCell<Option<k2cse_core::Error>>,
+}
 
-impl<I> Streamed<I> {
-    pub fn new(items: I) -> Self {
-        Self(std::cell::RefCell::new(Some(items)))
+impl<'a> EntriesJson<'a> {
+    pub fn new(
+        doc: &'a Document,
+        options: LintOptions,
+        structural: &'a FindingsByEntry<'a>,
+        reveal: bool,
+        wanted: &'a dyn Fn(&Entry) -> bool,
+    ) -> Self {
+        Self {
+            doc,
+            options,
+            structural,
+            reveal,
+            wanted,
+            error: RefCell::new(None),
+        }
+    }
+
+    /// The outcome of writing: the entry error that stopped it, if any, else `written`'s.
+    pub fn into_result(self, written: io::Result<()>) -> anyhow::Result<()> {
+        match self.error.into_inner() {
+            Some(err) => Err(err.into()),
+            None => Ok(written?),
+        }
     }
 }
 
-impl<I> Serialize for Streamed<I>
-where
-    I: Iterator,
-    I::Item: Serialize,
-{
-    /// Serializes the items once; a second serialization writes an empty array.
+impl Serialize for EntriesJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let items = self.0.borrow_mut().take();
-        serializer.collect_seq(items.into_iter().flatten())
+        use serde::ser::{Error as _, SerializeSeq as _};
+        let fail = |err: k2cse_core::Error| {
+            let message = err.to_string();
+            *self.error.borrow_mut() = Some(err);
+            S::Error::custom(message)
+        };
+        let mut seq = serializer.serialize_seq(None)?;
+        for entry in self.doc.entry_iter().map_err(fail)? {
+            let entry = entry.map_err(fail)?;
+            if !(self.wanted)(&entry) {
+                continue;
+            }
+            let own = lint::check_entry(&entry, &self.options);
+            let findings: Vec<&Diagnostic> = self
+                .structural
+                .get(entry.name.as_str())
+                .iter()
+                .copied()
+                .chain(&own)
+                .collect();
+            seq.serialize_element(&entry_json(&entry, self.reveal, &findings))?;
+        }
+        seq.end()
+    }
+}
+
+impl std::fmt::Debug for EntriesJson<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntriesJson").finish_non_exhaustive()
     }
 }
 

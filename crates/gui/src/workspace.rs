@@ -325,13 +325,19 @@ impl Workspace {
     }
 }
 
-/// The entries a group of changes can affect; `None` when it affects the whole section.
+/// The entries a group of changes can affect; `None` when it affects the whole section (or
+/// moves lines, which other entries' findings point at).
 fn touched(group: &[Change]) -> Option<Vec<String>> {
     let mut names = Vec::new();
     for change in group {
         match change {
             Change::Rename { name, to } => names.extend([name.clone(), to.clone()]),
-            Change::Protect { .. } | Change::Unprotect => return None,
+            // Adding or removing lines moves the positions of other entries' findings:
+            // re-check everything (one pass over the section).
+            Change::Protect { .. }
+            | Change::Unprotect
+            | Change::Add { .. }
+            | Change::Remove { .. } => return None,
             other => names.extend(other.name().map(str::to_owned)),
         }
     }

@@ -204,7 +204,10 @@ impl Document {
 
     /// The effective entries, fully read, and the structural notes.
     pub fn view(&self) -> Result<SectionView> {
-        self.with_section(SectionView::default(), section::view)
+        Ok(SectionView {
+            entries: self.entries()?,
+            notes: self.names()?.notes.clone(),
+        })
     }
 
     /// The effective entries by name only, and the structural notes: cheap on large files,
@@ -275,7 +278,29 @@ impl Document {
 
     /// The effective entries.
     pub fn entries(&self) -> Result<Vec<Entry>> {
-        Ok(self.view()?.entries)
+        self.entry_iter()?.collect()
+    }
+
+    /// The effective entries, read one at a time as the iterator is advanced (from the names,
+    /// read once): what a pass over 100,000 entries needs, without holding them all.
+    pub fn entry_iter(&self) -> Result<impl Iterator<Item = Result<Entry>> + '_> {
+        let names = self.names()?;
+        let file = self.section_file();
+        let src = file
+            .section()
+            .filter(|_| self.protection().is_none_or(|p| p.unlocked))
+            .map(|section| SectionText {
+                path: file.path(),
+                text: file.text(),
+                section,
+                lines: file.lines(),
+            });
+        Ok(src.into_iter().flat_map(move |src| {
+            names
+                .slots
+                .iter()
+                .map(move |slot| section::materialize(src, slot.clone()))
+        }))
     }
 
     /// Every effective entry named `name` (normally one; more when the file has duplicates).

@@ -329,16 +329,6 @@ fn folded_hash(name: &str) -> u64 {
     })
 }
 
-/// Every effective entry, fully read.
-pub fn view(src: SectionText<'_>) -> Result<SectionView> {
-    let SectionNames { slots, notes, .. } = names(src)?;
-    let entries = slots
-        .into_iter()
-        .map(|slot| materialize(src, slot))
-        .collect::<Result<_>>()?;
-    Ok(SectionView { entries, notes })
-}
-
 fn shadow(
     out: &mut SectionNames,
     src: SectionText<'_>,

@@ -171,16 +171,13 @@ impl Default for LintOptions {
 /// Lints the document's section: structure, every entry, and file-wide rules.
 pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
     let mut out = structural(doc)?;
-    let view = doc.view()?;
-    // One pass over the entries: the per-entry rules and the count of entries with secrets.
+    // One pass over the entries, each read once and dropped: the per-entry rules and the
+    // count of entries with secrets.
     let mut secrets = 0;
-    for entry in &view.entries {
-        entry_rules::check(entry, *options, &mut out);
-        if entry
-            .pairs()
-            .iter()
-            .any(|(k, v)| !v.is_empty() && entry.is_secret(k))
-        {
+    for entry in doc.entry_iter()? {
+        let entry = entry?;
+        entry_rules::check(&entry, *options, &mut out);
+        if holds_secret(&entry) {
             secrets += 1;
         }
     }
@@ -267,19 +264,45 @@ pub fn each_entry_diagnostics(
     doc: &Document,
     options: &LintOptions,
 ) -> Result<Vec<(String, Vec<Diagnostic>)>> {
+    let mut all = Vec::new();
+    for_each_entry(doc, options, |entry, findings| {
+        all.push((entry.name.as_str().to_owned(), findings));
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// Calls `f` with every effective entry and its own findings (see [`entry_diagnostics`]), in
+/// file order, each entry read once and dropped after `f`: a listing of 100,000 entries
+/// never holds them all. Nothing is called for an encrypted section that is not unlocked.
+pub fn for_each_entry(
+    doc: &Document,
+    options: &LintOptions,
+    mut f: impl FnMut(crate::entry::Entry, Vec<Diagnostic>) -> Result<()>,
+) -> Result<()> {
     if doc.protection().is_some_and(|p| !p.unlocked) {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    Ok(doc
-        .view()?
-        .entries
+    for entry in doc.entry_iter()? {
+        let entry = entry?;
+        let findings = check_entry(&entry, options);
+        f(entry, findings)?;
+    }
+    Ok(())
+}
+
+/// The findings of the single-entry rules on `entry` (no section-wide rules).
+pub fn check_entry(entry: &crate::entry::Entry, options: &LintOptions) -> Vec<Diagnostic> {
+    let mut findings = Vec::new();
+    entry_rules::check(entry, *options, &mut findings);
+    findings
+}
+
+fn holds_secret(entry: &crate::entry::Entry) -> bool {
+    entry
+        .pairs()
         .iter()
-        .map(|entry| {
-            let mut out = Vec::new();
-            entry_rules::check(entry, *options, &mut out);
-            (entry.name.as_str().to_owned(), out)
-        })
-        .collect())
+        .any(|(k, v)| !v.is_empty() && entry.is_secret(k))
 }
 
 fn note_diagnostic(note: &SectionNote) -> Diagnostic {
