@@ -27,7 +27,10 @@ pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::
     Ok(outcome)
 }
 
-fn list_to(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+/// Output of `list` and `lint`: a concrete buffered writer (see [`write_json`]).
+type Out<'a> = io::BufWriter<&'a mut dyn io::Write>;
+
+fn list_to(ctx: &Context, args: &ListArgs, out: &mut Out<'_>) -> anyhow::Result<Outcome> {
     let doc = ctx.load()?;
     if let Some(kind) = &args.kind {
         let known = [
@@ -265,7 +268,7 @@ pub fn lint(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::
     Ok(outcome)
 }
 
-fn lint_to(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+fn lint_to(ctx: &Context, args: &LintArgs, out: &mut Out<'_>) -> anyhow::Result<Outcome> {
     let doc = ctx.load()?;
     let findings = lint::lint(&doc, &LintOptions::default())?;
     let counts = Counts::of(&findings);

@@ -19,7 +19,12 @@ use serde::Serialize;
 use std::cell::RefCell;
 
 /// Writes `value` as pretty JSON (two-space indent) and a newline, straight to `out`.
-pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn io::Write, value: &T) -> io::Result<()> {
+/// With a concrete buffered `W` (not `dyn Write`), serde_json's many small writes are
+/// inlined copies into the buffer.
+pub fn write_json<W: io::Write + ?Sized, T: Serialize + ?Sized>(
+    out: &mut W,
+    value: &T,
+) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)
 }
@@ -196,12 +201,14 @@ pub fn entry_json<'a>(entry: &'a Entry, reveal: bool, findings: &[&Diagnostic]) 
         .pairs()
         .into_iter()
         .map(|(key, value)| {
-            let secret = entry.is_secret(key);
+            // One schema lookup per key (`Entry::is_secret` would do it again).
+            let spec = entry.kind.key_spec(key);
+            let secret = spec.map_or_else(|| entry.is_secret(key), |s| s.is_secret());
             PairJson {
                 key,
                 value: shown(value, secret, reveal),
                 secret,
-                known: entry.kind.key_spec(key).map(|k| k.name),
+                known: spec.map(|k| k.name),
             }
         })
         .collect();
