@@ -28,6 +28,8 @@ fn add(i: usize) -> Change {
 
 /// `doc`'s index and names equal those of a fresh load of its text.
 fn assert_same_as_fresh(doc: &Document) {
+    let (kept, counted) = doc.section_file().eol_counts_kept_and_fresh();
+    assert!(kept.is_none_or(|k| k == counted), "{kept:?} {counted:?}");
     let fresh = load(&doc.main_file().encode());
     let (ours, theirs) = (doc.section_file().index(), fresh.section_file().index());
     assert_eq!(ours.root, theirs.root);
@@ -49,6 +51,7 @@ fn assert_same_as_fresh(doc: &Document) {
 fn appended_entries_are_indexed_without_a_rescan_as_a_rescan_would() {
     let mut doc = load(K2_SAMPLE);
     doc.names().unwrap();
+    assert_eq!(doc.section_file().line_ending(), "\r\n");
     for i in 0..3 {
         doc.apply(&add(i)).unwrap();
         assert!(
@@ -56,6 +59,7 @@ fn appended_entries_are_indexed_without_a_rescan_as_a_rescan_would() {
             "add {i} re-scanned"
         );
         assert!(doc.names_cached(), "add {i} dropped the names");
+        assert!(doc.section_file().eol_counts_kept_and_fresh().0.is_some());
     }
     assert_same_as_fresh(&doc);
     let entry = doc.entry(&format!("{EWS}:NEW1@denallix.com")).unwrap();
@@ -118,4 +122,22 @@ fn a_batch_gives_the_bytes_of_its_changes_applied_one_by_one_on_fresh_reads() {
     assert_same_as_fresh(session.document());
     // Adding a name the batch already added is refused, case-insensitively.
     assert!(session.apply_all([add(70), add(70)]).is_err());
+}
+
+#[test]
+fn line_ending_counts_follow_edits_next_to_line_breaks() {
+    // Mixed endings; edits right after a `\r`, and a value holding a raw line break.
+    let text = "<configuration>\r\n  <connectionStrings>\n    <add name=\"a\" connectionString=\"x=1\r\ny=2\" />\r\n  </connectionStrings>\n</configuration>\r\n";
+    let mut doc = load(text.as_bytes());
+    doc.names().unwrap();
+    let _ = doc.section_file().line_ending();
+    doc.apply(&Change::Replace {
+        name: "a".into(),
+        connection_string: "x=1".into(),
+    })
+    .unwrap();
+    doc.apply(&add(1)).unwrap();
+    let (kept, counted) = doc.section_file().eol_counts_kept_and_fresh();
+    assert_eq!(kept, Some(counted));
+    assert_same_as_fresh(&doc);
 }

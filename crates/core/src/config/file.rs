@@ -25,6 +25,9 @@ pub struct ConfigFile {
     changed: bool,
     /// Line starts, built on first use and dropped on every edit.
     lines: OnceLock<LineIndex>,
+    /// `(CRLF count, lone LF count)` of the text, counted on first use and kept up to date by
+    /// the single-edit fast paths: adding N entries asks for the line ending N times.
+    eols: OnceLock<(usize, usize)>,
     /// Where the last [`Self::splice`] moved text, when it was a single in-attribute edit:
     /// `(position, delta)`. Lets callers shift cached offsets instead of re-reading.
     last_shift: Option<(usize, isize)>,
@@ -81,6 +84,7 @@ impl ConfigFile {
             mode,
             changed: false,
             lines: OnceLock::new(),
+            eols: OnceLock::new(),
             last_shift: None,
             last_shift_kept_lines: false,
             last_append: None,
@@ -104,6 +108,7 @@ impl ConfigFile {
             mode,
             changed: false,
             lines: OnceLock::new(),
+            eols: OnceLock::new(),
             last_shift: None,
             last_shift_kept_lines: false,
             last_append: None,
@@ -131,9 +136,43 @@ impl ConfigFile {
         self.source.encoding
     }
 
-    /// The file's dominant line ending.
+    /// The file's dominant line ending (as [`SourceText::line_ending`] decides it).
     pub fn line_ending(&self) -> &'static str {
-        self.source.line_ending()
+        let (crlf, lf) = *self
+            .eols
+            .get_or_init(|| eol_counts(self.source.text.as_bytes()));
+        if crlf > lf { "\r\n" } else { "\n" }
+    }
+
+    /// The kept line-ending counts and a fresh count of the text (tests of the bookkeeping).
+    #[cfg(test)]
+    pub(crate) fn eol_counts_kept_and_fresh(&self) -> (Option<(usize, usize)>, (usize, usize)) {
+        (
+            self.eols.get().copied(),
+            eol_counts(self.source.text.as_bytes()),
+        )
+    }
+
+    /// Replaces `range` of the text by `replacement`, keeping the line-ending counts (when
+    /// counted) right by recounting only around the edit: a `\n` can change status only
+    /// inside the range or right after it (its `\r` may have been replaced).
+    fn replace_text(&mut self, range: Range<usize>, replacement: &str) {
+        let window = |text: &str, end: usize| {
+            eol_counts(&text.as_bytes()[range.start.saturating_sub(1)..(end + 1).min(text.len())])
+        };
+        let before = self
+            .eols
+            .get()
+            .map(|_| window(&self.source.text, range.end));
+        self.source.text.replace_range(range.clone(), replacement);
+        match (before, self.eols.get_mut()) {
+            (Some((crlf0, lf0)), Some(counts)) => {
+                let (crlf1, lf1) = window(&self.source.text, range.start + replacement.len());
+                counts.0 = counts.0 + crlf1 - crlf0;
+                counts.1 = counts.1 + lf1 - lf0;
+            }
+            _ => self.eols = OnceLock::new(),
+        }
     }
 
     /// The bytes to write: the text in the original encoding.
@@ -227,6 +266,7 @@ impl ConfigFile {
         // Free the old index before building the new one: on large files it is sizeable.
         self.index = FileIndex::default();
         self.lines = OnceLock::new();
+        self.eols = OnceLock::new();
         match scan::scan(&self.path, &self.source.text, self.mode) {
             Ok(index) => {
                 self.index = index;
@@ -277,7 +317,7 @@ impl ConfigFile {
         }
         self.last_shift_kept_lines =
             !text[range.clone()].contains('\n') && !replacement.contains('\n');
-        self.source.text.replace_range(range.clone(), replacement);
+        self.replace_text(range.clone(), replacement);
         self.index.shift(range.end, delta);
         self.last_shift = Some((range.end, delta));
         self.lines = OnceLock::new();
@@ -340,7 +380,7 @@ impl ConfigFile {
         if names.windows(2).any(|w| w[0] == w[1]) {
             return false;
         }
-        self.source.text.insert_str(at, replacement);
+        self.replace_text(at..at, replacement);
         // Positions after the insertion point move; the last child, which ends there, stays.
         self.index.shift(at + 1, replacement.len().cast_signed());
         let Some(section) = self.index.sections.first_mut() else {
@@ -359,4 +399,17 @@ impl ConfigFile {
         self.loaded = Some(fingerprint);
         self.changed = false;
     }
+}
+
+/// `(CRLF count, lone LF count)` of `bytes`.
+fn eol_counts(bytes: &[u8]) -> (usize, usize) {
+    let (mut crlf, mut lf) = (0, 0);
+    for i in memchr::memchr_iter(b'\n', bytes) {
+        if i > 0 && bytes[i - 1] == b'\r' {
+            crlf += 1;
+        } else {
+            lf += 1;
+        }
+    }
+    (crlf, lf)
 }
