@@ -13,13 +13,14 @@ use k2cse_core::Location;
 use k2cse_core::config::Protection;
 use k2cse_core::entry::Entry;
 use k2cse_core::entry::fold_name;
+use k2cse_core::entry::schema::KeySpec;
 use k2cse_core::lint::{self, Diagnostic, LintOptions, Severity};
 use k2cse_core::secret::shown;
 use serde::Serialize;
 use std::cell::RefCell;
 
 /// Writes `value` as pretty JSON (two-space indent) and a newline, straight to `out`.
-/// With a concrete buffered `W` (not `dyn Write`), serde_json's many small writes are
+/// With a concrete buffered `W` (not `dyn Write`), `serde_json`'s many small writes are
 /// inlined copies into the buffer.
 pub fn write_json<W: io::Write + ?Sized, T: Serialize + ?Sized>(
     out: &mut W,
@@ -203,7 +204,7 @@ pub fn entry_json<'a>(entry: &'a Entry, reveal: bool, findings: &[&Diagnostic]) 
         .map(|(key, value)| {
             // One schema lookup per key (`Entry::is_secret` would do it again).
             let spec = entry.kind.key_spec(key);
-            let secret = spec.map_or_else(|| entry.is_secret(key), |s| s.is_secret());
+            let secret = spec.map_or_else(|| entry.is_secret(key), KeySpec::is_secret);
             PairJson {
                 key,
                 value: shown(value, secret, reveal),

@@ -263,7 +263,7 @@ mod tests {
         let key = random_key(DataAlgorithm::TripleDes);
         let iv = [0x5Au8; 8];
         for len in [0, 1, 7, 8, 9, 63, 64, 65, 1000] {
-            let plain: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let plain: Vec<u8> = (0..len).map(|i: u32| (i * 7 % 251) as u8).collect();
             let fast = fast_tdes::encrypt(&key, &iv, &plain).unwrap();
             let reference = cbc_encrypt::<des::TdesEde3>(&key, &iv, &plain).unwrap();
             assert_eq!(fast, reference, "encrypt {len}");
