@@ -213,6 +213,16 @@ fn same_key_is_equality_of_folded_keys() {
         "ΣΊΣΥΦΟΣ",
         "𐐀x",
         "𐐨X",
+        "a\u{212a}",
+        "ak",
+        "aK",
+        "ab",
+        "abÄ",
+        "abä",
+        "ä",
+        "a",
+        "Ⱥb",
+        "ⱥB",
         "",
     ];
     for a in keys {
