@@ -312,25 +312,25 @@ fn single_upper(c: char) -> Option<char> {
 /// because [`fold_char`] maps one character to one character, ASCII to ASCII and anything
 /// else to a non-ASCII character.
 pub fn same_key(a: &str, b: &str) -> bool {
-    let (x, y) = (a.as_bytes(), b.as_bytes());
-    let mut i = 0;
+    let (left, right) = (a.as_bytes(), b.as_bytes());
+    let mut at = 0;
     loop {
-        match (x.get(i), y.get(i)) {
+        match (left.get(at), right.get(at)) {
             (None, None) => return true,
-            (Some(p), Some(q)) if p.is_ascii() && q.is_ascii() => {
-                if !p.eq_ignore_ascii_case(q) {
+            (Some(l), Some(r)) if l.is_ascii() && r.is_ascii() => {
+                if !l.eq_ignore_ascii_case(r) {
                     return false;
                 }
-                i += 1;
+                at += 1;
             }
             // Both at a character boundary (everything before was ASCII): an ASCII character
             // never folds like a non-ASCII one.
-            (Some(p), Some(q)) if p.is_ascii() || q.is_ascii() => return false,
+            (Some(l), Some(r)) if l.is_ascii() || r.is_ascii() => return false,
             (Some(_), Some(_)) => {
-                return a[i..]
+                return a[at..]
                     .chars()
                     .map(fold_char)
-                    .eq(b[i..].chars().map(fold_char));
+                    .eq(b[at..].chars().map(fold_char));
             }
             // One key has more characters than the other.
             _ => return false,
