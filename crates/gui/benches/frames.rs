@@ -62,6 +62,25 @@ impl Times {
     }
 }
 
+/// Undo and redo (Ctrl+Z, Ctrl+Y) five times each: the frames that handle the shortcut.
+fn undo_redo(h: &mut Harness<'_, GuiApp>) -> (Times, Times) {
+    let mut undoing = Times::default();
+    let mut redoing = Times::default();
+    h.hover_at(egui::pos2(200.0, 400.0));
+    for _ in 0..5 {
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+        undoing.frame(h);
+        h.step();
+    }
+    assert!(h.state().workspace().unwrap().can_redo());
+    for _ in 0..5 {
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Y);
+        redoing.frame(h);
+        h.step();
+    }
+    (undoing, redoing)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let json_out = args
@@ -149,21 +168,7 @@ fn main() {
         }
         assert!(h.state().workspace().unwrap().is_dirty());
 
-        // Undo and redo (Ctrl+Z, Ctrl+Y): the frame that handles the shortcut.
-        let mut undoing = Times::default();
-        let mut redoing = Times::default();
-        h.hover_at(egui::pos2(200.0, 400.0));
-        for _ in 0..5 {
-            h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
-            undoing.frame(&mut h);
-            h.step();
-        }
-        assert!(h.state().workspace().unwrap().can_redo());
-        for _ in 0..5 {
-            h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Y);
-            redoing.frame(&mut h);
-            h.step();
-        }
+        let (mut undoing, mut redoing) = undo_redo(&mut h);
 
         for (scenario, times) in [
             ("opening the file", &mut opening),

@@ -346,6 +346,8 @@ fn touched(group: &[Change]) -> Option<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
     use k2cse_core::edit::Values;
 
@@ -378,9 +380,10 @@ mod tests {
             // Every third entry has a bad Poll Interval; two share a name (a duplicate).
             let poll = if i % 3 == 0 { "soon" } else { "1M" };
             let n = if i == 19 { 18 } else { i };
-            text.push_str(&format!(
-                "    <add name=\"{EWS}:u{n}@x.com\" connectionString=\"Autodiscover=False;URL=https://mail.x.com/EWS/Exchange.asmx;Poll Interval={poll}\" />\n"
-            ));
+            let _ = writeln!(
+                text,
+                "    <add name=\"{EWS}:u{n}@x.com\" connectionString=\"Autodiscover=False;URL=https://mail.x.com/EWS/Exchange.asmx;Poll Interval={poll}\" />"
+            );
         }
         text.push_str("  </connectionStrings>\n</configuration>\n");
         let mut ws = workspace(&text);
