@@ -375,7 +375,7 @@ def summary(r):
                       verdict(last["ratio"] <= 2.0)))
     if "linear" in r:
         for x in r["linear"]:
-            per = ", ".join(f"{n:,}: {v:.2f} µs" for n, v in sorted(x["per_entry_us"].items()))
+            per = ", ".join(f"{int(n):,}: {v:.2f} µs" for n, v in sorted(x["per_entry_us"].items(), key=lambda kv: int(kv[0])))
             lines.append((8, f"per-entry CPU cost of `{x['command']}`", f"{per}; spread {x['spread']:.2f}×", "≤ 1.5×", verdict(x["spread"] <= 1.5)))
     return sorted(lines, key=lambda l: l[0])
 
@@ -408,6 +408,10 @@ def report(r, info, runs):
         f"{info['rustc']}; xmlstarlet {info['xmlstarlet']}.",
         "",
         "## Goals (issue #15)",
+        "",
+        "Measured (each group of goals can be re-run alone: `bench/run.sh --goals 7`):",
+        "",
+        *[f"- {k}: {v}" for k, v in sorted(r.get("when", {}).items())],
         "",
         "| goal | what | measured | target | result |",
         "|---:|---|---|---|---|",
@@ -452,7 +456,7 @@ def report(r, info, runs):
                 "CPU time of the command at N entries minus the same command on the 8-entry sample",
                 "(paired), divided by N.", "", "| command | per entry at each size | spread (max ÷ min) |", "|---|---|---:|"]
         for x in r["linear"]:
-            per = ", ".join(f"{n:,}: {v:.2f} µs" for n, v in sorted(x["per_entry_us"].items()))
+            per = ", ".join(f"{int(n):,}: {v:.2f} µs" for n, v in sorted(x["per_entry_us"].items(), key=lambda kv: int(kv[0])))
             out.append(f"| `{x['command']}` | {per} | {x['spread']:.2f} |")
     out += ["", *CHOICES.strip("\n").splitlines(), ""]
     return "\n".join(out)
@@ -518,18 +522,18 @@ def main():
     # Goals not measured in this run keep their last figures (say so in the page's run line).
     r = json.loads(results_file.read_text()) if results_file.exists() else {}
     big = [n for n in sizes if n >= 10_000]
-    if goals & {1, 2}:
-        r["reads"] = goal_reads(big, args.runs)
-    if 3 in goals:
-        r["set"] = goal_set(10_000, args.runs)
-    if 4 in goals:
-        r["encrypted"] = goal_encrypted(args.runs)
-    if 5 in goals:
-        r["db"] = goal_db(args.runs)
-    if 7 in goals:
-        r["apply"] = goal_apply(args.runs)
-    if 8 in goals:
-        r["linear"] = goal_linear(sizes, args.runs)
+    when = r.setdefault("when", {})
+    for key, goal_set_, measure in (
+        ("reads", {1, 2}, lambda: goal_reads(big, args.runs)),
+        ("set", {3}, lambda: goal_set(10_000, args.runs)),
+        ("encrypted", {4}, lambda: goal_encrypted(args.runs)),
+        ("db", {5}, lambda: goal_db(args.runs)),
+        ("apply", {7}, lambda: goal_apply(args.runs)),
+        ("linear", {8}, lambda: goal_linear(sizes, args.runs)),
+    ):
+        if goals & goal_set_:
+            r[key] = measure()
+            when[key] = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.1f}, {args.runs} rounds"
     info = machine()
     results_file.write_text(json.dumps(r, indent=2))
     doc = ROOT / "docs" / "performance.md"

@@ -13,7 +13,7 @@ use crate::connstr::{ConnectionString, same_key};
 use crate::edit::Change;
 use crate::entry::schema::KeySpec;
 use crate::entry::{EntityRule, Entry, EntryName, Kind};
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 use crate::xml::attr;
 use crate::xml::scan::ElementSpan;
 
@@ -182,7 +182,9 @@ impl Document {
             parsed: Ok(cs.clone()),
             error_location: None,
             provider_name: None,
-            location: self.main_file().location(0),
+            // Offset 0 is line 1, column 1: asking the file would build its line index, after
+            // every add of a batch.
+            location: Location::new(self.main_file().path(), 1, 1),
             child: 0,
         };
         for (key, value) in values {
