@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Regenerates every performance figure in one go, one after the other on a quiet machine:
-#   docs/performance.md     real-size CLI runs (plain, encrypted), one edit at 100-10,000
-#                           entries against xmlstarlet, database push round trips (bench/run.sh),
-#                           GUI frame times (bench/gui.sh)
-#   docs/performance-db.md  database push time and round trips in detail (bench/db.sh)
-# Needs scripts/setup.sh (hyperfine, xmlstarlet, GNU time).
+# Regenerates every performance figure in one go and prints every goal of issue #15 with its
+# ratio and PASS/FAIL (the last lines of the output):
+#   docs/performance-db.md  database push time and round trips (bench/db.sh)
+#   docs/performance.md     GUI open/undo/frame times (bench/gui.sh, goal 6), then every other
+#                           goal against its anchor, paired in the same run (bench/run.sh):
+#                           list/lint vs xmlstarlet sel, set vs xmlstarlet ed -L (+ fsyncs),
+#                           encrypted vs plain set, db status vs FreeTDS tsql, apply of
+#                           1/100/2,000 changes, per-entry cost at 1,000/10,000/100,000
+# Needs scripts/setup.sh (xmlstarlet, FreeTDS tsql, strace, GNU time). RUNS sets the paired
+# rounds per comparison (default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
-# In this order: run.sh keeps gui.sh's section and summarizes db.sh's results.
+# In this order: run.sh keeps gui.sh's section and reads its goal-6 figures.
 bench/db.sh
 bench/gui.sh
-bench/run.sh --runs "${RUNS:-30}"
+bench/run.sh --runs "${RUNS:-15}"
 echo "bench/all.sh: done in $((SECONDS - start))s"

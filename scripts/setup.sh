@@ -5,7 +5,7 @@
 #   mingw-w64                  the Windows build (x86_64-pc-windows-gnu), scripts/package.sh
 #   wine, wine64               the Windows build's tests (scripts/wine-tests.sh)
 #   xmlsec1, openssl           independent checks of encrypted sections
-#   xmlstarlet, hyperfine      bench/run.sh
+#   xmlstarlet, strace, time   bench/run.sh (anchors, fsync counts, peak memory)
 #   freetds-bin, python-tds    TDS clients no one here wrote, run against k2cse-mssql-sim
 #   sqlglot, sqlfluff          independent T-SQL parsers for every statement k2cse sends
 #   mesa-vulkan-drivers, ...   CPU rendering for the GUI snapshot tests (egui_kittest + wgpu)
@@ -27,7 +27,7 @@ packages=(
   libmono-i18n-west4.0-cil
   gcc-mingw-w64-x86-64 wine wine64
   xmlsec1 openssl
-  xmlstarlet hyperfine time python3
+  xmlstarlet hyperfine strace time python3
   freetds-bin
   mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0
   xvfb xauth x11-utils imagemagick

@@ -53,6 +53,11 @@ fn main() -> ExitCode {
         k2cse_core::cleanup::remove_all();
         std::process::exit(130);
     });
+    // TLS (the `db` commands, the --demo simulator) uses ring: aws-lc-rs, rustls' default,
+    // seeds its random generator with CPU jitter entropy on first use, ~50 ms of start-up
+    // per command (docs/performance.md). tiberius uses the installed provider. It can only
+    // fail if a provider is already installed, which then serves as well.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let json = cli.global.json;
     let stdout = io::stdout();

@@ -1,27 +1,37 @@
 //! The read-only commands: `list`, `show`, `lint`.
 
-use std::io;
+use std::io::{self, Write as _};
 
 use k2cse_core::Document;
-use k2cse_core::entry::Kind;
-use k2cse_core::lint::{self, LintOptions, RULES};
+use k2cse_core::entry::{Entry, Kind};
+use k2cse_core::lint::{self, Diagnostic, LintOptions, RULES};
 use k2cse_core::protect::Scheme;
 use k2cse_core::secret::shown_value;
+use serde::Serialize;
 use serde_json::json;
 
 use crate::args::{LintArgs, ListArgs, ShowArgs};
 use crate::context::Context;
 use crate::render::{
-    Counts, FindingsByEntry, config_json, diagnostic_text, entry_json, write_json,
+    ConfigJson, Counts, EntriesJson, FindingsByEntry, config_json, diagnostic_text, entry_json,
+    write_json,
 };
 use crate::{Outcome, UsageError};
 
 /// `k2cse list`
 pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    // Thousands of lines: one write per buffer, not one per line (stdout is line-buffered).
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    let outcome = list_to(ctx, args, &mut out)?;
+    out.flush()?;
+    Ok(outcome)
+}
+
+/// Output of `list` and `lint`: a concrete buffered writer (see [`write_json`]).
+type Out<'a> = io::BufWriter<&'a mut dyn io::Write>;
+
+fn list_to(ctx: &Context, args: &ListArgs, out: &mut Out<'_>) -> anyhow::Result<Outcome> {
     let doc = ctx.load()?;
-    let findings = lint::lint(&doc, &LintOptions::default())?;
-    let by_entry = FindingsByEntry::new(&findings);
-    let mut entries = doc.entries()?;
     if let Some(kind) = &args.kind {
         let known = [
             "ews-connection",
@@ -38,30 +48,49 @@ pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::
             ))
             .into());
         }
-        entries.retain(|e| e.kind.id() == kind);
     }
+    let wanted = |e: &Entry| args.kind.as_ref().is_none_or(|k| e.kind.id() == k);
+    let options = LintOptions::default();
+    // Section-wide findings that name an entry (duplicates, shadowed entries); each entry's
+    // own findings are computed as it is listed, in one pass that holds one entry at a time.
+    let structural = lint::structural(&doc)?;
+    let by_entry = FindingsByEntry::new(&structural);
     if ctx.json {
-        let list: Vec<_> = entries
-            .iter()
-            .map(|e| entry_json(e, ctx.reveal, by_entry.get(e.name.as_str())))
-            .collect();
-        write_json(
+        let entries = EntriesJson::new(&doc, options, &by_entry, ctx.reveal, &wanted);
+        let written = write_json(
             out,
-            &json!({ "schema": "k2cse.list/1", "config": config_json(&doc), "entries": list }),
-        )?;
+            &ListJson {
+                schema: "k2cse.list/1",
+                config: config_json(&doc),
+                entries: &entries,
+            },
+        );
+        entries.into_result(written)?;
         return Ok(listed(&doc));
     }
     header(out, &doc)?;
     if doc.protection().is_some_and(|p| !p.unlocked) {
         return Ok(listed(&doc));
     }
-    let width = entries
+    let width = doc
+        .names()?
+        .slots
         .iter()
-        .map(|e| e.name.as_str().len())
+        .filter(|s| {
+            let type_name = s.name.split(':').next().unwrap_or_default();
+            args.kind
+                .as_ref()
+                .is_none_or(|k| Kind::of_type(type_name).id() == k)
+        })
+        .map(|s| s.name.len())
         .max()
         .unwrap_or(0);
-    for e in &entries {
-        let counts = Counts::of(by_entry.get(e.name.as_str()).iter().copied());
+    lint::for_each_entry(&doc, &options, |e, own| {
+        if !wanted(&e) {
+            return Ok(());
+        }
+        let named = by_entry.get(e.name.as_str());
+        let counts = Counts::of(named.iter().copied().chain(&own));
         let status = if counts.error + counts.warning == 0 {
             String::new()
         } else {
@@ -73,16 +102,19 @@ pub fn list(ctx: &Context, args: &ListArgs, out: &mut dyn io::Write) -> anyhow::
             e.kind.id(),
             e.location.line
         );
-        writeln!(out, "{}", line.trim_end())?;
+        let io = |err| k2cse_core::Error::io(doc.path(), err);
+        writeln!(out, "{}", line.trim_end()).map_err(io)?;
         if args.long {
             writeln!(
                 out,
                 "      {}",
                 e.display_value(ctx.reveal)
                     .unwrap_or_else(|| "(no connectionString attribute)".into())
-            )?;
+            )
+            .map_err(io)?;
         }
-    }
+        Ok(())
+    })?;
     Ok(Outcome::Ok)
 }
 
@@ -103,7 +135,7 @@ fn header(out: &mut dyn io::Write, doc: &Document) -> io::Result<()> {
     } else {
         "LF"
     };
-    let count = doc.entries().map_or(0, |e| e.len());
+    let count = doc.names().map_or(0, |n| n.slots.len());
     writeln!(
         out,
         "{} ({}, {eol}): {count} entr{}",
@@ -163,7 +195,11 @@ pub fn show(ctx: &Context, args: &ShowArgs, out: &mut dyn io::Write) -> anyhow::
         })
         .unwrap_or_default();
     if ctx.json {
-        let mut value = entry_json(&entry, ctx.reveal, &findings.iter().collect::<Vec<_>>());
+        let mut value = serde_json::to_value(entry_json(
+            &entry,
+            ctx.reveal,
+            &findings.iter().collect::<Vec<_>>(),
+        ))?;
         value["kind_title"] = json!(spec.map(|s| s.title));
         value["unset_keys"] = json!(
             unset
@@ -252,6 +288,13 @@ pub fn rules(json: bool, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
 
 /// `k2cse lint`
 pub fn lint(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    let outcome = lint_to(ctx, args, &mut out)?;
+    out.flush()?;
+    Ok(outcome)
+}
+
+fn lint_to(ctx: &Context, args: &LintArgs, out: &mut Out<'_>) -> anyhow::Result<Outcome> {
     let options = match &args.today {
         Some(day) => LintOptions::as_of(day)
             .ok_or_else(|| anyhow::anyhow!("--today {day:?}: expected a date as YYYY-MM-DD"))?,
@@ -264,7 +307,12 @@ pub fn lint(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::
     if ctx.json {
         write_json(
             out,
-            &json!({ "schema": "k2cse.lint/1", "config": config_json(&doc), "findings": findings, "summary": counts.json() }),
+            &LintJson {
+                schema: "k2cse.lint/1",
+                config: config_json(&doc),
+                findings: &findings,
+                summary: counts,
+            },
         )?;
     } else {
         for d in &findings {
@@ -277,6 +325,23 @@ pub fn lint(ctx: &Context, args: &LintArgs, out: &mut dyn io::Write) -> anyhow::
     } else {
         Outcome::Ok
     })
+}
+
+/// The `k2cse.list/1` document.
+#[derive(Serialize)]
+struct ListJson<'a> {
+    schema: &'static str,
+    config: ConfigJson<'a>,
+    entries: &'a EntriesJson<'a>,
+}
+
+/// The `k2cse.lint/1` document.
+#[derive(Serialize)]
+struct LintJson<'a> {
+    schema: &'static str,
+    config: ConfigJson<'a>,
+    findings: &'a [Diagnostic],
+    summary: Counts,
 }
 
 /// `tripledes-cbc, RSA PKCS#1 v1.5` and the like.

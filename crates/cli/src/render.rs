@@ -1,36 +1,137 @@
 //! Turning core data into text and JSON. Every JSON document carries a `schema` field
 //! (`k2cse.<command>/<version>`); docs/cli.md describes each one.
+//!
+//! The documents of `list` and `lint` are typed `Serialize` structs streamed to the (buffered)
+//! output: a `serde_json::Value` tree of 10,000 entries cost more than reading the file.
 
 use std::io;
 
 use std::collections::HashMap;
 
 use k2cse_core::Document;
+use k2cse_core::Location;
+use k2cse_core::config::Protection;
 use k2cse_core::entry::Entry;
 use k2cse_core::entry::fold_name;
-use k2cse_core::lint::{Diagnostic, Severity};
+use k2cse_core::entry::schema::KeySpec;
+use k2cse_core::lint::{self, Diagnostic, LintOptions, Severity};
 use k2cse_core::secret::shown_value;
-use serde_json::{Value, json};
+use serde::Serialize;
+use std::cell::RefCell;
 
-/// Writes `value` as pretty JSON and a newline.
-pub fn write_json(out: &mut dyn io::Write, value: &Value) -> io::Result<()> {
-    writeln!(out, "{value:#}")
+/// Writes `value` as pretty JSON (two-space indent) and a newline, straight to `out`.
+/// With a concrete buffered `W` (not `dyn Write`), `serde_json`'s many small writes are
+/// inlined copies into the buffer.
+pub fn write_json<W: io::Write + ?Sized, T: Serialize + ?Sized>(
+    out: &mut W,
+    value: &T,
+) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
 }
 
 /// The `config` object: which file, how it is stored, whether it is protected.
-pub fn config_json(doc: &Document) -> Value {
+#[derive(Debug, Serialize)]
+pub struct ConfigJson<'a> {
+    path: &'a std::path::Path,
+    encoding: &'static str,
+    line_ending: &'static str,
+    config_source: Option<&'a std::path::Path>,
+    protected: Option<Protection>,
+}
+
+/// The `config` object of `doc`.
+pub fn config_json(doc: &Document) -> ConfigJson<'_> {
     let main = doc.main_file();
-    json!({
-        "path": doc.path(),
-        "encoding": main.encoding().label(),
-        "line_ending": if main.line_ending() == "\r\n" { "crlf" } else { "lf" },
-        "config_source": doc.config_source(),
-        "protected": doc.protection(),
-    })
+    ConfigJson {
+        path: doc.path(),
+        encoding: main.encoding().label(),
+        line_ending: if main.line_ending() == "\r\n" {
+            "crlf"
+        } else {
+            "lf"
+        },
+        config_source: doc.config_source(),
+        protected: doc.protection(),
+    }
+}
+
+/// The `entries` array of `list --json`, written entry by entry as each is read and
+/// checked (see [`lint::for_each_entry`]): 100,000 entries never exist at once, as entries,
+/// findings or JSON. An error reading an entry stops the output; [`Self::into_result`]
+/// returns it.
+pub struct EntriesJson<'a> {
+    doc: &'a Document,
+    options: LintOptions,
+    structural: &'a FindingsByEntry<'a>,
+    reveal: bool,
+    wanted: &'a dyn Fn(&Entry) -> bool,
+    error: RefCell<Option<k2cse_core::Error>>,
+}
+
+impl<'a> EntriesJson<'a> {
+    pub fn new(
+        doc: &'a Document,
+        options: LintOptions,
+        structural: &'a FindingsByEntry<'a>,
+        reveal: bool,
+        wanted: &'a dyn Fn(&Entry) -> bool,
+    ) -> Self {
+        Self {
+            doc,
+            options,
+            structural,
+            reveal,
+            wanted,
+            error: RefCell::new(None),
+        }
+    }
+
+    /// The outcome of writing: the entry error that stopped it, if any, else `written`'s.
+    pub fn into_result(self, written: io::Result<()>) -> anyhow::Result<()> {
+        match self.error.into_inner() {
+            Some(err) => Err(err.into()),
+            None => Ok(written?),
+        }
+    }
+}
+
+impl Serialize for EntriesJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq as _};
+        let fail = |err: k2cse_core::Error| {
+            let message = err.to_string();
+            *self.error.borrow_mut() = Some(err);
+            S::Error::custom(message)
+        };
+        let mut seq = serializer.serialize_seq(None)?;
+        for entry in self.doc.entry_iter().map_err(fail)? {
+            let entry = entry.map_err(fail)?;
+            if !(self.wanted)(&entry) {
+                continue;
+            }
+            let own = lint::check_entry(&entry, &self.options);
+            let findings: Vec<&Diagnostic> = self
+                .structural
+                .get(entry.name.as_str())
+                .iter()
+                .copied()
+                .chain(&own)
+                .collect();
+            seq.serialize_element(&entry_json(&entry, self.reveal, &findings))?;
+        }
+        seq.end()
+    }
+}
+
+impl std::fmt::Debug for EntriesJson<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntriesJson").finish_non_exhaustive()
+    }
 }
 
 /// Counts of findings by severity.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct Counts {
     pub error: usize,
     pub warning: usize,
@@ -47,10 +148,6 @@ impl Counts {
             }
             c
         })
-    }
-
-    pub fn json(self) -> Value {
-        json!({ "error": self.error, "warning": self.warning, "info": self.info })
     }
 
     /// `2 errors, 1 warning` (or `no findings`).
@@ -75,32 +172,59 @@ impl Counts {
 }
 
 /// One entry as JSON (secrets masked unless `reveal`).
-pub fn entry_json(entry: &Entry, reveal: bool, findings: &[&Diagnostic]) -> Value {
-    let pairs: Vec<Value> = entry
+#[derive(Debug, Serialize)]
+pub struct EntryJson<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    type_name: &'a str,
+    entity: Option<&'a str>,
+    kind: &'static str,
+    location: &'a Location,
+    connection_string: Option<String>,
+    parse_error: Option<String>,
+    provider_name: Option<&'a str>,
+    pairs: Vec<PairJson<'a>>,
+    findings: Counts,
+}
+
+/// One effective key/value pair of an entry.
+#[derive(Debug, Serialize)]
+struct PairJson<'a> {
+    key: &'a str,
+    value: std::borrow::Cow<'a, str>,
+    secret: bool,
+    known: Option<&'static str>,
+}
+
+/// One entry as JSON (secrets masked unless `reveal`).
+pub fn entry_json<'a>(entry: &'a Entry, reveal: bool, findings: &[&Diagnostic]) -> EntryJson<'a> {
+    let pairs = entry
         .pairs()
         .into_iter()
         .map(|(key, value)| {
-            let secret = entry.is_secret(key);
-            json!({
-                "key": key,
-                "value": shown_value(value, secret, reveal),
-                "secret": secret,
-                "known": entry.kind.key_spec(key).map(|k| k.name),
-            })
+            // One schema lookup per key (`Entry::is_secret` would do it again).
+            let spec = entry.kind.key_spec(key);
+            let secret = spec.map_or_else(|| entry.is_secret(key), KeySpec::is_secret);
+            PairJson {
+                key,
+                value: shown_value(value, secret, reveal),
+                secret,
+                known: spec.map(|k| k.name),
+            }
         })
         .collect();
-    json!({
-        "name": entry.name.as_str(),
-        "type": entry.name.type_name(),
-        "entity": entry.name.entity(),
-        "kind": entry.kind.id(),
-        "location": entry.location,
-        "connection_string": entry.display_value(reveal),
-        "parse_error": entry.parsed.as_ref().err().map(ToString::to_string),
-        "provider_name": entry.provider_name,
-        "pairs": pairs,
-        "findings": Counts::of(findings.iter().copied()).json(),
-    })
+    EntryJson {
+        name: entry.name.as_str(),
+        type_name: entry.name.type_name(),
+        entity: entry.name.entity(),
+        kind: entry.kind.id(),
+        location: &entry.location,
+        connection_string: entry.display_value(reveal),
+        parse_error: entry.parsed.as_ref().err().map(ToString::to_string),
+        provider_name: entry.provider_name.as_deref(),
+        pairs,
+        findings: Counts::of(findings.iter().copied()),
+    }
 }
 
 /// A finding as `path:line:col: severity[CODE] rule: message` plus an indented hint.

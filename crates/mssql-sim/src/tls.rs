@@ -13,6 +13,7 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::crypto::{CryptoProvider, aws_lc_rs};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::wire::{HEADER_LEN, STATUS_EOM, packet_type};
@@ -43,10 +44,15 @@ pub fn self_signed() -> anyhow::Result<Identity> {
     // TLS 1.2 only, like SQL Server's TDS 7.x handshake (TLS 1.3 comes with TDS 8.0 strict
     // mode). It also matters for clients: in TLS 1.3 the client speaks last, and FreeTDS 1.3
     // keeps its Finished message buffered until after LOGIN7, which breaks the handshake.
-    let config =
-        ServerConfig::builder_with_protocol_versions(&[&tokio_rustls::rustls::version::TLS12])
-            .with_no_client_auth()
-            .with_single_cert(chain, key)?;
+    // The process's installed provider (k2cse installs ring, see crates/cli/src/main.rs), else
+    // aws-lc-rs; named explicitly because rustls refuses to guess when a build enables both.
+    let provider = CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(aws_lc_rs::default_provider()));
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&tokio_rustls::rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
     Ok(Identity {
         certificate_pem,
         acceptor: TlsAcceptor::from(Arc::new(config)),

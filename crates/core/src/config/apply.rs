@@ -12,8 +12,8 @@ use crate::config::layout::{Layout, line_indent};
 use crate::connstr::{ConnectionString, same_key};
 use crate::edit::Change;
 use crate::entry::schema::KeySpec;
-use crate::entry::{EntityRule, Entry, EntryName, Kind, eq_ignore_case};
-use crate::error::{Error, Result};
+use crate::entry::{EntityRule, Entry, EntryName, Kind};
+use crate::error::{Error, Location, Result};
 use crate::xml::attr;
 use crate::xml::scan::ElementSpan;
 
@@ -25,10 +25,15 @@ impl Document {
             change,
             Change::Set { .. } | Change::Unset { .. } | Change::Replace { .. }
         );
-        match self.section_file().last_shift() {
+        let file = self.section_file();
+        match (file.last_shift(), file.last_append(), change) {
             // Names and elements did not change: keep the lookup memo, shifted.
-            Some((at, delta)) if value_edit && result.is_ok() => {
+            (Some((at, delta)), _, _) if value_edit && result.is_ok() => {
                 self.shift_after_value_edit(at, delta);
+            }
+            // One `<add>` appended after the last child: nothing else moved.
+            (_, Some(child), Change::Add { name, .. }) if result.is_ok() => {
+                self.after_append(child, name);
             }
             _ => self.invalidate(),
         }
@@ -119,12 +124,7 @@ impl Document {
     }
 
     fn refuse_existing(&self, name: &str) -> Result<()> {
-        match self
-            .names()?
-            .slots
-            .iter()
-            .find(|s| eq_ignore_case(&s.name, name))
-        {
+        match self.names()?.named(name).next() {
             Some(existing) => Err(Error::EntryExists {
                 location: self.locate(existing.offset),
                 name: existing.name.clone(),
@@ -165,14 +165,8 @@ impl Document {
     }
 
     fn remove(&mut self, name: &str) -> Result<()> {
-        let children: Vec<usize> = self
-            .names()?
-            .slots
-            .iter()
-            .filter(|s| eq_ignore_case(&s.name, name))
-            .map(|s| s.child)
-            .collect();
-        if children.is_empty() || self.entries_named(name)?.len() > 1 {
+        let children: Vec<usize> = self.names()?.named(name).map(|s| s.child).collect();
+        if children.is_empty() || children.len() > 1 {
             // Reuse the lookup's errors: not found (with hints), or several of that name —
             // removing them all would lose the one meant to stay; --nth/--line picks one.
             self.entry(name)?;
@@ -215,7 +209,9 @@ impl Document {
             parsed: Ok(cs.clone()),
             error_location: None,
             provider_name: None,
-            location: self.main_file().location(0),
+            // Offset 0 is line 1, column 1: asking the file would build its line index, after
+            // every add of a batch.
+            location: Location::new(self.main_file().path(), 1, 1),
             child: 0,
         };
         for (key, value) in values {

@@ -205,7 +205,10 @@ impl Document {
 
     /// The effective entries, fully read, and the structural notes.
     pub fn view(&self) -> Result<SectionView> {
-        self.with_section(SectionView::default(), section::view)
+        Ok(SectionView {
+            entries: self.entries()?,
+            notes: self.names()?.notes.clone(),
+        })
     }
 
     /// The effective entries by name only, and the structural notes: cheap on large files,
@@ -218,6 +221,12 @@ impl Document {
         Ok(self.names.get_or_init(|| names))
     }
 
+    /// Whether the names are read and kept (tests of the paths that keep them).
+    #[cfg(test)]
+    pub(crate) fn names_cached(&self) -> bool {
+        self.names.get().is_some()
+    }
+
     /// Forgets what was read from the text; called after every edit.
     pub(crate) fn invalidate(&mut self) {
         self.names = OnceLock::new();
@@ -225,9 +234,14 @@ impl Document {
     }
 
     /// Keeps what is still true after an edit inside one attribute value: the lookup memo
-    /// (offsets moved by `delta` from `at`); the names cache is rebuilt when next needed.
+    /// and, when no line moved and there are no notes (whose positions are line:column), the
+    /// names, offsets moved by `delta` from `at`. Values cannot change names or structure.
     pub(crate) fn shift_after_value_edit(&mut self, at: usize, delta: isize) {
-        self.names = OnceLock::new();
+        let kept_lines = self.section_file().last_shift_kept_lines();
+        match self.names.get_mut() {
+            Some(names) if kept_lines && names.notes.is_empty() => names.shift(at, delta),
+            _ => self.names = OnceLock::new(),
+        }
         let mut memo = self
             .last_lookup
             .0
@@ -240,6 +254,24 @@ impl Document {
         }
     }
 
+    /// Keeps the names after an `<add>` named `name` was appended as section child `child`
+    /// (the fast path of [`crate::config::ConfigFile`]'s splice): nothing before it moved.
+    pub(crate) fn after_append(&mut self, child: usize, name: &str) {
+        self.last_lookup = LookupMemo::default();
+        let offset = self
+            .section()
+            .and_then(|s| s.children.get(child))
+            .map(|c| c.range.start);
+        match (self.names.get_mut(), offset) {
+            (Some(names), Some(offset)) => names.push(Slot {
+                child,
+                name: name.to_owned(),
+                offset,
+            }),
+            _ => self.names = OnceLock::new(),
+        }
+    }
+
     /// `path:line:column` of a byte offset in the section's file (e.g. [`Slot::offset`]).
     pub fn locate(&self, offset: usize) -> Location {
         self.section_file().location(offset)
@@ -247,7 +279,29 @@ impl Document {
 
     /// The effective entries.
     pub fn entries(&self) -> Result<Vec<Entry>> {
-        Ok(self.view()?.entries)
+        self.entry_iter()?.collect()
+    }
+
+    /// The effective entries, read one at a time as the iterator is advanced (from the names,
+    /// read once): what a pass over 100,000 entries needs, without holding them all.
+    pub fn entry_iter(&self) -> Result<impl Iterator<Item = Result<Entry>> + '_> {
+        let names = self.names()?;
+        let file = self.section_file();
+        let src = file
+            .section()
+            .filter(|_| self.protection().is_none_or(|p| p.unlocked))
+            .map(|section| SectionText {
+                path: file.path(),
+                text: file.text(),
+                section,
+                lines: file.lines(),
+            });
+        Ok(src.into_iter().flat_map(move |src| {
+            names
+                .slots
+                .iter()
+                .map(move |slot| section::materialize(src, slot.clone()))
+        }))
     }
 
     /// Every effective entry named `name` (normally one; more when the file has duplicates).
@@ -255,6 +309,9 @@ impl Document {
         self.with_section(Vec::new(), |src| {
             let slots = if let Some(slots) = self.last_lookup.get(name) {
                 slots
+            } else if let Some(names) = self.names.get() {
+                // Read once already: a lookup, not a pass over the section.
+                names.named(name).cloned().collect()
             } else {
                 let slots = section::find_named(src, name)?;
                 self.last_lookup.set(name, &slots);

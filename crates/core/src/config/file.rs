@@ -32,9 +32,18 @@ pub struct ConfigFile {
     net_changed: OnceLock<bool>,
     /// Line starts, built on first use and dropped on every edit.
     lines: OnceLock<LineIndex>,
+    /// `(CRLF count, lone LF count)` of the text, counted on first use and kept up to date by
+    /// the single-edit fast paths: adding N entries asks for the line ending N times.
+    eols: OnceLock<(usize, usize)>,
     /// Where the last [`Self::splice`] moved text, when it was a single in-attribute edit:
     /// `(position, delta)`. Lets callers shift cached offsets instead of re-reading.
     last_shift: Option<(usize, isize)>,
+    /// Whether that in-attribute edit left every line where it was (no line break removed or
+    /// inserted), so cached line numbers still hold.
+    last_shift_kept_lines: bool,
+    /// The section child the last [`Self::splice`] appended after the last one, when that is
+    /// what it did (the fast path of adding an entry).
+    last_append: Option<usize>,
 }
 
 /// The largest config file k2cse reads. A K2 config is a few KiB; 10,000 entries are 2.4 MiB.
@@ -95,7 +104,10 @@ impl ConfigFile {
             changed: false,
             net_changed: OnceLock::new(),
             lines: OnceLock::new(),
+            eols: OnceLock::new(),
             last_shift: None,
+            last_shift_kept_lines: false,
+            last_append: None,
         })
     }
 
@@ -118,7 +130,10 @@ impl ConfigFile {
             changed: false,
             net_changed: OnceLock::new(),
             lines: OnceLock::new(),
+            eols: OnceLock::new(),
             last_shift: None,
+            last_shift_kept_lines: false,
+            last_append: None,
         })
     }
 
@@ -145,9 +160,45 @@ impl ConfigFile {
         self.source.encoding
     }
 
-    /// The file's dominant line ending.
+    /// The file's dominant line ending (as [`SourceText::line_ending`] decides it).
     pub fn line_ending(&self) -> &'static str {
-        self.source.line_ending()
+        let (crlf, lf) = *self
+            .eols
+            .get_or_init(|| eol_counts(self.source.text.as_bytes()));
+        if crlf > lf { "\r\n" } else { "\n" }
+    }
+
+    /// The kept line-ending counts and a fresh count of the text (tests of the bookkeeping).
+    #[cfg(test)]
+    pub(crate) fn eol_counts_kept_and_fresh(&self) -> (Option<(usize, usize)>, (usize, usize)) {
+        (
+            self.eols.get().copied(),
+            eol_counts(self.source.text.as_bytes()),
+        )
+    }
+
+    /// Replaces `range` of the text by `replacement`, keeping the line-ending counts (when
+    /// counted) right by recounting only around the edit: a `\n` can change status only
+    /// inside the range or right after it (its `\r` may have been replaced).
+    fn replace_text(&mut self, range: Range<usize>, replacement: &str) {
+        let window = |text: &str, end: usize| {
+            eol_counts(&text.as_bytes()[range.start.saturating_sub(1)..(end + 1).min(text.len())])
+        };
+        let before = self
+            .eols
+            .get()
+            .map(|_| window(&self.source.text, range.end));
+        self.source.text.replace_range(range.clone(), replacement);
+        // Every path that changes the text comes here: the net change is computed again.
+        self.net_changed = OnceLock::new();
+        match (before, self.eols.get_mut()) {
+            (Some((crlf0, lf0)), Some(counts)) => {
+                let (crlf1, lf1) = window(&self.source.text, range.start + replacement.len());
+                counts.0 = counts.0 + crlf1 - crlf0;
+                counts.1 = counts.1 + lf1 - lf0;
+            }
+            _ => self.eols = OnceLock::new(),
+        }
     }
 
     /// The bytes to write: the text in the original encoding.
@@ -203,6 +254,17 @@ impl ConfigFile {
         self.last_shift
     }
 
+    /// Whether the last splice was an in-attribute edit that kept every line in place.
+    pub(crate) fn last_shift_kept_lines(&self) -> bool {
+        self.last_shift.is_some() && self.last_shift_kept_lines
+    }
+
+    /// The index of the section child the last splice appended, when it only appended one
+    /// empty element after the last child.
+    pub(crate) fn last_append(&self) -> Option<usize> {
+        self.last_append
+    }
+
     /// The (lazily built) line index of the text.
     pub fn lines(&self) -> &OnceLock<LineIndex> {
         &self.lines
@@ -214,6 +276,7 @@ impl ConfigFile {
     /// (that would be a k2cse bug: edits are built to keep the file well-formed).
     pub fn splice(&mut self, mut edits: Vec<(Range<usize>, String)>) -> Result<()> {
         self.last_shift = None;
+        self.last_append = None;
         // A character the file's encoding cannot hold (a single-byte code page) is refused,
         // never written as other bytes that .NET would read as another password.
         for (range, replacement) in &edits {
@@ -233,7 +296,8 @@ impl ConfigFile {
             return Err(Error::InvalidChange("internal: overlapping edits".into()));
         }
         if let [(range, replacement)] = edits.as_slice()
-            && self.splice_in_attribute(range.clone(), replacement)
+            && (self.splice_in_attribute(range.clone(), replacement)
+                || self.append_child(range.clone(), replacement))
         {
             return Ok(());
         }
@@ -246,6 +310,7 @@ impl ConfigFile {
         // Free the old index before building the new one: on large files it is sizeable.
         self.index = FileIndex::default();
         self.lines = OnceLock::new();
+        self.eols = OnceLock::new();
         match scan::scan(&self.path, &self.source.text, self.mode) {
             Ok(index) => {
                 self.index = index;
@@ -295,12 +360,82 @@ impl ConfigFile {
         if !scan::is_well_formed_start_tag(&candidate) {
             return false;
         }
-        self.source.text.replace_range(range.clone(), replacement);
+        self.last_shift_kept_lines =
+            !text[range.clone()].contains('\n') && !replacement.contains('\n');
+        self.replace_text(range.clone(), replacement);
         self.index.shift(range.end, delta);
         self.last_shift = Some((range.end, delta));
         self.lines = OnceLock::new();
         self.changed = true;
         self.net_changed = OnceLock::new();
+        true
+    }
+
+    /// The fast path of adding an entry: white space and one empty element (`<add ... />`)
+    /// inserted right after the section's last child. The structure around it cannot change,
+    /// so instead of re-scanning the whole file (which made a batch of N adds cost N scans),
+    /// the new start tag is checked on its own, the spans after it are shifted, and the
+    /// element is appended to the section's children. Returns false (having changed nothing)
+    /// when the edit is not of that kind.
+    fn append_child(&mut self, range: Range<usize>, replacement: &str) -> bool {
+        let Some(section) = self.index.sections.first() else {
+            return false;
+        };
+        let (Some(last), Some(content)) = (section.children.last(), &section.element.content)
+        else {
+            return false;
+        };
+        // Strictly inside the content: the end tag (or text) still follows the insertion.
+        if !range.is_empty() || range.start != last.range.end || range.start >= content.end {
+            return false;
+        }
+        let tag = replacement.trim_start_matches([' ', '\t', '\r', '\n']);
+        let name_len = tag[1.min(tag.len())..]
+            .find([' ', '\t', '\r', '\n', '/', '>'])
+            .unwrap_or(0);
+        let name = tag.get(1..=name_len).unwrap_or_default();
+        // No namespace prefixes or declarations: those need the scanner's context.
+        let plain = !name.is_empty()
+            && !name.contains(':')
+            && !tag.contains("xmlns")
+            && tag.ends_with("/>")
+            && tag.starts_with('<');
+        if !plain || !scan::is_well_formed_start_tag(tag) {
+            return false;
+        }
+        let at = range.start;
+        let start = at + (replacement.len() - tag.len());
+        let element = scan::ElementSpan {
+            range: start..start + tag.len(),
+            start_tag: start..start + tag.len(),
+            content: None,
+            name: start + 1..start + 1 + name_len,
+        };
+        // Attribute names must be unique and not prefixed, as the scanner requires.
+        let local = scan::ElementSpan {
+            range: 0..tag.len(),
+            start_tag: 0..tag.len(),
+            content: None,
+            name: 1..1 + name_len,
+        };
+        let mut names: Vec<&str> = local.attr_iter(tag).map(|a| &tag[a.name]).collect();
+        if names.iter().any(|n| n.contains(':')) {
+            return false;
+        }
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return false;
+        }
+        self.replace_text(at..at, replacement);
+        // Positions after the insertion point move; the last child, which ends there, stays.
+        self.index.shift(at + 1, replacement.len().cast_signed());
+        let Some(section) = self.index.sections.first_mut() else {
+            return false;
+        };
+        section.children.push(element);
+        self.last_append = Some(section.children.len() - 1);
+        self.lines = OnceLock::new();
+        self.changed = true;
         true
     }
 
@@ -310,4 +445,17 @@ impl ConfigFile {
         self.loaded = Some(fingerprint);
         self.clear_changed();
     }
+}
+
+/// `(CRLF count, lone LF count)` of `bytes`.
+fn eol_counts(bytes: &[u8]) -> (usize, usize) {
+    let (mut crlf, mut lf) = (0, 0);
+    for i in memchr::memchr_iter(b'\n', bytes) {
+        if i > 0 && bytes[i - 1] == b'\r' {
+            crlf += 1;
+        } else {
+            lf += 1;
+        }
+    }
+    (crlf, lf)
 }

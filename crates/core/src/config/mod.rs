@@ -1,6 +1,8 @@
 //! .NET config files: finding, reading, editing and indexing the `connectionStrings` section.
 
 mod apply;
+#[cfg(test)]
+mod batch_tests;
 mod discover;
 mod document;
 mod file;

@@ -101,6 +101,47 @@ pub struct SectionNames {
     pub slots: Vec<Slot>,
     /// Structural findings.
     pub notes: Vec<SectionNote>,
+    /// Hash of the folded name -> indexes in `slots`: a lookup by name without a scan, so
+    /// that a batch of N changes does not compare every name N times.
+    by_name: HashMap<u64, Vec<usize>>,
+}
+
+impl SectionNames {
+    /// The effective `<add>` elements named `name` (case-insensitive), in file order.
+    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Slot> + 'a {
+        self.by_name
+            .get(&folded_hash(name))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.slots.get(i))
+            .filter(move |s| eq_ignore_case(&s.name, name))
+    }
+
+    /// Records an `<add>` appended after every other child (an added entry).
+    pub(crate) fn push(&mut self, slot: Slot) {
+        self.by_name
+            .entry(folded_hash(&slot.name))
+            .or_default()
+            .push(self.slots.len());
+        self.slots.push(slot);
+    }
+
+    /// Moves the offsets at or after `at` by `delta` (after an edit inside a value).
+    pub(crate) fn shift(&mut self, at: usize, delta: isize) {
+        for slot in self.slots.iter_mut().filter(|s| s.offset >= at) {
+            slot.offset = slot.offset.saturating_add_signed(delta);
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.by_name.clear();
+        for (i, slot) in self.slots.iter().enumerate() {
+            self.by_name
+                .entry(folded_hash(&slot.name))
+                .or_default()
+                .push(i);
+        }
+    }
 }
 
 /// The text a section lives in, with what is needed to report positions.
@@ -213,6 +254,7 @@ pub fn names(src: SectionText<'_>) -> Result<SectionNames> {
         }
     }
     out.slots.shrink_to_fit();
+    out.reindex();
     Ok(out)
 }
 
@@ -285,16 +327,6 @@ fn folded_hash(name: &str) -> u64 {
         };
         mix(h, u64::from(u32::from(u)))
     })
-}
-
-/// Every effective entry, fully read.
-pub fn view(src: SectionText<'_>) -> Result<SectionView> {
-    let SectionNames { slots, notes } = names(src)?;
-    let entries = slots
-        .into_iter()
-        .map(|slot| materialize(src, slot))
-        .collect::<Result<_>>()?;
-    Ok(SectionView { entries, notes })
 }
 
 fn shadow(

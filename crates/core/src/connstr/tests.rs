@@ -186,3 +186,48 @@ fn duplicate_keys_are_reported_once() {
     let cs = ConnectionString::parse("a=1;A=2;a=3;b=1;c=;c=").unwrap();
     assert_eq!(cs.duplicate_keys(), ["A"]);
 }
+
+#[test]
+fn same_key_is_equality_of_folded_keys() {
+    // `same_key` compares without allocating; it must agree with `fold_key` on every pair,
+    // ASCII or not (the Kelvin sign and dotted I stay themselves; ß has no single upper case).
+    let keys = [
+        "Data Source",
+        "data source",
+        "DATA SOURCE",
+        "Data  Source",
+        "User ID",
+        "user id ",
+        "\u{212a}ey",
+        "kEY",
+        "Key",
+        "\u{130}d",
+        "id",
+        "İD",
+        "straße",
+        "STRASSE",
+        "Straße",
+        "ÄÖÜ",
+        "äöü",
+        "Σίσυφος",
+        "ΣΊΣΥΦΟΣ",
+        "𐐀x",
+        "𐐨X",
+        "a\u{212a}",
+        "ak",
+        "aK",
+        "ab",
+        "abÄ",
+        "abä",
+        "ä",
+        "a",
+        "Ⱥb",
+        "ⱥB",
+        "",
+    ];
+    for a in keys {
+        for b in keys {
+            assert_eq!(same_key(a, b), fold_key(a) == fold_key(b), "{a:?} {b:?}");
+        }
+    }
+}

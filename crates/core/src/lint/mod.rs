@@ -191,19 +191,16 @@ impl Default for LintOptions {
 /// Lints the document's section: structure, every entry, and file-wide rules.
 pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
     let mut out = structural(doc)?;
-    let view = doc.view()?;
-    for entry in &view.entries {
-        entry_rules::check(entry, *options, &mut out);
+    // One pass over the entries, each read once and dropped: the per-entry rules and the
+    // count of entries with secrets.
+    let mut secrets = 0;
+    for entry in doc.entry_iter()? {
+        let entry = entry?;
+        entry_rules::check(&entry, *options, &mut out);
+        if holds_secret(&entry) {
+            secrets += 1;
+        }
     }
-    let secrets = view
-        .entries
-        .iter()
-        .filter(|e| {
-            e.pairs()
-                .iter()
-                .any(|(k, v)| !v.is_empty() && e.is_secret(k))
-        })
-        .count();
     // Secrets in an encrypted section are encrypted on disk.
     if secrets > 0 && doc.protection().is_none() {
         out.push(Diagnostic::new(
@@ -219,12 +216,16 @@ pub fn lint(doc: &Document, options: &LintOptions) -> Result<Vec<Diagnostic>> {
             "K2 encrypts the section again when it starts; restart the K2 service after editing",
         ));
     }
-    out.sort_by_key(|d| {
-        d.location
-            .as_ref()
-            .map(|l| (l.path.clone(), l.line, l.column))
-    });
+    // Compared by reference: a key that clones the path costs an allocation per comparison.
+    out.sort_by(|a, b| position(a).cmp(&position(b)));
     Ok(out)
+}
+
+/// Where a finding is, for sorting (findings without a place first, as `None < Some`).
+fn position(d: &Diagnostic) -> Option<(&std::path::Path, usize, usize)> {
+    d.location
+        .as_ref()
+        .map(|l| (l.path.as_path(), l.line, l.column))
 }
 
 /// Findings about the section as a whole, which need entry names only: structure,
@@ -291,6 +292,56 @@ pub fn entry_diagnostics(
         }
     }
     Ok(out)
+}
+
+/// Every effective entry's own findings in one pass over the section, in file order: for
+/// each entry, what [`entry_diagnostics`] returns for its name (entries sharing a name, which
+/// the file should not have, each appear with their own findings). Reading all entries this
+/// way costs one pass; asking [`entry_diagnostics`] for every name would look each one up
+/// among all the others.
+pub fn each_entry_diagnostics(
+    doc: &Document,
+    options: &LintOptions,
+) -> Result<Vec<(String, Vec<Diagnostic>)>> {
+    let mut all = Vec::new();
+    for_each_entry(doc, options, |entry, findings| {
+        all.push((entry.name.as_str().to_owned(), findings));
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// Calls `f` with every effective entry and its own findings (see [`entry_diagnostics`]), in
+/// file order, each entry read once and dropped after `f`: a listing of 100,000 entries
+/// never holds them all. Nothing is called for an encrypted section that is not unlocked.
+pub fn for_each_entry(
+    doc: &Document,
+    options: &LintOptions,
+    mut f: impl FnMut(crate::entry::Entry, Vec<Diagnostic>) -> Result<()>,
+) -> Result<()> {
+    if doc.protection().is_some_and(|p| !p.unlocked) {
+        return Ok(());
+    }
+    for entry in doc.entry_iter()? {
+        let entry = entry?;
+        let findings = check_entry(&entry, options);
+        f(entry, findings)?;
+    }
+    Ok(())
+}
+
+/// The findings of the single-entry rules on `entry` (no section-wide rules).
+pub fn check_entry(entry: &crate::entry::Entry, options: &LintOptions) -> Vec<Diagnostic> {
+    let mut findings = Vec::new();
+    entry_rules::check(entry, *options, &mut findings);
+    findings
+}
+
+fn holds_secret(entry: &crate::entry::Entry) -> bool {
+    entry
+        .pairs()
+        .iter()
+        .any(|(k, v)| !v.is_empty() && entry.is_secret(k))
 }
 
 fn note_diagnostic(note: &SectionNote) -> Diagnostic {

@@ -155,7 +155,10 @@ impl FileIndex {
         }
         for section in &mut self.sections {
             fix_element(&mut section.element);
-            section.children.iter_mut().for_each(fix_element);
+            // Children are in document order: those ending before `from` do not move (an
+            // edit near the end of 20,000 entries need not visit them all).
+            let first = section.children.partition_point(|c| c.range.end < from);
+            section.children[first..].iter_mut().for_each(fix_element);
         }
         for (_, r) in &mut self.top_level {
             fix_range(r);
