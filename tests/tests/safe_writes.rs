@@ -551,6 +551,7 @@ fn an_interrupted_restore_is_reported_at_the_next_run_until_finished() {
 }
 
 /// The sample with `n` more entries (about 240 bytes each).
+#[cfg(unix)]
 fn large_sample(n: usize) -> Vec<u8> {
     use std::fmt::Write as _;
     let text = String::from_utf8(k2cse_tests::fixtures::SAMPLE.to_vec()).unwrap();

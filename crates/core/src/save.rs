@@ -204,6 +204,13 @@ fn stamp_of(file: &fs::File) -> Option<(u64, std::time::SystemTime)> {
 
 /// Whether `path` is still the file `original` has open (not replaced by another program's
 /// rename since it was checked); else the save is refused.
+#[cfg_attr(
+    not(unix),
+    allow(
+        clippy::unnecessary_wraps,
+        reason = "only Unix can compare file identities here; Windows' ReplaceFileW checks itself"
+    )
+)]
 fn same_file(path: &Path, original: Option<&fs::File>) -> Result<()> {
     #[cfg(unix)]
     if let Some(original) = original {

@@ -369,6 +369,10 @@ fn check_owner_and_mode(path: &Path, metadata: &fs::Metadata, what: &str) -> Res
 /// On Windows the folder k2cse creates gets a protected DACL (see `platform`); reading a
 /// folder's ACL back is left to `platform` and not checked here.
 #[cfg(not(unix))]
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "the signature of the Unix check, which can fail"
+)]
 fn check_owner_and_mode(_: &Path, _: &fs::Metadata, _: &str) -> Result<()> {
     Ok(())
 }
