@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use k2cse_core::Change;
+use k2cse_core::lint::LintOptions;
 use k2cse_core::protect::{KeyStore, RsaKey};
 use k2cse_core::save::SavedFile;
 
@@ -27,6 +28,9 @@ pub struct Options {
     pub select: Option<String>,
     /// Threaded (the app) or inline (tests) jobs.
     pub jobs: Mode,
+    /// The day dated lint rules compare against (default: today); tests pin it so that their
+    /// pictures do not change when a date passes.
+    pub lint: LintOptions,
 }
 
 impl Default for Options {
@@ -37,6 +41,7 @@ impl Default for Options {
             key_file: None,
             select: None,
             jobs: Mode::Threaded,
+            lint: LintOptions::default(),
         }
     }
 }
@@ -165,6 +170,7 @@ pub struct GuiApp {
     pub(crate) close_confirmed: bool,
     pub(crate) select_on_open: Option<String>,
     pub(crate) version: u64,
+    pub(crate) lint: LintOptions,
     #[cfg(feature = "simulator")]
     pub(crate) demo: Option<Demo>,
 }
@@ -202,6 +208,7 @@ impl GuiApp {
             close_confirmed: false,
             select_on_open: options.select.clone(),
             version: 0,
+            lint: options.lint,
             #[cfg(feature = "simulator")]
             demo: None,
         };
@@ -292,9 +299,10 @@ impl GuiApp {
     pub fn open(&mut self, path: &Path) {
         let path = path.to_owned();
         let keys = self.keys.clone();
+        let lint = self.lint;
         let label = format!("Opening {}", path.display());
         self.jobs.start(label, move |_| {
-            JobResult::Opened(Box::new(Workspace::open(&path, &keys)))
+            JobResult::Opened(Box::new(Workspace::open_with(&path, &keys, lint)))
         });
     }
 

@@ -89,6 +89,11 @@ impl std::fmt::Debug for Workspace {
 impl Workspace {
     /// Loads `path`, decrypting an encrypted section with `keys`.
     pub fn open(path: &Path, keys: &KeyStore) -> Result<Self, OpenError> {
+        Self::open_with(path, keys, LintOptions::default())
+    }
+
+    /// [`Workspace::open`], linting with `lint` (the day dated rules compare against).
+    pub fn open_with(path: &Path, keys: &KeyStore, lint: LintOptions) -> Result<Self, OpenError> {
         let mut doc = Document::load(path).map_err(OpenError::Failed)?;
         if let Some(protection) = doc.protection() {
             if keys.is_empty() {
@@ -119,12 +124,16 @@ impl Workspace {
                 });
             }
         }
-        Self::from_document(doc).map_err(OpenError::Failed)
+        Self::from_document_with(doc, lint).map_err(OpenError::Failed)
     }
 
     /// Wraps a loaded document.
     pub fn from_document(doc: Document) -> k2cse_core::Result<Self> {
-        let options = LintOptions::default();
+        Self::from_document_with(doc, LintOptions::default())
+    }
+
+    /// [`Workspace::from_document`], linting with `options`.
+    pub fn from_document_with(doc: Document, options: LintOptions) -> k2cse_core::Result<Self> {
         let session = EditSession::new(doc.clone(), options, true)?;
         let mut ws = Self {
             base: doc,
