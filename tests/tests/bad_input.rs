@@ -231,7 +231,8 @@ fn hostile_tds_replies_are_clear_errors() {
             "the error names the server: {stderr}"
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
-        assert!(start.elapsed() < Duration::from_secs(15));
+        // A bound on hanging (the connect timeout is 3 s), not a speed test: generous for a loaded CI.
+        assert!(start.elapsed() < Duration::from_secs(30));
         assert_eq!(s.bytes(), SAMPLE);
     }
 }
