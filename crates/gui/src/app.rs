@@ -108,11 +108,15 @@ pub enum Dialog {
         duplicate: bool,
         /// Last error.
         error: Option<String>,
+        /// Renaming `HostserverDB`: the second question was answered.
+        understood: bool,
     },
     /// Confirm removing an entry.
     Remove {
         /// The entry.
         name: String,
+        /// Removing `HostserverDB`: the second question was answered.
+        understood: bool,
     },
     /// Review before saving.
     Review {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use k2cse_gui::jobs::Mode;
 use k2cse_gui::{GuiApp, Options};
 
@@ -629,4 +629,60 @@ fn the_backups_view_backs_up_compares_and_restores_file_and_rows() {
             .database
             .is_some()
     );
+}
+
+/// Removing or renaming `HostserverDB` asks a second time (the vendor tool disables Delete
+/// for it; the CLI wants --force): the button stays disabled until the admin ticks that K2
+/// will not start without it.
+#[test]
+fn removing_or_renaming_hostserverdb_asks_twice() {
+    let (_dir, path) = sample();
+    let mut h = open(&path);
+    // Select another entry first: a selected entry's name is also the editor's heading.
+    h.get_by_label(SMTP).click();
+    h.run();
+    h.get_by_label("HostserverDB").click();
+    h.run();
+    h.get_by_label("Remove…").click();
+    h.run();
+    assert!(
+        h.get_by_label("Remove").accesskit_node().is_disabled(),
+        "the first question alone does not remove it"
+    );
+    h.get_by_label("Remove").click();
+    h.run();
+    assert!(
+        h.state()
+            .workspace()
+            .unwrap()
+            .entry("HostserverDB")
+            .is_some()
+    );
+    h.get_by_label_contains("Remove HostserverDB anyway")
+        .click();
+    h.run();
+    assert!(!h.get_by_label("Remove").accesskit_node().is_disabled());
+    h.get_by_label("Remove").click();
+    h.run();
+    assert!(
+        h.state()
+            .workspace()
+            .unwrap()
+            .entry("HostserverDB")
+            .is_none()
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run();
+    h.get_by_label(SMTP).click();
+    h.run();
+    h.get_by_label("HostserverDB").click();
+    h.run();
+    h.get_by_label("Rename…").click();
+    h.run();
+    type_into(&mut h, "New name", "HostserverDB2");
+    assert!(h.get_by_label("Rename").accesskit_node().is_disabled());
+    h.get_by_label_contains("Rename HostserverDB anyway")
+        .click();
+    h.run();
+    assert!(!h.get_by_label("Rename").accesskit_node().is_disabled());
 }

@@ -76,8 +76,9 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
                 to,
                 duplicate,
                 error,
-            } => rename(app, ui, from, to, *duplicate, error),
-            Dialog::Remove { name } => remove(app, ui, name),
+                understood,
+            } => rename(app, ui, from, to, *duplicate, error, understood),
+            Dialog::Remove { name, understood } => remove(app, ui, name, understood),
             Dialog::Review { review } => review_and_save(app, ui, review),
             Dialog::UpdateDatabase { entries } => update_database(app, ui, entries),
             Dialog::CloseGuard => close_guard(app, ui),
@@ -230,6 +231,30 @@ fn add(
     if cancel { Next::Close } else { Next::Keep }
 }
 
+/// The second question before `HostserverDB` goes (removed or renamed): K2 reads its own
+/// database connection from it and does not start without it (the vendor tool disables
+/// Delete for it). Returns whether the action may go ahead.
+fn second_question(ui: &mut egui::Ui, name: &str, what: &str, understood: &mut bool) -> bool {
+    if !name.eq_ignore_ascii_case("HostserverDB") {
+        return true;
+    }
+    ui.colored_label(
+        ui.visuals().error_fg_color,
+        format!(
+            "HostserverDB is K2's own database connection: without it the K2 service does not start. {what} it only to repair a duplicate or a wrong name."
+        ),
+    );
+    ui.checkbox(
+        understood,
+        format!("{what} HostserverDB anyway: K2 will not start until it has one again"),
+    );
+    *understood
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the dialog's fields, passed as they are"
+)]
 fn rename(
     app: &mut GuiApp,
     ui: &mut egui::Ui,
@@ -237,6 +262,7 @@ fn rename(
     to: &mut String,
     duplicate: bool,
     error: &mut Option<String>,
+    understood: &mut bool,
 ) -> Next {
     ui.label(format!(
         "{} {from}",
@@ -248,10 +274,11 @@ fn rename(
     if let Some(e) = error {
         ui.colored_label(ui.visuals().error_fg_color, e.as_str());
     }
+    let allowed = duplicate || second_question(ui, from, "Rename", understood);
     let (ok, cancel) = buttons(
         ui,
         if duplicate { "Duplicate" } else { "Rename" },
-        !to.trim().is_empty() && to.trim() != from,
+        allowed && !to.trim().is_empty() && to.trim() != from,
     );
     if ok {
         let Some(ws) = app.ws.as_mut() else {
@@ -291,9 +318,10 @@ fn rename(
     if cancel { Next::Close } else { Next::Keep }
 }
 
-fn remove(app: &mut GuiApp, ui: &mut egui::Ui, name: &str) -> Next {
+fn remove(app: &mut GuiApp, ui: &mut egui::Ui, name: &str, understood: &mut bool) -> Next {
     ui.label(format!("Remove {name}? You can undo this until you save."));
-    let (ok, cancel) = buttons(ui, "Remove", true);
+    let allowed = second_question(ui, name, "Remove", understood);
+    let (ok, cancel) = buttons(ui, "Remove", allowed);
     if ok {
         if app.apply(Change::Remove {
             name: name.to_owned(),

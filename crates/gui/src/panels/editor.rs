@@ -76,6 +76,7 @@ fn header(app: &mut GuiApp, ui: &mut egui::Ui, entry: &Entry) {
                 to: name.clone(),
                 duplicate: false,
                 error: None,
+                understood: false,
             });
         }
         if ui.button("Duplicate…").clicked() {
@@ -84,10 +85,14 @@ fn header(app: &mut GuiApp, ui: &mut egui::Ui, entry: &Entry) {
                 to: format!("{name} (copy)"),
                 duplicate: true,
                 error: None,
+                understood: false,
             });
         }
         if ui.button("Remove…").clicked() {
-            app.dialog = Some(Dialog::Remove { name });
+            app.dialog = Some(Dialog::Remove {
+                name,
+                understood: false,
+            });
         }
     });
 }
