@@ -170,3 +170,20 @@ pub fn listed_entries(list_json: &[u8]) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The connection strings of `config` as k2cse's core reads them, by entry name: what the
+/// interop tests compare with .NET's view (`mono::config_view`).
+pub fn k2cse_view(config: &Path) -> std::collections::BTreeMap<String, String> {
+    k2cse_core::Document::load(config)
+        .unwrap()
+        .entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            (
+                e.name.as_str().to_owned(),
+                e.value.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}

@@ -6,8 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use k2cse_core::Document;
-use k2cse_tests::fixtures::{Scratch, sample_text, utf16};
+use k2cse_tests::fixtures::{Scratch, k2cse_view, sample_text, utf16};
 use k2cse_tests::mono;
 
 /// Connection strings as .NET sees them (machine.config's defaults left out).
@@ -20,22 +19,6 @@ fn dotnet_view(config: &Path) -> BTreeMap<String, String> {
             (mono::unhex(name), mono::unhex(value))
         })
         .filter(|(name, _)| !name.starts_with("LocalSql"))
-        .collect()
-}
-
-/// Connection strings as k2cse sees them.
-fn k2cse_view(config: &Path) -> BTreeMap<String, String> {
-    Document::load(config)
-        .unwrap()
-        .entries()
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            (
-                e.name.as_str().to_owned(),
-                e.value.clone().unwrap_or_default(),
-            )
-        })
         .collect()
 }
 

@@ -2,10 +2,7 @@
 //! (Mono's `ConfigurationManager`) reads back exactly what k2cse wrote.
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
-use std::collections::BTreeMap;
-
-use k2cse_core::Document;
-use k2cse_tests::fixtures::Scratch;
+use k2cse_tests::fixtures::{Scratch, k2cse_view};
 use k2cse_tests::mono;
 use predicates::prelude::*;
 
@@ -18,28 +15,13 @@ fn file(encoding: &str, password: &[u8]) -> Vec<u8> {
     bytes
 }
 
-fn k2cse_view(s: &Scratch) -> BTreeMap<String, String> {
-    Document::load(&s.config)
-        .unwrap()
-        .entries()
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            (
-                e.name.as_str().to_owned(),
-                e.value.clone().unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn a_latin1_file_with_a_non_ascii_password_is_edited_and_read_back_by_dotnet() {
     // "pässwörd" in ISO-8859-1: one byte per letter.
     let s = Scratch::with(&file("iso-8859-1", b"p\xE4ssw\xF6rd"));
     let dotnet = mono::config_view(&s.config).unwrap();
     assert!(dotnet[SMTP].ends_with("Password=pässwörd"), "{dotnet:?}");
-    assert_eq!(k2cse_view(&s), dotnet);
+    assert_eq!(k2cse_view(&s.config), dotnet);
     s.k2cse(&["set", SMTP, "Password=Grüße"]).assert().success();
     let bytes = s.bytes();
     assert!(
@@ -52,7 +34,7 @@ fn a_latin1_file_with_a_non_ascii_password_is_edited_and_read_back_by_dotnet() {
     );
     let dotnet = mono::config_view(&s.config).unwrap();
     assert!(dotnet[SMTP].ends_with("Password=Grüße"), "{dotnet:?}");
-    assert_eq!(k2cse_view(&s), dotnet);
+    assert_eq!(k2cse_view(&s.config), dotnet);
     // A character Latin-1 cannot hold is refused, and nothing is written.
     let before = s.bytes();
     s.k2cse(&["set", SMTP, "Password=€uro"])
@@ -71,9 +53,9 @@ fn windows_1252_and_us_ascii_files() {
     assert!(s.bytes().windows(4).any(|w| w == b"\x80uro"));
     let dotnet = mono::config_view(&s.config).unwrap();
     assert!(dotnet[SMTP].ends_with("Password=€uro"), "{dotnet:?}");
-    assert_eq!(k2cse_view(&s), dotnet);
+    assert_eq!(k2cse_view(&s.config), dotnet);
     let a = Scratch::with(&file("us-ascii", b"plain"));
     a.k2cse(&["set", SMTP, "Password=é"]).assert().code(1);
     a.k2cse(&["set", SMTP, "Password=e"]).assert().success();
-    assert_eq!(k2cse_view(&a), mono::config_view(&a.config).unwrap());
+    assert_eq!(k2cse_view(&a.config), mono::config_view(&a.config).unwrap());
 }

@@ -4,28 +4,10 @@
 //! Mono's `ConfigurationManager` decides.
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
-use std::collections::BTreeMap;
-
-use k2cse_core::Document;
-use k2cse_tests::fixtures::Scratch;
+use k2cse_tests::fixtures::{Scratch, k2cse_view};
 use k2cse_tests::mono;
 
 const BODY: &str = "<configuration>\n<connectionStrings>\n<add name=\"x\" connectionString=\"Host Name=a\" />\n</connectionStrings>\n</configuration>\n";
-
-fn k2cse_view(s: &Scratch) -> BTreeMap<String, String> {
-    Document::load(&s.config)
-        .unwrap()
-        .entries()
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            (
-                e.name.as_str().to_owned(),
-                e.value.clone().unwrap_or_default(),
-            )
-        })
-        .collect()
-}
 
 fn lint(s: &Scratch) -> (i32, Vec<serde_json::Value>) {
     let out = s
@@ -52,9 +34,9 @@ fn doctype_files_are_read_as_dotnet_reads_them() {
         let dotnet = mono::config_view(&s.config).unwrap();
         // The entity is not expanded: K2 gets the text "&pw;".
         assert_eq!(dotnet["x"], "Host Name=a;Password=&pw;", "{doctype}");
-        assert_eq!(k2cse_view(&s), dotnet, "{doctype}");
+        assert_eq!(k2cse_view(&s.config), dotnet, "{doctype}");
         s.k2cse(&["set", "x", "Port=25"]).assert().success();
-        assert_eq!(k2cse_view(&s), mono::config_view(&s.config).unwrap());
+        assert_eq!(k2cse_view(&s.config), mono::config_view(&s.config).unwrap());
         assert!(
             s.text().contains(doctype),
             "the DOCTYPE is kept byte for byte"

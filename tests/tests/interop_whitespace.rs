@@ -7,8 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use k2cse_core::Document;
-use k2cse_tests::fixtures::{Scratch, listed_entries};
+use k2cse_tests::fixtures::{Scratch, k2cse_view, listed_entries};
 use k2cse_tests::mono;
 
 /// Every white-space form, raw as it stands between the quotes.
@@ -42,21 +41,6 @@ fn config(entries: &[(&str, &str)]) -> Vec<u8> {
     text.into_bytes()
 }
 
-fn k2cse_view(s: &Scratch) -> BTreeMap<String, String> {
-    Document::load(&s.config)
-        .unwrap()
-        .entries()
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            (
-                e.name.as_str().to_owned(),
-                e.value.clone().unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn every_white_space_form_reads_as_dotnet_reads_it() {
     let s = Scratch::with(&config(FORMS));
@@ -67,7 +51,7 @@ fn every_white_space_form_reads_as_dotnet_reads_it() {
     assert_eq!(dotnet["crlf"], "Host Name=a\r\nb");
     assert_eq!(dotnet["cr-ref-lf"], "Host Name=a\r\nb");
     assert_eq!(dotnet["ref-controls"], "Host Name=a\0b\u{1}c\u{FFFF}d");
-    assert_eq!(k2cse_view(&s), dotnet, "the core");
+    assert_eq!(k2cse_view(&s.config), dotnet, "the core");
     let listed = s.k2cse(&["list", "--json"]).assert().success();
     let listed: BTreeMap<String, String> = listed_entries(&listed.get_output().stdout)
         .into_iter()
@@ -96,7 +80,7 @@ fn set_over_a_literal_tab_writes_and_dotnet_reads_the_new_value() {
         // .NET's builder quotes a value holding white space, and so does k2cse.
         "Host Name=relay;Authentication=Plain;User ID=k2;Password=\"a b\""
     );
-    assert_eq!(k2cse_view(&s), dotnet);
+    assert_eq!(k2cse_view(&s.config), dotnet);
     // Setting it again to what .NET now reads changes nothing.
     let after = s.bytes();
     s.k2cse(&["set", "SourceCode.Net.Mail.SmtpConnection", "Password=a b"])
@@ -117,7 +101,7 @@ fn unset_keeps_the_white_space_it_does_not_touch() {
     assert!(value.starts_with("Host Name=a\tb;"), "{value:?}");
     assert!(value.ends_with("\tTLS=None"), "{value:?}");
     assert!(!value.contains("Port"), "{value:?}");
-    assert_eq!(k2cse_view(&s), dotnet);
+    assert_eq!(k2cse_view(&s.config), dotnet);
     // Only the removed pair's bytes went away.
     assert!(s.text().contains("Host Name=a\tb;"));
 }

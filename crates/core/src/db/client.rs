@@ -450,8 +450,9 @@ async fn read_shape(client: &mut Conn, target: &Target) -> Result<TableShape, Db
     Ok(TableShape::from_catalog(&value, max_length, &flag))
 }
 
-fn token_from_row(row: &Row) -> Token {
-    let name = row
+/// A row's `token` and `encrypted` (any non-zero flag) columns, as every read returns them.
+pub(super) fn token_and_flag(row: &Row) -> (String, bool) {
+    let token = row
         .try_get::<&str, _>("token")
         .ok()
         .flatten()
@@ -463,6 +464,11 @@ fn token_from_row(row: &Row) -> Token {
         .flatten()
         .unwrap_or(0)
         != 0;
+    (token, encrypted)
+}
+
+fn token_from_row(row: &Row) -> Token {
+    let (name, encrypted) = token_and_flag(row);
     let stored_null = row
         .try_get::<i32, _>("stored_null")
         .ok()

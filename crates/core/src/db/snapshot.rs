@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use tiberius::Row;
 
-use super::client::{Param, round_trip};
+use super::client::{Param, round_trip, token_and_flag};
 use super::shape::ValueType;
 use super::{Database, DbError, sql};
 
@@ -391,18 +391,7 @@ fn restore_params(row: &RawRow) -> Vec<Param<'_>> {
 }
 
 fn raw_from_row(row: &Row) -> Result<RawRow, DbError> {
-    let token = row
-        .try_get::<&str, _>("token")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_owned();
-    let encrypted = row
-        .try_get::<i32, _>("encrypted")
-        .ok()
-        .flatten()
-        .unwrap_or(0)
-        != 0;
+    let (token, encrypted) = token_and_flag(row);
     let stored_null = row.try_get::<i32, _>("stored_null").ok().flatten() == Some(1);
     let base = row
         .try_get::<&str, _>("base_type")
