@@ -19,7 +19,7 @@ fn key() -> String {
 /// The sample K2 config, encrypted by k2cse with the test key (container `K2ConfigurationKey`).
 fn encrypted(oaep: bool) -> Scratch {
     let s = Scratch::with(plain_k2(oaep).as_bytes());
-    s.k2cse(&["-k", &key(), "protect"])
+    s.k2cse(&["-k", &key(), "protect", "--no-backup"])
         .assert()
         .success()
         // Off the server, protect says the server's container must hold this key.
@@ -120,7 +120,7 @@ fn a_provider_with_use_oaep_true_is_warned_about() {
     );
     // .NET accepts only "true"/"false" for the provider's flags.
     plain
-        .k2cse(&["-k", &key(), "protect"])
+        .k2cse(&["-k", &key(), "protect", "--no-backup"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("useOAEP"));
