@@ -348,7 +348,11 @@ fn check_owner_and_mode(path: &Path, metadata: &fs::Metadata, what: &str) -> Res
             "{what} belongs to user id {}, not to you ({me}) or root",
             metadata.uid()
         ))
-    } else if metadata.mode() & 0o022 != 0 {
+    } else if metadata.mode() & 0o002 != 0
+        // Group-writable is refused unless the group is the user's own (a user private
+        // group, as OpenSSH's StrictModes allows; Wine maps its owner-only ACLs to 770).
+        || (metadata.mode() & 0o020 != 0 && metadata.gid() != rustix::process::getegid().as_raw())
+    {
         Some(format!(
             "{what} is writable by others (mode {:o})",
             metadata.mode() & 0o777
