@@ -103,7 +103,10 @@ fn the_windows_build_lists_edits_and_lints_like_the_linux_build() {
         );
         assert_eq!(mode & 0o007, 0, "k2cse-backups is {mode:o}");
         // The Windows save left an automatic backup the Linux build verifies.
-        let verify = ok(linux(w, &["backup", "verify", "latest"]));
+        // Named: `latest` means the newest backup of this config as the Linux build names it,
+        // and the Windows build tagged its backups from its own (Z:\...) path.
+        let newest = newest_backup(&w.join("k2cse-backups"));
+        let verify = ok(linux(w, &["backup", "verify", &newest]));
         assert!(stdout(&verify).contains("unaltered"), "{}", stdout(&verify));
     }
 }
@@ -364,7 +367,8 @@ fn secrets_live_in_the_windows_credential_manager() {
             .current_dir(dir)
             .env("K2CSE_KEYRING", "mock")
             .env("K2CSE_BACKUP_PASSPHRASE", passphrase)
-            .args(["--config", CONFIG, "backup", "verify", "latest"])
+            .args(["--config", CONFIG, "backup", "verify"])
+            .arg(newest_backup(&dir.join("k2cse-backups")))
             .output()
             .unwrap()
     };
@@ -437,4 +441,16 @@ fn finds_the_config_through_the_k2_service_registration() {
         windows_path(&bin.join(CONFIG)).to_ascii_lowercase()
     );
     assert_eq!(json(&listed)["entries"].as_array().unwrap().len(), 8);
+}
+
+/// The newest backup archive in `dir` (names start with their UTC time).
+fn newest_backup(dir: &std::path::Path) -> String {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().contains(".k2cse.tar"))
+        .max()
+        .unwrap()
+        .display()
+        .to_string()
 }
