@@ -31,11 +31,10 @@ for platform in x86_64-linux x86_64-windows; do
   exe=""
   [ "$platform" = x86_64-windows ] && exe=.exe
   echo "package: building $target"
+  scripts/release-build.sh "$target"
   if [ "$target" = host ]; then
-    cargo build --release --locked -p k2cse -p k2cse-gui -p k2cse-ansible
     dir=target/release
   else
-    cargo build --release --locked --target "$target" -p k2cse -p k2cse-gui -p k2cse-ansible
     dir=target/$target/release
   fi
   name=k2cse-$version-$platform

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 out=${1:-docs/screenshot.png}
 display=:${K2CSE_SCREENSHOT_DISPLAY:-97}
 
-cargo build --release --quiet -p k2cse-gui
+scripts/release-build.sh host --quiet
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 chmod 700 "$XDG_RUNTIME_DIR"
 Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp &

@@ -6,7 +6,7 @@
 #   3. on a virtual X display, runs tests/tests/wine_cli.rs, wine_ansible.rs and wine_gui.rs
 #      (the .exe files against the Linux build, a real CryptoAPI container, DPAPI, Credential Manager, the
 #      registry, the GUI window), then the core's unit tests and the GUI's kittest suites built
-#      for Windows, through Wine.
+#      for Windows (release profile, sharing the .exe files' dependencies), through Wine.
 # Needs wine, wine64, gcc-mingw-w64-x86-64, xvfb and imagemagick (scripts/setup.sh). Fails,
 # never skips, when one is missing.
 #   scripts/wine-tests.sh            K2CSE_WINE_PREFIX=DIR keeps the prefix somewhere else
@@ -26,7 +26,7 @@ prefix=${K2CSE_WINE_PREFIX:-$PWD/target/wine-prefix}
 display=:${K2CSE_WINE_DISPLAY:-98}
 
 echo "wine-tests: building the release .exe files"
-cargo build --release --locked --target "$target" -p k2cse -p k2cse-gui -p k2cse-ansible
+scripts/release-build.sh "$target"
 
 export WINEPREFIX=$prefix WINEARCH=win64 WINEDEBUG=-all
 if [ ! -f "$prefix/system.reg" ]; then
@@ -56,6 +56,8 @@ cargo test --locked -p k2cse-tests --test wine_cli --test wine_db --test wine_an
 
 echo "wine-tests: the core's unit tests and the GUI's kittest suites, built for Windows"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
-cargo test --locked --target "$target" -p k2cse-core --lib
-cargo test --locked --target "$target" -p k2cse-gui --test ui --test snapshots
+# In the release profile: its dependencies are the ones the .exe files above were built with, so
+# the GUI stack is not compiled a second time, in debug, only for these tests.
+cargo test --release --locked --target "$target" -p k2cse-core --lib
+cargo test --release --locked --target "$target" -p k2cse-gui --test ui --test snapshots
 echo "wine-tests: screenshots in target/wine/"
