@@ -4,6 +4,8 @@
 //! (MC786329); an EWS entry with a password against Exchange Online is an error.
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
+use std::fmt::Write as _;
+
 use k2cse_tests::fixtures::Scratch;
 
 fn findings(s: &Scratch, today: &str, code: i32) -> Vec<serde_json::Value> {
@@ -53,4 +55,69 @@ fn ews_basic_auth_against_exchange_online_is_an_error() {
     .success();
     let found = findings(&s, "2026-06-01", 3);
     assert_eq!(severity_of(&found, "K2C022").as_deref(), Some("error"));
+}
+
+/// Every Exchange Online host family, as Microsoft's endpoint lists name them (worldwide, GCC
+/// High, Department of Defense, 21Vianet, the closed Germany cloud; see `docs/lint-rules.md` for the pages): a
+/// password against each is flagged, and look-alike hosts are not.
+#[test]
+fn every_cloud_s_exchange_online_hosts_are_recognised() {
+    let ews_hosts = [
+        ("outlook.office365.com", true),
+        ("outlook.office.com", true),
+        ("outlook.office365.us", true),
+        ("outlook-dod.office365.us", true),
+        ("webmail.apps.mil", true),
+        ("partner.outlook.cn", true),
+        ("outlook.office.de", true),
+        ("mail.denallix.com", false),
+        ("outlook.office365.us.example.com", false),
+        ("webmail.apps.mil.example", false),
+    ];
+    let smtp_hosts = [
+        ("smtp.office365.com", true),
+        ("outlook.office365.com", true),
+        ("smtp-legacy.office365.com", true),
+        ("outlook.office365.us", true),
+        ("smtp.office365.us", true),
+        ("outlook-dod.office365.us", true),
+        ("webmail.apps.mil", true),
+        ("smtp.partner.outlook.cn", true),
+        ("outlook.office.de", true),
+        ("smtp.denallix.com", false),
+        ("smtp.partner.outlook.cn.example", false),
+        ("notoutlook.office365.us", false),
+    ];
+    let mut adds = String::new();
+    for (i, (host, _)) in ews_hosts.iter().enumerate() {
+        let _ = writeln!(
+            adds,
+            "<add name=\"SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:ews{i}@denallix.com\" connectionString=\"Autodiscover=False;URL=https://{host}/EWS/Exchange.asmx;User ID=ews{i}@denallix.com;Password=secret\" />"
+        );
+    }
+    for (i, (host, _)) in smtp_hosts.iter().enumerate() {
+        let _ = writeln!(
+            adds,
+            "<add name=\"SourceCode.Net.Mail.SmtpConnection:smtp{i}@denallix.com\" connectionString=\"Host Name={host};Port=587;Tls=StartTls;Authentication=Plain;User Name=smtp{i}@denallix.com;Password=secret\" />"
+        );
+    }
+    let text = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<configuration>\n<connectionStrings>\n{adds}</connectionStrings>\n</configuration>\n"
+    );
+    let s = Scratch::with(text.as_bytes());
+    let found = findings(&s, "2026-06-01", 3);
+    let flagged = |code: &str, entry: &str| {
+        found
+            .iter()
+            .any(|f| f["code"] == code && f["entry"].as_str().is_some_and(|e| e.ends_with(entry)))
+    };
+    for (i, (host, online)) in ews_hosts.iter().enumerate() {
+        let entry = format!(":ews{i}@denallix.com");
+        assert_eq!(flagged("K2C022", &entry), *online, "EWS {host}");
+        assert_eq!(flagged("K2C020", &entry), *online, "EWS {host}");
+    }
+    for (i, (host, online)) in smtp_hosts.iter().enumerate() {
+        let entry = format!(":smtp{i}@denallix.com");
+        assert_eq!(flagged("K2C034", &entry), *online, "SMTP {host}");
+    }
 }

@@ -95,3 +95,64 @@ fn a_declaration_the_bom_contradicts_is_a_lint_error() {
         assert_eq!(f["location"]["column"], 31);
     }
 }
+
+/// `text` as UTF-16 (little- or big-endian), with or without a byte-order mark.
+fn utf16_bytes(text: &str, little: bool, bom: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    if bom {
+        out.extend_from_slice(if little { &[0xFF, 0xFE] } else { &[0xFE, 0xFF] });
+    }
+    for unit in text.encode_utf16() {
+        out.extend_from_slice(&if little {
+            unit.to_le_bytes()
+        } else {
+            unit.to_be_bytes()
+        });
+    }
+    out
+}
+
+#[test]
+fn a_utf16_file_declaring_another_encoding_loads_and_is_a_lint_error_when_dotnet_refuses_it() {
+    let body = BODY.replace("Host Name=a", "Host Name=a;Password=\u{e9}t\u{e9}");
+    let mut refused_seen = 0;
+    for (little, bom) in [(true, true), (false, true), (true, false)] {
+        for declared in [
+            "utf-8",
+            "UTF-8",
+            "iso-8859-1",
+            "windows-1252",
+            "us-ascii",
+            "utf-16",
+            "unicode",
+            "utf-16be",
+            "unicodeFFFE",
+            "ucs-2",
+        ] {
+            let text = format!("<?xml version=\"1.0\" encoding=\"{declared}\"?>\n{body}");
+            let s = Scratch::with(&utf16_bytes(&text, little, bom));
+            let case = format!("{declared} little={little} bom={bom}");
+            let dotnet = mono::config_view(&s.config);
+            // k2cse reads the file by its bytes (UTF-16) whatever it declares.
+            let ours = k2cse_view(&s.config);
+            assert_eq!(ours["x"], "Host Name=a;Password=\u{e9}t\u{e9}", "{case}");
+            let (code, findings) = lint(&s);
+            let k2c060: Vec<_> = findings.iter().filter(|f| f["code"] == "K2C060").collect();
+            match dotnet {
+                Err(_) => {
+                    refused_seen += 1;
+                    assert_eq!(code, 3, "{case}");
+                    assert_eq!(k2c060.len(), 1, "{case}: {findings:#?}");
+                    assert_eq!(k2c060[0]["location"]["line"], 1, "{case}");
+                    assert_eq!(k2c060[0]["location"]["column"], 31, "{case}");
+                }
+                Ok(view) => {
+                    assert_eq!(ours, view, "{case}");
+                    assert!(k2c060.is_empty(), "{case}: {findings:#?}");
+                }
+            }
+        }
+    }
+    // The oracle refuses the UTF-8/single-byte declarations and the wrong byte orders.
+    assert!(refused_seen >= 15, "{refused_seen}");
+}

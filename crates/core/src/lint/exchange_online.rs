@@ -58,40 +58,135 @@ pub const DATES: &[Deadline] = &[
     EWS_SHUTDOWN,
 ];
 
-/// Exchange Online's EWS hosts, worldwide and in the sovereign clouds.
-pub const EWS_HOSTS: &[(&str, &str)] = &[
-    ("outlook.office365.com", "worldwide"),
-    ("outlook.office.com", "worldwide"),
-    ("outlook.office365.us", "US Government GCC High"),
-    ("outlook-dod.office365.us", "US Government DoD"),
-    ("webmail.apps.mil", "US Government DoD"),
-    ("partner.outlook.cn", "China (21Vianet)"),
-    ("outlook.office.de", "Germany (retired)"),
+/// An Exchange Online host name (it and its sub-domains), with the Microsoft page that lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct Host {
+    /// The host name.
+    pub name: &'static str,
+    /// The cloud it belongs to.
+    pub cloud: &'static str,
+    /// Where Microsoft lists it (the endpoint-set IDs are those of Microsoft's endpoint web
+    /// service, the same on the page and in its JSON).
+    pub source: &'static str,
+}
+
+const WORLDWIDE: &str = "https://learn.microsoft.com/en-us/microsoft-365/enterprise/urls-and-ip-address-ranges (Exchange Online ID 1: outlook.office.com, outlook.office365.com on TCP 443; ID 2: outlook.office365.com, smtp.office365.com on TCP 587)";
+const LEGACY_TLS: &str = "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/opt-in-exchange-online-endpoint-for-legacy-tls-using-smtp-auth (the opt-in SMTP AUTH endpoint for TLS 1.0/1.1 clients)";
+const GCC_HIGH: &str = "https://learn.microsoft.com/en-us/microsoft-365/enterprise/microsoft-365-u-s-government-gcc-high-endpoints (Exchange Online ID 1: outlook.office365.us on TCP 443; ID 5: outlook.office365.us on TCP 587)";
+const GCC_HIGH_SMTP_VENDORS: &str = "not in Microsoft's GCC High endpoint list (which names outlook.office365.us for TCP 587); the SMTP host vendors' GCC High guides use, kept so that such entries are recognised";
+const DOD: &str = "https://learn.microsoft.com/en-us/microsoft-365/enterprise/microsoft-365-u-s-government-dod-endpoints (Exchange Online ID 1: outlook-dod.office365.us, webmail.apps.mil on TCP 443; ID 4: the same hosts on TCP 587)";
+const CHINA: &str = "https://learn.microsoft.com/en-us/microsoft-365/enterprise/urls-and-ip-address-ranges-21vianet (Exchange Online ID 1: partner.outlook.cn on TCP 443; ID 20: *.partner.outlook.cn on TCP 587) and https://learn.microsoft.com/en-us/previous-versions/office/office-365-api/api/o365-china-endpoints";
+const GERMANY: &str = "https://learn.microsoft.com/en-us/microsoft-365/enterprise/microsoft-365-germany-endpoints (Exchange Online ID 1 and ID 3: outlook.office.de; Office 365 Germany is closed)";
+
+/// Exchange Online's EWS hosts, worldwide and in the sovereign clouds (GCC, unlike GCC High,
+/// uses the worldwide hosts).
+pub const EWS_HOSTS: &[Host] = &[
+    Host {
+        name: "outlook.office365.com",
+        cloud: "worldwide",
+        source: WORLDWIDE,
+    },
+    Host {
+        name: "outlook.office.com",
+        cloud: "worldwide",
+        source: WORLDWIDE,
+    },
+    Host {
+        name: "outlook.office365.us",
+        cloud: "US Government GCC High",
+        source: GCC_HIGH,
+    },
+    Host {
+        name: "outlook-dod.office365.us",
+        cloud: "US Government DoD",
+        source: DOD,
+    },
+    Host {
+        name: "webmail.apps.mil",
+        cloud: "US Government DoD",
+        source: DOD,
+    },
+    Host {
+        name: "partner.outlook.cn",
+        cloud: "China (21Vianet)",
+        source: CHINA,
+    },
+    Host {
+        name: "outlook.office.de",
+        cloud: "Germany (closed)",
+        source: GERMANY,
+    },
 ];
 
-/// Exchange Online's SMTP AUTH client-submission hosts.
-pub const SMTP_HOSTS: &[(&str, &str)] = &[
-    ("smtp.office365.com", "worldwide"),
-    ("smtp-legacy.office365.com", "worldwide"),
-    ("smtp.office365.us", "US Government GCC High / DoD"),
-    ("smtp.partner.outlook.cn", "China (21Vianet)"),
+/// Exchange Online's SMTP AUTH client-submission hosts (TCP 587).
+pub const SMTP_HOSTS: &[Host] = &[
+    Host {
+        name: "smtp.office365.com",
+        cloud: "worldwide",
+        source: WORLDWIDE,
+    },
+    Host {
+        name: "outlook.office365.com",
+        cloud: "worldwide",
+        source: WORLDWIDE,
+    },
+    Host {
+        name: "smtp-legacy.office365.com",
+        cloud: "worldwide",
+        source: LEGACY_TLS,
+    },
+    Host {
+        name: "outlook.office365.us",
+        cloud: "US Government GCC High",
+        source: GCC_HIGH,
+    },
+    Host {
+        name: "smtp.office365.us",
+        cloud: "US Government GCC High",
+        source: GCC_HIGH_SMTP_VENDORS,
+    },
+    Host {
+        name: "outlook-dod.office365.us",
+        cloud: "US Government DoD",
+        source: DOD,
+    },
+    Host {
+        name: "webmail.apps.mil",
+        cloud: "US Government DoD",
+        source: DOD,
+    },
+    // Microsoft lists *.partner.outlook.cn for TCP 587 (e.g. smtp.partner.outlook.cn).
+    Host {
+        name: "partner.outlook.cn",
+        cloud: "China (21Vianet)",
+        source: CHINA,
+    },
+    Host {
+        name: "outlook.office.de",
+        cloud: "Germany (closed)",
+        source: GERMANY,
+    },
 ];
 
-fn matches(host: &str, table: &[(&str, &str)]) -> bool {
+/// The table entry `host` is (or is a sub-domain of), if any.
+pub fn find(host: &str, table: &'static [Host]) -> Option<&'static Host> {
     let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
-    table
-        .iter()
-        .any(|(h, _)| host == *h || host.strip_suffix(h).is_some_and(|rest| rest.ends_with('.')))
+    table.iter().find(|h| {
+        host == h.name
+            || host
+                .strip_suffix(h.name)
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
 }
 
 /// Whether `host` is an Exchange Online EWS endpoint.
 pub fn is_ews_host(host: &str) -> bool {
-    matches(host, EWS_HOSTS)
+    find(host, EWS_HOSTS).is_some()
 }
 
 /// Whether `host` is an Exchange Online SMTP AUTH endpoint.
 pub fn is_smtp_host(host: &str) -> bool {
-    matches(host, SMTP_HOSTS)
+    find(host, SMTP_HOSTS).is_some()
 }
 
 fn set<'e>(entry: &'e Entry, key: &str) -> Option<&'e str> {
@@ -201,5 +296,17 @@ mod tests {
         assert!(is_smtp_host("smtp.office365.us"));
         assert!(!is_smtp_host("smtp.example.com"));
         assert!(DATES.windows(2).all(|w| w[0].date <= w[1].date));
+    }
+
+    #[test]
+    fn docs_name_every_host_and_its_source() {
+        let docs = include_str!("../../../../docs/lint-rules.md");
+        for host in EWS_HOSTS.iter().chain(SMTP_HOSTS) {
+            assert!(docs.contains(&format!("`{}`", host.name)), "{}", host.name);
+            let source = host.source.split_whitespace().next().unwrap_or_default();
+            if source.starts_with("https://") {
+                assert!(docs.contains(&format!("<{source}>")), "{source}");
+            }
+        }
     }
 }

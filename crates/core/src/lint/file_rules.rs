@@ -1,5 +1,7 @@
 //! Findings about the file around the section: what makes .NET's configuration system refuse
-//! to load the whole file (and K2 not start) although the XML is well-formed.
+//! to load the whole file (and K2 not start) although the XML is well-formed: attributes on
+//! `<configuration>`, and an encoding declaration the bytes contradict (a UTF-8 file declaring
+//! UTF-16, or a UTF-16 file declaring an encoding .NET then switches to).
 
 use super::{CONFIG_FILE, Diagnostic};
 use crate::config::Document;
@@ -56,6 +58,23 @@ pub fn check(doc: &Document) -> Vec<Diagnostic> {
         source::Encoding::Utf16Le { .. } | source::Encoding::Utf16Be { .. }
     );
     if let Some(declared) = source::declared_encoding(text)
+        && utf16
+        && !utf16_reader_follows(declared, file.encoding())
+    {
+        let at = text.find(declared).unwrap_or(0);
+        out.push(
+            Diagnostic::new(
+                CONFIG_FILE,
+                format!(
+                    "the XML declaration says encoding=\"{declared}\" but the file is {}: .NET switches to the declared encoding, reads the UTF-16 bytes as garbage and refuses the file",
+                    file.encoding().label()
+                ),
+                "write encoding=\"utf-16\" in the declaration (the file's bytes are UTF-16), or re-save the file as UTF-8",
+            )
+            .at(Some(&file.location(at))),
+        );
+    }
+    if let Some(declared) = source::declared_encoding(text)
         && !utf16
         && UTF16_NAMES
             .iter()
@@ -75,4 +94,24 @@ pub fn check(doc: &Document) -> Vec<Diagnostic> {
         );
     }
     out
+}
+
+/// Whether .NET's XML reader, reading a UTF-16 file (`encoding`), accepts its declaration
+/// (`XmlTextReaderImpl.CheckEncoding`): the generic UTF-16 names keep the byte order found;
+/// any other name is switched to, which is harmless only when it is the same UTF-16 byte order
+/// (`Encoding.WebName` equal). Checked against Mono for each name
+/// (`tests/tests/interop_file_level.rs`).
+fn utf16_reader_follows(declared: &str, encoding: source::Encoding) -> bool {
+    let name = declared.trim().to_ascii_lowercase();
+    if matches!(
+        name.as_str(),
+        "utf-16" | "ucs-2" | "iso-10646-ucs-2" | "ucs-4"
+    ) {
+        return true;
+    }
+    match encoding {
+        source::Encoding::Utf16Le { .. } => matches!(name.as_str(), "utf-16le" | "unicode"),
+        source::Encoding::Utf16Be { .. } => matches!(name.as_str(), "utf-16be" | "unicodefffe"),
+        _ => false,
+    }
 }

@@ -93,7 +93,7 @@ rules! {
     PLAINTEXT_SECRETS = "K2C050", "plaintext-secrets", Info, "Passwords in an unencrypted section (K2 encrypts it again at its next start).";
     PROTECTED = "K2C051", "protected-section", Error, "The section is encrypted and no key was given: nothing was checked (a scheduled lint must not look green).";
     OAEP_PROVIDER = "K2C052", "oaep-provider", Warning, "The provider has useOAEP=\"true\": .NET writes the rsa-1_5 URI but OAEP padding, then picks the padding from the URI, so it cannot decrypt what it wrote.";
-    CONFIG_FILE = "K2C060", "config-file", Error, "Something around the section that makes .NET refuse the whole file: an attribute on <configuration> other than its namespace (e.g. xmlns:xdt), or an encoding declaration the byte-order mark contradicts.";
+    CONFIG_FILE = "K2C060", "config-file", Error, "Something around the section that makes .NET refuse the whole file: an attribute on <configuration> other than its namespace (e.g. xmlns:xdt), or an encoding declaration the file's bytes contradict (UTF-16 declared in a UTF-8 file, UTF-8 or a code page declared in a UTF-16 file).";
 }
 
 /// One finding.

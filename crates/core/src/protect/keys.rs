@@ -1,5 +1,6 @@
 //! RSA keys from files: the `<RSAKeyValue>` XML that `aspnet_regiis -px NAME file.xml -pri`
-//! exports, or PEM (PKCS#1 or PKCS#8, private or public).
+//! exports, or PEM (PKCS#1 or PKCS#8, private or public; password-protected PKCS#8 with PBES2,
+//! PBES1 or a PKCS#12 PBE — `pbe.rs` — or traditional `Proc-Type: 4,ENCRYPTED` PEM).
 
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -78,7 +79,8 @@ impl RsaKey {
     }
 
     /// Reads a key file; `passphrase` opens a password-protected PEM key (`ENCRYPTED PRIVATE
-    /// KEY`, PKCS#8 with PBES2 — AES or Triple DES, HMAC-SHA1 or SHA-256 — or a traditional
+    /// KEY`, PKCS#8 with PBES2 — AES or Triple DES, HMAC-SHA1 or SHA-256 —, PBES1 (MD5 or
+    /// SHA-1 with DES), a PKCS#12 PBE (SHA-1 with two- or three-key Triple DES), or a traditional
     /// `Proc-Type: 4,ENCRYPTED` key).
     pub fn from_file_with_passphrase(
         path: &Path,
@@ -303,9 +305,18 @@ fn from_pem(text: &str, passphrase: Option<&crate::secret::Secret>) -> Result<Ke
         let Some(passphrase) = passphrase else {
             return Err("the PEM key is password-protected: store its passphrase with `k2cse secret set key-file-passphrase --account PATH` or set K2CSE_KEY_PASSPHRASE".into());
         };
-        PrivateKey::from_pkcs8_encrypted_pem(text, passphrase.expose().as_bytes()).map_err(|e| {
-            format!("cannot open the password-protected key (wrong passphrase?): {e}")
-        })?
+        let (_, der) = pkcs8::der::pem::decode_vec(text.as_bytes())
+            .map_err(|e| format!("invalid encrypted PKCS#8 key: {e}"))?;
+        let der = Zeroizing::new(der);
+        match super::pbe::open(&der, passphrase.expose())? {
+            super::pbe::Opened::Pbes2 => {
+                PrivateKey::from_pkcs8_encrypted_der(&der, passphrase.expose().as_bytes()).map_err(
+                    |e| format!("cannot open the password-protected key (wrong passphrase?): {e}"),
+                )?
+            }
+            super::pbe::Opened::PrivateKeyInfo(info) => PrivateKey::from_pkcs8_der(&info)
+                .map_err(|e| format!("invalid PKCS#8 private key: {e}"))?,
+        }
     } else {
         return Err(format!("unsupported PEM type {label:?}"));
     };

@@ -13,6 +13,7 @@
 pub mod capi;
 pub mod keys;
 mod legacy_pem;
+mod pbe;
 pub mod provider;
 pub mod symmetric;
 #[cfg(windows)]

@@ -196,10 +196,14 @@ impl SourceText {
             Encoding::Utf16Le { .. } | Encoding::Utf16Be { .. }
         );
         let fine = match lower.as_str() {
-            "utf-8" | "utf8" => !is_utf16,
-            "utf-16" | "utf-16le" | "utf-16be" | "unicode" => true,
+            // A UTF-16 file is read by its bytes whatever it declares; a declaration .NET's
+            // reader cannot follow from UTF-16 (it switches to it and then fails) is the lint
+            // error K2C060, not a refusal to load: the admin needs to see and fix the file.
+            _ if is_utf16 => true,
+            // UTF-8 in a UTF-8 file; UTF-16 in a UTF-8 file is K2C060 too.
+            "utf-8" | "utf8" | "utf-16" | "utf-16le" | "utf-16be" | "unicode" => true,
             _ if matches!(self.encoding, Encoding::SingleByte { .. }) => true,
-            // A code page k2cse does not read, or one contradicted by a BOM.
+            // A code page k2cse does not read, or one a UTF-8 BOM contradicts.
             _ => self.text.is_ascii(),
         };
         if fine {
