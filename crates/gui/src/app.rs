@@ -10,8 +10,9 @@ use k2cse_core::protect::{KeyStore, RsaKey};
 use k2cse_core::save::SavedFile;
 
 use crate::backups::{BackupOutcome, BackupsState};
+use crate::commands::{Command, Pending};
 use crate::database::{DbOutcome, DbSettings, Snapshot};
-use crate::jobs::{Jobs, Mode};
+use crate::jobs::{Busy, Jobs, Mode};
 use crate::panels;
 use crate::workspace::{OpenError, Review, Workspace};
 
@@ -128,8 +129,11 @@ pub enum Dialog {
         /// Entries whose tokens differ.
         entries: Vec<String>,
     },
-    /// Unsaved changes on close.
-    CloseGuard,
+    /// Unsaved changes: asked before `then` throws them away.
+    Unsaved {
+        /// What waits for the answer.
+        then: Pending,
+    },
     /// Confirm restoring the inspected backup.
     RestoreBackup,
 }
@@ -149,6 +153,8 @@ pub struct Notice {
 #[cfg(feature = "simulator")]
 pub(crate) struct Demo {
     _dir: tempfile::TempDir,
+    /// The demo's config: the simulated database belongs to it, not to other files opened later.
+    pub(crate) config: PathBuf,
     pub(crate) simulator: k2cse_mssql_sim::Simulator,
 }
 
@@ -173,8 +179,14 @@ pub struct GuiApp {
     pub(crate) offer_after_read: bool,
     pub(crate) close_confirmed: bool,
     pub(crate) select_on_open: Option<String>,
-    pub(crate) version: u64,
     pub(crate) lint: LintOptions,
+    /// What the panels asked for this frame, applied once after they are drawn.
+    pub(crate) commands: Vec<Command>,
+    /// What to do once the save in progress has succeeded (the unsaved-changes question's
+    /// "Save").
+    pub(crate) after_save: Option<Pending>,
+    /// The window title last sent.
+    pub(crate) title: String,
     #[cfg(feature = "simulator")]
     pub(crate) demo: Option<Demo>,
 }
@@ -211,8 +223,10 @@ impl GuiApp {
             offer_after_read: false,
             close_confirmed: false,
             select_on_open: options.select.clone(),
-            version: 0,
             lint: options.lint,
+            commands: Vec::new(),
+            after_save: None,
+            title: String::new(),
             #[cfg(feature = "simulator")]
             demo: None,
         };
@@ -271,6 +285,22 @@ impl GuiApp {
         &self.recent
     }
 
+    /// The window title last sent to the window (file name, `*` when modified).
+    pub fn window_title(&self) -> &str {
+        &self.title
+    }
+
+    /// The database connection string the Database view uses.
+    pub fn db_connection(&self) -> &str {
+        &self.db.connection
+    }
+
+    /// The job queue (tests start jobs of their own on it to hold it busy).
+    #[doc(hidden)]
+    pub fn jobs_mut(&mut self) -> &mut Jobs<JobResult> {
+        &mut self.jobs
+    }
+
     /// Restores the recent-file list.
     pub fn set_recent(&mut self, recent: Vec<PathBuf>) {
         self.recent = recent;
@@ -292,6 +322,20 @@ impl GuiApp {
         });
     }
 
+    /// Reports a job that could not start; returns whether it started.
+    pub(crate) fn started(&mut self, result: Result<(), Busy>) -> bool {
+        match result {
+            Ok(()) => true,
+            Err(busy) => {
+                self.error(
+                    "Not now: another task is still running",
+                    &format!("{busy}, then try again. Nothing was changed."),
+                );
+                false
+            }
+        }
+    }
+
     pub(crate) fn use_key_file(&mut self, path: &Path) {
         match RsaKey::from_file(path) {
             Ok(key) => self.keys = KeyStore::new(Some(key)),
@@ -305,9 +349,10 @@ impl GuiApp {
         let keys = self.keys.clone();
         let lint = self.lint;
         let label = format!("Opening {}", path.display());
-        self.jobs.start(label, move |_| {
+        let started = self.jobs.start(label, move |_| {
             JobResult::Opened(Box::new(Workspace::open_with(&path, &keys, lint)))
         });
+        self.started(started);
     }
 
     fn open_demo(&mut self) {
@@ -328,6 +373,7 @@ impl GuiApp {
                     .clone_into(&mut self.db.master_key_password);
                 self.demo = Some(Demo {
                     _dir: dir,
+                    config: path,
                     simulator,
                 });
             }
@@ -343,10 +389,7 @@ impl GuiApp {
             return false;
         };
         match ws.apply(change) {
-            Ok(()) => {
-                self.version += 1;
-                true
-            }
+            Ok(()) => true,
             Err(e) => {
                 self.error("That change cannot be made", &e.to_string());
                 false
@@ -357,8 +400,7 @@ impl GuiApp {
     pub(crate) fn undo(&mut self) {
         if let Some(ws) = self.ws.as_mut() {
             match ws.undo() {
-                Ok(true) => self.version += 1,
-                Ok(false) => {}
+                Ok(_) => {}
                 Err(e) => self.error("Undo failed", &e.to_string()),
             }
         }
@@ -368,8 +410,7 @@ impl GuiApp {
     pub(crate) fn redo(&mut self) {
         if let Some(ws) = self.ws.as_mut() {
             match ws.redo() {
-                Ok(true) => self.version += 1,
-                Ok(false) => {}
+                Ok(_) => {}
                 Err(e) => self.error("Redo failed", &e.to_string()),
             }
         }
@@ -393,14 +434,20 @@ impl GuiApp {
         }
     }
 
-    /// Saves in the background (after the review).
+    /// Saves in the background (after the review). The workspace moves into the job only
+    /// when the job starts: a refused save gives it back with every edit.
     pub(crate) fn save(&mut self, force: bool) {
-        let Some(mut ws) = self.ws.take() else { return };
+        let Some(ws) = self.ws.take() else { return };
         let label = format!("Saving {}", ws.path().display());
-        self.jobs.start(label, move |_| {
+        let started = self.jobs.start_with(label, ws, move |mut ws, _| {
             let result = ws.save(force).map_err(|e| e.to_string());
             JobResult::Saved(Box::new(ws), result)
         });
+        if let Err((busy, ws)) = started {
+            self.ws = Some(ws);
+            self.after_save = None;
+            self.started(Err(busy));
+        }
     }
 
     /// Starts a database read (status and drift).
@@ -454,43 +501,61 @@ impl GuiApp {
         }
         self.db_used = true;
         let settings = self.db.clone();
-        self.jobs.start(label, move |cancel| {
+        let started = self.jobs.start(label, move |cancel| {
             JobResult::Db(job(settings, entries, cancel))
         });
+        if !self.started(started) {
+            self.offer_after_read = false;
+        }
+    }
+
+    /// A file was opened: it replaces the workspace.
+    fn opened(&mut self, ws: Workspace) {
+        let path = ws.path().to_owned();
+        self.recent.retain(|p| p != &path);
+        self.recent.insert(0, path.clone());
+        self.recent.truncate(8);
+        // Another file is another K2 server: nothing of the first file's
+        // database (connection, passwords, last reading) may be used for it.
+        let same_file = self.ws.as_ref().is_some_and(|w| w.path() == path);
+        if !same_file {
+            self.db = DbSettings::default();
+            self.snapshot = None;
+            self.db_used = false;
+            self.backups = BackupsState::default();
+        }
+        if !same_file || self.db.connection.is_empty() {
+            self.db.connection = ws
+                .entry("HostserverDB")
+                .and_then(|e| e.value.clone())
+                .unwrap_or_default();
+        }
+        #[cfg(feature = "simulator")]
+        if let Some(demo) = &self.demo
+            && demo.config == path
+        {
+            self.db.connection = demo.simulator.connection_string();
+            k2cse_mssql_sim::SAMPLE_MASTER_KEY_PASSWORD
+                .clone_into(&mut self.db.master_key_password);
+        }
+        let wanted = self.select_on_open.take().filter(|n| ws.entry(n).is_some());
+        self.selected = wanted.or_else(|| ws.rows().first().map(|r| r.name.clone()));
+        self.ws = Some(ws);
+        self.snapshot = None;
+        self.drafts.clear();
+        let text = self
+            .backups
+            .notice_after_open
+            .take()
+            .unwrap_or_else(|| format!("Opened {}", path.display()));
+        self.info(text);
     }
 
     /// Handles a finished job.
     pub(crate) fn finish(&mut self, result: JobResult) {
         match result {
             JobResult::Opened(result) => match *result {
-                Ok(ws) => {
-                    let path = ws.path().to_owned();
-                    self.recent.retain(|p| p != &path);
-                    self.recent.insert(0, path.clone());
-                    self.recent.truncate(8);
-                    if self.db.connection.is_empty() || !cfg!(feature = "simulator") {
-                        self.db.connection = ws
-                            .entry("HostserverDB")
-                            .and_then(|e| e.value.clone())
-                            .unwrap_or_default();
-                    }
-                    #[cfg(feature = "simulator")]
-                    if let Some(demo) = &self.demo {
-                        self.db.connection = demo.simulator.connection_string();
-                    }
-                    let wanted = self.select_on_open.take().filter(|n| ws.entry(n).is_some());
-                    self.selected = wanted.or_else(|| ws.rows().first().map(|r| r.name.clone()));
-                    self.ws = Some(ws);
-                    self.snapshot = None;
-                    self.drafts.clear();
-                    self.version += 1;
-                    let text = self
-                        .backups
-                        .notice_after_open
-                        .take()
-                        .unwrap_or_else(|| format!("Opened {}", path.display()));
-                    self.info(text);
-                }
+                Ok(ws) => self.opened(ws),
                 Err(OpenError::NeedsKey { path, message, .. }) => {
                     self.dialog = Some(Dialog::Key {
                         path,
@@ -504,7 +569,7 @@ impl GuiApp {
             },
             JobResult::Saved(ws, result) => {
                 self.ws = Some(*ws);
-                self.version += 1;
+                let then = self.after_save.take();
                 match result {
                     Ok(saved) => {
                         let backup = saved
@@ -515,6 +580,9 @@ impl GuiApp {
                         self.info(format!("Saved{backup}."));
                         if self.db_used {
                             self.db_refresh_then_offer();
+                        }
+                        if let Some(then) = then {
+                            self.proceed(then);
                         }
                     }
                     Err(e) => self.error("The file was not saved", &e),
@@ -543,7 +611,6 @@ impl GuiApp {
                 let Some(ws) = self.ws.as_mut() else { return };
                 match ws.apply_group(changes) {
                     Ok(()) => {
-                        self.version += 1;
                         self.info(format!("Brought {n} database value(s) into the editor (one undo step); review and save to write the file."));
                         self.view = View::Entries;
                     }
@@ -586,12 +653,16 @@ impl GuiApp {
             && !self.close_confirmed
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.dialog = Some(Dialog::CloseGuard);
+            self.dialog = Some(Dialog::Unsaved {
+                then: Pending::Quit,
+            });
         }
         self.shortcuts(&ctx);
         self.dropped_files(&ctx);
         panels::layout(self, ui);
         panels::dialogs::show(self, &ctx);
+        self.run_commands(&ctx);
+        self.update_title(&ctx);
         if self.jobs.running().is_some() {
             // Keep the spinner turning and pick the result up promptly.
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
@@ -618,18 +689,16 @@ impl GuiApp {
             )
         });
         if want_save {
-            self.request_save();
+            self.push(Command::RequestSave);
         }
         if want_redo {
-            self.redo();
+            self.push(Command::Redo);
         }
         if want_undo {
-            self.undo();
+            self.push(Command::Undo);
         }
         if want_open {
-            self.dialog = Some(Dialog::Open {
-                path: String::new(),
-            });
+            self.push(Command::Guarded(Pending::OpenDialog));
         }
     }
 
@@ -643,16 +712,14 @@ impl GuiApp {
                 .collect()
         });
         if let Some(path) = dropped.first() {
-            if self.ws.as_ref().is_some_and(Workspace::is_dirty) {
-                self.info("Save or undo the current changes before opening another file.");
-            } else if path
+            if path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("xml") || e.eq_ignore_ascii_case("pem"))
             {
                 self.use_key_file(path);
                 self.info(format!("Key file {} loaded.", path.display()));
             } else {
-                self.open(path);
+                self.push(Command::Guarded(Pending::Open(path.clone())));
             }
         }
     }

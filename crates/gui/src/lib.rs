@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod backups;
+pub mod commands;
 pub mod database;
 pub mod jobs;
 pub mod panels;

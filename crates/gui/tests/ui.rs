@@ -486,10 +486,10 @@ fn closing_with_unsaved_changes_asks_first() {
         .push(egui::ViewportEvent::Close);
     h.run();
     h.get_by_label("The file has unsaved changes.");
-    h.get_by_label("Discard and close");
+    h.get_by_label("Discard changes");
     h.get_by_label("Cancel").click();
     h.run();
-    assert!(h.query_by_label("Discard and close").is_none());
+    assert!(h.query_by_label("Discard changes").is_none());
     assert!(
         h.state().workspace().unwrap().is_dirty(),
         "nothing was lost"

@@ -7,6 +7,7 @@ use k2cse_core::Change;
 use k2cse_core::edit::Values;
 
 use crate::app::{Dialog, GuiApp};
+use crate::commands::{Command, Pending};
 
 /// The kinds offered by "Add entry", with the values a new entry starts with.
 const ADD_KINDS: &[(&str, &str, bool)] = &[
@@ -51,7 +52,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
         Dialog::Remove { .. } => "Remove entry",
         Dialog::Review { .. } => "Review and save",
         Dialog::UpdateDatabase { .. } => "Also update the K2 database?",
-        Dialog::CloseGuard => "Unsaved changes",
+        Dialog::Unsaved { .. } => "Unsaved changes",
         Dialog::RestoreBackup => "Restore the backup?",
     };
     let modal = egui::Modal::new(egui::Id::unique(("k2cse-dialog", title))).show(ctx, |ui| {
@@ -81,7 +82,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
             Dialog::Remove { name, understood } => remove(app, ui, name, understood),
             Dialog::Review { review } => review_and_save(app, ui, review),
             Dialog::UpdateDatabase { entries } => update_database(app, ui, entries),
-            Dialog::CloseGuard => close_guard(app, ui),
+            Dialog::Unsaved { then } => unsaved(app, ui, then),
             Dialog::RestoreBackup => restore_backup(app, ui),
         }
     });
@@ -117,7 +118,7 @@ fn open(app: &mut GuiApp, ui: &mut egui::Ui, path: &mut String) -> Next {
     });
     let (ok, cancel) = buttons(ui, "Open", !path.trim().is_empty());
     if ok {
-        app.open(&PathBuf::from(path.trim()));
+        app.push(Command::Proceed(Pending::Open(PathBuf::from(path.trim()))));
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }
@@ -147,7 +148,7 @@ fn key(
     let (ok, cancel) = buttons(ui, "Open with this key", !key_path.trim().is_empty());
     if ok {
         app.use_key_file(&PathBuf::from(key_path.trim()));
-        app.open(path);
+        app.push(Command::Proceed(Pending::Open(path.to_owned())));
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }
@@ -220,7 +221,6 @@ fn add(
             values,
         }) {
             Ok(()) => {
-                app.version += 1;
                 app.selected = Some(name);
                 return Next::Close;
             }
@@ -308,7 +308,6 @@ fn rename(
         };
         match result {
             Ok(()) => {
-                app.version += 1;
                 app.selected = Some(to);
                 return Next::Close;
             }
@@ -368,15 +367,21 @@ fn review_and_save(app: &mut GuiApp, ui: &mut egui::Ui, review: &crate::workspac
     ui.add_space(8.0);
     let (save, anyway, cancel) = ui
         .horizontal(|ui| {
+            // A save while another task runs would wait for nothing: it is refused, so the
+            // button says so by being disabled (the running task shows in the status bar).
+            let idle = !app.is_busy();
             let save = ui
-                .add_enabled(errors.is_empty(), egui::Button::new("Save"))
+                .add_enabled(errors.is_empty() && idle, egui::Button::new("Save"))
                 .clicked();
-            let anyway = !errors.is_empty() && ui.button("Save anyway").clicked();
+            let anyway = !errors.is_empty()
+                && ui
+                    .add_enabled(idle, egui::Button::new("Save anyway"))
+                    .clicked();
             (save, anyway, ui.button("Cancel").clicked())
         })
         .inner;
     if save || anyway {
-        app.save(anyway);
+        app.push(Command::Save { force: anyway });
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }
@@ -431,31 +436,31 @@ fn update_database(app: &mut GuiApp, ui: &mut egui::Ui, entries: &[String]) -> N
     ui.label("Update the database in one checked transaction?");
     let (ok, cancel) = buttons(ui, "Update database", true);
     if ok {
-        app.db_push(entries.to_vec());
+        app.push(Command::DbPush(entries.to_vec()));
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }
 }
 
-fn close_guard(app: &mut GuiApp, ui: &mut egui::Ui) -> Next {
+fn unsaved(app: &mut GuiApp, ui: &mut egui::Ui, then: &Pending) -> Next {
     ui.label("The file has unsaved changes.");
+    ui.label(then.describe());
     ui.add_space(8.0);
-    let (review, discard, cancel) = ui
+    let (save, discard, cancel) = ui
         .horizontal(|ui| {
             (
                 ui.button("Review and save…").clicked(),
-                ui.button("Discard and close").clicked(),
+                ui.button("Discard changes").clicked(),
                 ui.button("Cancel").clicked(),
             )
         })
         .inner;
-    if review {
-        app.request_save();
+    if save {
+        app.push(Command::SaveThen(then.clone()));
         return Next::Close;
     }
     if discard {
-        app.close_confirmed = true;
-        ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        app.push(Command::Proceed(then.clone()));
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }

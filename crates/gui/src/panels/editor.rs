@@ -55,7 +55,7 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
             ui.add(egui::Label::new(egui::RichText::new(shown).monospace()).wrap());
         });
     for change in changes {
-        app.apply(change);
+        app.push(crate::commands::Command::Apply(change));
     }
 }
 

@@ -19,7 +19,7 @@ enum Line {
 /// The filtered, grouped lines, rebuilt only when the entries or the filter change.
 #[derive(Debug, Default)]
 pub struct ListCache {
-    key: Option<(u64, String, usize)>,
+    key: Option<((u64, u64), String, usize)>,
     lines: Vec<Line>,
     collapsed: HashSet<Kind>,
 }
@@ -30,7 +30,7 @@ fn title(kind: Kind) -> &'static str {
 
 fn rebuild(app: &mut GuiApp) {
     let Some(ws) = &app.ws else { return };
-    let key = (app.version, app.filter.clone(), app.list.collapsed.len());
+    let key = (ws.revision(), app.filter.clone(), app.list.collapsed.len());
     if app.list.key.as_ref() == Some(&key) {
         return;
     }

@@ -8,10 +8,12 @@ pub mod editor;
 pub mod entries;
 
 use crate::app::{Dialog, GuiApp, View};
+use crate::commands::{Command, Pending};
 
 /// The whole window: menu bar, status bar, entry list, and the editor or the database view.
 pub fn layout(app: &mut GuiApp, ui: &mut egui::Ui) {
     egui::Panel::top("menu").show(ui, |ui| menu_bar(app, ui));
+    egui::Panel::top("toolbar").show(ui, |ui| toolbar(app, ui));
     egui::Panel::bottom("status").show(ui, |ui| status_bar(app, ui));
     if app.view == View::Entries && app.ws.is_some() {
         egui::Panel::left("entries")
@@ -31,30 +33,46 @@ pub fn layout(app: &mut GuiApp, ui: &mut egui::Ui) {
 fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
-            if ui.button("Open…  (Ctrl+O)").clicked() {
-                app.dialog = Some(Dialog::Open {
-                    path: String::new(),
-                });
+            let idle = !app.is_busy();
+            if ui
+                .add_enabled(idle, egui::Button::new("Open…  (Ctrl+O)"))
+                .clicked()
+            {
+                app.push(Command::Guarded(Pending::OpenDialog));
             }
             let recent = app.recent.clone();
             if !recent.is_empty() {
-                ui.menu_button("Open recent", |ui| {
-                    for path in recent {
-                        if ui.button(path.display().to_string()).clicked() {
-                            app.open(&path);
+                ui.add_enabled_ui(idle, |ui| {
+                    ui.menu_button("Open recent", |ui| {
+                        for path in recent {
+                            if ui.button(path.display().to_string()).clicked() {
+                                app.push(Command::Guarded(Pending::Open(path)));
+                            }
                         }
-                    }
+                    });
                 });
+            }
+            if ui
+                .add_enabled(
+                    idle && app.ws.is_some(),
+                    egui::Button::new("Reload from disk"),
+                )
+                .clicked()
+            {
+                app.push(Command::Guarded(Pending::Reload));
             }
             let dirty = app
                 .ws
                 .as_ref()
                 .is_some_and(crate::workspace::Workspace::is_dirty);
             if ui
-                .add_enabled(dirty, egui::Button::new("Save…  (Ctrl+S)"))
+                .add_enabled(dirty && idle, egui::Button::new("Save…  (Ctrl+S)"))
                 .clicked()
             {
-                app.request_save();
+                app.push(Command::RequestSave);
+            }
+            if ui.button("Quit").clicked() {
+                app.push(Command::Guarded(Pending::Quit));
             }
         });
         ui.menu_button("Edit", |ui| {
@@ -66,13 +84,13 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 .add_enabled(undo, egui::Button::new("Undo  (Ctrl+Z)"))
                 .clicked()
             {
-                app.undo();
+                app.push(Command::Undo);
             }
             if ui
                 .add_enabled(redo, egui::Button::new("Redo  (Ctrl+Y)"))
                 .clicked()
             {
-                app.redo();
+                app.push(Command::Redo);
             }
             if ui
                 .add_enabled(app.ws.is_some(), egui::Button::new("Add entry…"))
@@ -99,6 +117,47 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
         if backups.clicked() {
             app.view = View::Backups;
             app.backups_refresh();
+        }
+    });
+}
+
+/// Save, Undo, Redo and Reload, always in view; each is disabled when it cannot act (nothing
+/// to save, nothing to undo, or a task running that it would conflict with).
+fn toolbar(app: &mut GuiApp, ui: &mut egui::Ui) {
+    let idle = !app.is_busy();
+    let (dirty, undo, redo, open) = app.ws.as_ref().map_or((false, false, false, false), |w| {
+        (w.is_dirty(), w.can_undo(), w.can_redo(), true)
+    });
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(dirty && idle, egui::Button::new("Save…"))
+            .on_hover_text("Review the changes and save (Ctrl+S)")
+            .clicked()
+        {
+            app.push(Command::RequestSave);
+        }
+        if ui
+            .add_enabled(undo, egui::Button::new("Undo"))
+            .on_hover_text("Undo the last change (Ctrl+Z)")
+            .clicked()
+        {
+            app.push(Command::Undo);
+        }
+        if ui
+            .add_enabled(redo, egui::Button::new("Redo"))
+            .on_hover_text("Redo (Ctrl+Y)")
+            .clicked()
+        {
+            app.push(Command::Redo);
+        }
+        if ui
+            .add_enabled(open && idle, egui::Button::new("Reload"))
+            .on_hover_text(
+                "Read the file again from disk (asks first if there are unsaved changes)",
+            )
+            .clicked()
+        {
+            app.push(Command::Guarded(Pending::Reload));
         }
     });
 }
@@ -160,7 +219,7 @@ fn welcome(app: &mut GuiApp, ui: &mut egui::Ui) {
         }
         for path in app.recent.clone() {
             if ui.link(path.display().to_string()).clicked() {
-                app.open(&path);
+                app.push(Command::Guarded(Pending::Open(path)));
             }
         }
     });
