@@ -15,10 +15,14 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
         k2cse_core::backup::DEFAULT_KEEP
     ));
     ui.horizontal(|ui| {
-        if ui.button("Back up now").clicked() {
+        let idle = !app.is_busy();
+        if ui
+            .add_enabled(idle, egui::Button::new("Back up now"))
+            .clicked()
+        {
             app.backup_now();
         }
-        if ui.button("Refresh").clicked() {
+        if ui.add_enabled(idle, egui::Button::new("Refresh")).clicked() {
             app.backups_refresh();
         }
         let has_db = !app.db.connection.trim().is_empty();
@@ -135,7 +139,7 @@ fn inspected(app: &mut GuiApp, ui: &mut egui::Ui) {
             });
     }
     if ui
-        .add_enabled(!empty, egui::Button::new("Restore…"))
+        .add_enabled(!empty && !app.is_busy(), egui::Button::new("Restore…"))
         .clicked()
     {
         app.backup_request_restore();

@@ -68,7 +68,7 @@ fn drift_table(app: &mut GuiApp, ui: &mut egui::Ui, snapshot: &crate::database::
         ));
         if ui
             .add_enabled(
-                !differing.is_empty(),
+                !differing.is_empty() && !app.is_busy(),
                 egui::Button::new("Push all to database"),
             )
             .clicked()
@@ -77,7 +77,7 @@ fn drift_table(app: &mut GuiApp, ui: &mut egui::Ui, snapshot: &crate::database::
         }
         if ui
             .add_enabled(
-                !differing.is_empty(),
+                !differing.is_empty() && !app.is_busy(),
                 egui::Button::new("Pull all into file"),
             )
             .clicked()
@@ -102,8 +102,9 @@ fn drift_table(app: &mut GuiApp, ui: &mut egui::Ui, snapshot: &crate::database::
                         // Actions first: token names are long and push the last column out of view.
                         ui.horizontal(|ui| {
                             if matches!(d.state, DriftState::Differs { .. }) {
+                                let idle = !app.is_busy();
                                 if ui
-                                    .button("Push")
+                                    .add_enabled(idle, egui::Button::new("Push"))
                                     .on_hover_text(format!(
                                         "Write the file's value of {} into the database",
                                         d.link.entry
@@ -113,7 +114,7 @@ fn drift_table(app: &mut GuiApp, ui: &mut egui::Ui, snapshot: &crate::database::
                                     app.db_push(vec![d.link.entry.clone()]);
                                 }
                                 if ui
-                                    .button("Pull")
+                                    .add_enabled(idle, egui::Button::new("Pull"))
                                     .on_hover_text(format!(
                                         "Bring the database value of {} into the editor",
                                         d.link.entry

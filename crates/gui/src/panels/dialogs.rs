@@ -350,7 +350,7 @@ fn review_and_save(app: &mut GuiApp, ui: &mut egui::Ui, review: &crate::workspac
                 "{} {}: {}",
                 d.code,
                 d.entry.as_deref().unwrap_or("-"),
-                d.message
+                super::editor::shown_message(&d.message)
             ),
         );
     }

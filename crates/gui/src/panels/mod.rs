@@ -10,16 +10,25 @@ pub mod entries;
 use crate::app::{Dialog, GuiApp, View};
 use crate::commands::{Command, Pending};
 
+/// The narrowest the editor gets, so that a field, its Unset button and its finding fit.
+pub const EDITOR_MIN_WIDTH: f32 = 410.0;
+/// The narrowest the entry list gets.
+const LIST_MIN_WIDTH: f32 = 160.0;
+
 /// The whole window: menu bar, status bar, entry list, and the editor or the database view.
 pub fn layout(app: &mut GuiApp, ui: &mut egui::Ui) {
     egui::Panel::top("menu").show(ui, |ui| menu_bar(app, ui));
     egui::Panel::top("toolbar").show(ui, |ui| toolbar(app, ui));
     egui::Panel::bottom("status").show(ui, |ui| status_bar(app, ui));
     if app.view == View::Entries && app.ws.is_some() {
+        // The editor keeps at least EDITOR_MIN_WIDTH: the list is as wide as the user drags it,
+        // up to what is left (a width remembered from a wider window is clamped too).
+        let widest = (ui.available_width() - EDITOR_MIN_WIDTH).max(LIST_MIN_WIDTH);
         egui::Panel::left("entries")
             .resizable(true)
-            .default_size(360.0)
-            .min_size(220.0)
+            .default_size(300.0_f32.min(widest))
+            .min_size(LIST_MIN_WIDTH)
+            .max_size(widest)
             .show(ui, |ui| entries::show(app, ui));
     }
     egui::CentralPanel::default_margins().show(ui, |ui| match (app.view, app.ws.is_some()) {
