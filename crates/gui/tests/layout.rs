@@ -55,25 +55,37 @@ fn a_449_character_name_at_800_by_600_keeps_the_editor_wide() {
     h.get_by_role_and_label(Role::Button, &name).click();
     h.run();
     assert_eq!(h.state().selected(), Some(name.as_str()));
-    h.set_size(egui::vec2(800.0, 600.0));
-    h.run();
+    for (width, height) in [(800.0, 600.0), (1024.0, 768.0), (1280.0, 800.0)] {
+        h.set_size(egui::vec2(width, height));
+        h.run();
+        editor_in_view(&h, &name, width);
+    }
+}
+
+fn editor_in_view(h: &Harness<'static, GuiApp>, name: &str, width: f32) {
     // The editor's heading is the entry's name, from the editor's left edge.
     let heading = h
-        .get_all_by_label(&name)
+        .get_all_by_label(name)
         .find(|n| n.accesskit_node().role() != Role::Button)
         .unwrap()
         .rect();
     let remove = h.get_by_label("Remove…").rect();
-    let editor = 800.0 - heading.left();
-    assert!(editor >= 380.0, "the editor is {editor} px wide");
-    assert!(remove.right() <= 800.0, "Remove… at {remove:?}");
+    let editor = width - heading.left();
+    assert!(
+        editor >= 380.0,
+        "at {width}: the editor is {editor} px wide"
+    );
+    assert!(remove.right() <= width, "at {width}: Remove… at {remove:?}");
     let unset: Vec<egui::Rect> = h.get_all_by_label("Unset").map(|n| n.rect()).collect();
     assert!(!unset.is_empty());
     for r in unset {
-        assert!(r.right() <= 800.0, "an Unset button at {r:?} is cut off");
+        assert!(
+            r.right() <= width,
+            "at {width}: an Unset button at {r:?} is cut off"
+        );
     }
     // The list shows the mailbox, cut to its width; the full name is its accessible name.
-    let row = h.get_by_role_and_label(Role::Button, &name).rect();
+    let row = h.get_by_role_and_label(Role::Button, name).rect();
     assert!(
         row.right() <= heading.left(),
         "the row {row:?} runs under the editor"
@@ -113,12 +125,46 @@ fn a_finding_appearing_moves_no_field() {
     h.run();
     h.get_by_label_contains("K2C030 error");
     let after = field_rects(&h, "Port");
-    // Compared to the pixel: sub-pixel rounding (0.1 px) is not a move under the mouse.
     assert_eq!(before.len(), after.len());
     for ((label, b), (_, a)) in before.iter().zip(&after) {
         assert!(
-            (b.min - a.min).length() < 1.0 && (b.max - a.max).length() < 1.0,
+            same_place(*a, *b),
             "{label} moved from {b:?} to {a:?} when the finding appeared"
         );
     }
+}
+
+#[test]
+fn the_add_dialog_stays_put_when_its_error_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = k2cse_core::sample::write_sample(dir.path()).unwrap();
+    let mut h = harness(path, egui::vec2(1100.0, 800.0));
+    h.get_all_by_label("Add entry…").next().unwrap().click();
+    h.run();
+    let field = "Mailbox (entity, required)";
+    h.get_by_role_and_label(Role::TextInput, field).focus();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, field)
+        .type_text("k2service@denallix.com");
+    h.run();
+    let before = h.get_by_label("Add").rect();
+    let heading = h.get_by_label("Add entry").rect();
+    h.get_by_label("Add").click();
+    h.run();
+    h.get_by_label_contains("already exists");
+    let after = h.get_by_label("Add").rect();
+    assert!(
+        same_place(after, before),
+        "the Add button moved: {before:?} → {after:?}"
+    );
+    let moved = h.get_by_label("Add entry").rect();
+    assert!(
+        same_place(moved, heading),
+        "the dialog moved: {heading:?} → {moved:?}"
+    );
+}
+
+/// The same place to the pixel: sub-pixel rounding (0.1 px) is not a move under the mouse.
+fn same_place(a: egui::Rect, b: egui::Rect) -> bool {
+    (a.min - b.min).length() < 1.0 && (a.max - b.max).length() < 1.0
 }

@@ -55,8 +55,13 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
         Dialog::Unsaved { .. } => "Unsaved changes",
         Dialog::RestoreBackup => "Restore the backup?",
     };
-    let modal = egui::Modal::new(egui::Id::unique(("k2cse-dialog", title))).show(ctx, |ui| {
-        ui.set_max_width(760.0);
+    // A fixed place and width: the top edge and the sides stay where they are while the
+    // content changes (an error line, a longer name), so nothing moves under the mouse.
+    let id = egui::Id::unique(("k2cse-dialog", title));
+    let width = (ctx.content_rect().width() - 48.0).clamp(280.0, 760.0);
+    let area = egui::Modal::default_area(id).anchor(egui::Align2::CENTER_TOP, [0.0, 72.0]);
+    let modal = egui::Modal::new(id).area(area).show(ctx, |ui| {
+        ui.set_width(width);
         ui.heading(title);
         ui.add_space(6.0);
         match &mut dialog {
@@ -89,6 +94,24 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
     let escaped = modal.should_close();
     if matches!(modal.inner, Next::Keep) && !escaped && app.dialog.is_none() {
         app.dialog = Some(dialog);
+    }
+}
+
+/// A line kept for an error, shown or not, so that the buttons under it stay put.
+fn error_line(ui: &mut egui::Ui, error: Option<&str>) {
+    let size = egui::vec2(
+        ui.available_width(),
+        ui.text_style_height(&egui::TextStyle::Body),
+    );
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    if let Some(e) = error {
+        ui.put(
+            rect,
+            egui::Label::new(egui::RichText::new(e).color(ui.visuals().error_fg_color))
+                .truncate()
+                .halign(egui::Align::Min),
+        )
+        .on_hover_text(e);
     }
 }
 
@@ -199,10 +222,8 @@ fn add(
     } else {
         format!("{type_name}:{}", entity.trim())
     };
-    ui.label(egui::RichText::new(format!("Name: {name}")).monospace());
-    if let Some(e) = error {
-        ui.colored_label(ui.visuals().error_fg_color, e.as_str());
-    }
+    ui.add(egui::Label::new(egui::RichText::new(format!("Name: {name}")).monospace()).truncate());
+    error_line(ui, error.as_deref());
     let valid = !type_name.is_empty() && (!entity_required || !entity.trim().is_empty());
     let (ok, cancel) = buttons(ui, "Add", valid);
     if ok {
@@ -271,9 +292,7 @@ fn rename(
     let label = ui.label("New name");
     ui.add(egui::TextEdit::singleline(to).desired_width(520.0))
         .labelled_by(label.id);
-    if let Some(e) = error {
-        ui.colored_label(ui.visuals().error_fg_color, e.as_str());
-    }
+    error_line(ui, error.as_deref());
     let allowed = duplicate || second_question(ui, from, "Rename", understood);
     let (ok, cancel) = buttons(
         ui,
