@@ -123,6 +123,8 @@ pub enum Dialog {
     Review {
         /// Diff and lint delta.
         review: Box<Review>,
+        /// The raw diff tab is shown (else the table).
+        raw: bool,
     },
     /// After a save: also update the database?
     UpdateDatabase {
@@ -428,6 +430,7 @@ impl GuiApp {
             Ok(review) => {
                 self.dialog = Some(Dialog::Review {
                     review: Box::new(review),
+                    raw: false,
                 });
             }
             Err(e) => self.error("The changes cannot be reviewed", &e.to_string()),

@@ -13,6 +13,7 @@ pub mod database;
 pub mod jobs;
 pub mod panels;
 pub mod renderer;
+pub mod review;
 pub mod workspace;
 
 pub use app::{GuiApp, Options};

@@ -59,6 +59,8 @@ pub struct Review {
     pub diff: String,
     /// What the changes introduce and resolve.
     pub check: Check,
+    /// Each changed entry and key, `old → new` (secrets masked).
+    pub entries: Vec<crate::review::EntryChange>,
 }
 
 /// An open config file.
@@ -262,6 +264,7 @@ impl Workspace {
         Ok(Review {
             diff: self.session.diff(false)?,
             check: self.session.check()?,
+            entries: crate::review::entry_changes(&self.base, self.session.document()),
         })
     }
 

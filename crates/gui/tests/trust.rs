@@ -42,12 +42,16 @@ fn open(path: &Path) -> Harness<'static, GuiApp> {
 }
 
 fn edit_field(h: &mut Harness<'static, GuiApp>, label: &str, text: &str) {
-    h.get_by_role_and_label(Role::TextInput, label).focus();
+    let role = if label == "Password" {
+        Role::PasswordInput
+    } else {
+        Role::TextInput
+    };
+    h.get_by_role_and_label(role, label).focus();
     h.run();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     h.run();
-    h.get_by_role_and_label(Role::TextInput, label)
-        .type_text(text);
+    h.get_by_role_and_label(role, label).type_text(text);
     h.run();
     h.key_press(egui::Key::Enter);
     h.run();
@@ -247,4 +251,56 @@ fn a_second_file_does_not_use_the_first_files_database() {
         "{}",
         h.state().db_connection()
     );
+}
+
+#[test]
+fn the_review_is_a_table_of_old_and_new_values_enter_saves_esc_cancels() {
+    let (_a, path) = sample();
+    let before = std::fs::read_to_string(&path).unwrap();
+    let mut h = open(&path);
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    h.get_by_label(ews).click();
+    h.run();
+    edit_field(&mut h, "Password", "N3w;Secret");
+    // Emptying a field removes its key.
+    h.get_by_role_and_label(Role::TextInput, "Poll Interval")
+        .focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.key_press(egui::Key::Backspace);
+    h.key_press(egui::Key::Enter);
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label(&format!("{SMTP} (changed)"));
+    h.get_by_label("25 → 587");
+    h.get_by_label("•••••••• → ••••••••");
+    h.get_by_label("− 1M  (key removed)");
+    assert!(
+        h.query_by_label_contains("N3w").is_none() && h.query_by_label_contains("P@ss").is_none(),
+        "passwords are masked"
+    );
+    // The raw diff is one tab away.
+    h.get_by_label("Raw diff").click();
+    h.run();
+    h.get_by_label_contains("+    <add name=\"SourceCode.Net.Mail.SmtpConnection\"");
+    // Esc cancels: nothing written.
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(h.query_by_label("Raw diff").is_none());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    // Enter saves.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        after.contains("smtp.denallix.com;Port=587;"),
+        "saved by Enter"
+    );
+    assert!(!h.state().workspace().unwrap().is_dirty());
 }

@@ -87,6 +87,8 @@ fn edit_a_key_review_and_save_changes_exactly_those_bytes() {
     // The review lists the change, with the old and the new line.
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
     h.run();
+    h.get_by_label("Raw diff").click();
+    h.run();
     h.get_by_label_contains("+    <add name=\"SourceCode.Net.Mail.SmtpConnection\" connectionString=\"Host Name=smtp.denallix.com;Port=587;");
     h.get_by_label_contains("-    <add name=\"SourceCode.Net.Mail.SmtpConnection\" connectionString=\"Host Name=smtp.denallix.com;Port=25;");
     h.get_by_label("Save").click();

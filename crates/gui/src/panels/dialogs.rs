@@ -85,7 +85,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
                 understood,
             } => rename(app, ui, from, to, *duplicate, error, understood),
             Dialog::Remove { name, understood } => remove(app, ui, name, understood),
-            Dialog::Review { review } => review_and_save(app, ui, review),
+            Dialog::Review { review, raw } => review_and_save(app, ui, review, raw),
             Dialog::UpdateDatabase { entries } => update_database(app, ui, entries),
             Dialog::Unsaved { then } => unsaved(app, ui, then),
             Dialog::RestoreBackup => restore_backup(app, ui),
@@ -115,15 +115,63 @@ fn error_line(ui: &mut egui::Ui, error: Option<&str>) {
     }
 }
 
+/// The main button and Cancel; Enter presses the main button when it is enabled (Esc
+/// cancels every dialog).
 fn buttons(ui: &mut egui::Ui, ok: &str, enabled: bool) -> (bool, bool) {
     ui.add_space(8.0);
-    ui.horizontal(|ui| {
-        (
-            ui.add_enabled(enabled, egui::Button::new(ok)).clicked(),
-            ui.button("Cancel").clicked(),
+    let (ok, cancel) = ui
+        .horizontal(|ui| {
+            (
+                ui.add_enabled(enabled, egui::Button::new(ok)).clicked(),
+                ui.button("Cancel").clicked(),
+            )
+        })
+        .inner;
+    (ok || (enabled && enter_pressed(ui)), cancel)
+}
+
+/// Enter was pressed this frame (also as it leaves a single-line field).
+fn enter_pressed(ui: &egui::Ui) -> bool {
+    ui.input(|i| i.key_pressed(egui::Key::Enter))
+}
+
+/// The review's table: each changed entry, then each of its keys as `old → new`.
+fn change_table(ui: &mut egui::Ui, entries: &[crate::review::EntryChange]) {
+    use crate::review::EntryChangeKind;
+    if entries.is_empty() {
+        ui.label("No entry changes: only the file's layout (see the raw diff).");
+        return;
+    }
+    for change in entries {
+        let what = match change.kind {
+            EntryChangeKind::Added => "added",
+            EntryChangeKind::Removed => "removed",
+            EntryChangeKind::Changed => "changed",
+        };
+        ui.add(
+            egui::Label::new(egui::RichText::new(format!("{} ({what})", change.entry)).strong())
+                .truncate(),
         )
-    })
-    .inner
+        .on_hover_text(&change.entry);
+        egui::Grid::new(("review", &change.entry))
+            .num_columns(2)
+            .spacing([16.0, 4.0])
+            .striped(true)
+            .show(ui, |ui| {
+                for key in &change.keys {
+                    ui.label(format!("    {}", key.key));
+                    let text = match (&key.old, &key.new) {
+                        (Some(old), Some(new)) => format!("{old} → {new}"),
+                        (None, Some(new)) => format!("+ {new}  (key added)"),
+                        (Some(old), None) => format!("− {old}  (key removed)"),
+                        (None, None) => String::new(),
+                    };
+                    ui.label(egui::RichText::new(text).monospace());
+                    ui.end_row();
+                }
+            });
+        ui.add_space(4.0);
+    }
 }
 
 fn open(app: &mut GuiApp, ui: &mut egui::Ui, path: &mut String) -> Next {
@@ -355,12 +403,36 @@ fn remove(app: &mut GuiApp, ui: &mut egui::Ui, name: &str, understood: &mut bool
     if cancel { Next::Close } else { Next::Keep }
 }
 
-fn review_and_save(app: &mut GuiApp, ui: &mut egui::Ui, review: &crate::workspace::Review) -> Next {
-    ui.label("These lines change (passwords masked). A backup is taken first; the file is replaced atomically.");
+fn review_and_save(
+    app: &mut GuiApp,
+    ui: &mut egui::Ui,
+    review: &crate::workspace::Review,
+    raw: &mut bool,
+) -> Next {
+    ui.label("What changes (passwords masked). A backup is taken first; the file is replaced atomically.");
+    let switched = ui
+        .horizontal(|ui| {
+            let table = ui.selectable_value(raw, false, "Changes").changed();
+            table | ui.selectable_value(raw, true, "Raw diff").changed()
+        })
+        .inner;
+    if switched {
+        ui.ctx().request_repaint();
+    }
+    // A fixed height, whichever tab: the buttons below stay where they are.
+    let height = (ui.ctx().content_rect().height() - 340.0).clamp(120.0, 360.0);
     egui::ScrollArea::vertical()
-        .max_height(360.0)
-        .id_salt("diff")
-        .show(ui, |ui| diff_lines(ui, &review.diff));
+        .min_scrolled_height(height)
+        .max_height(height)
+        .auto_shrink([false, false])
+        .id_salt(("review", *raw))
+        .show(ui, |ui| {
+            if *raw {
+                diff_lines(ui, &review.diff);
+            } else {
+                change_table(ui, &review.entries);
+            }
+        });
     let errors = review.check.introduced_errors();
     for d in &errors {
         ui.colored_label(
@@ -399,7 +471,9 @@ fn review_and_save(app: &mut GuiApp, ui: &mut egui::Ui, review: &crate::workspac
             (save, anyway, ui.button("Cancel").clicked())
         })
         .inner;
-    if save || anyway {
+    // Enter saves when Save is the way (no new errors: "Save anyway" wants a click).
+    let enter = errors.is_empty() && !app.is_busy() && enter_pressed(ui);
+    if save || anyway || enter {
         app.push(Command::Save { force: anyway });
         return Next::Close;
     }
