@@ -128,8 +128,8 @@ pub enum Dialog {
     },
     /// After a save: also update the database?
     UpdateDatabase {
-        /// Entries whose tokens differ.
-        entries: Vec<String>,
+        /// The entries this save changed (whose tokens differ, when the database was read).
+        offers: Vec<crate::after_save::Offer>,
     },
     /// Unsaved changes: asked before `then` throws them away.
     Unsaved {
@@ -176,9 +176,13 @@ pub struct GuiApp {
     pub(crate) keys: KeyStore,
     pub(crate) db: DbSettings,
     pub(crate) snapshot: Option<Snapshot>,
-    pub(crate) db_used: bool,
     pub(crate) backups: BackupsState,
-    pub(crate) offer_after_read: bool,
+    /// After a save: the entries it changed, to offer once the database has been read.
+    pub(crate) offer_after_read: Option<Vec<String>>,
+    /// What the administrator still has to do after the last save.
+    pub(crate) next_steps: Vec<String>,
+    /// The entries the save in progress changes.
+    pub(crate) saving: Vec<String>,
     pub(crate) close_confirmed: bool,
     pub(crate) select_on_open: Option<String>,
     pub(crate) lint: LintOptions,
@@ -220,9 +224,10 @@ impl GuiApp {
             keys: KeyStore::new(None),
             db: DbSettings::default(),
             snapshot: None,
-            db_used: false,
             backups: BackupsState::default(),
-            offer_after_read: false,
+            offer_after_read: None,
+            next_steps: Vec::new(),
+            saving: Vec::new(),
             close_confirmed: false,
             select_on_open: options.select.clone(),
             lint: options.lint,
@@ -441,6 +446,17 @@ impl GuiApp {
     /// when the job starts: a refused save gives it back with every edit.
     pub(crate) fn save(&mut self, force: bool) {
         let Some(ws) = self.ws.take() else { return };
+        // The entries this save changes: the question afterwards is about them only.
+        self.saving = ws
+            .review()
+            .map(|r| {
+                r.entries
+                    .into_iter()
+                    .filter(|c| c.kind != crate::review::EntryChangeKind::Removed)
+                    .map(|c| c.entry)
+                    .collect()
+            })
+            .unwrap_or_default();
         let label = format!("Saving {}", ws.path().display());
         let started = self.jobs.start_with(label, ws, move |mut ws, _| {
             let result = ws.save(force).map_err(|e| e.to_string());
@@ -502,13 +518,12 @@ impl GuiApp {
         {
             self.db.connection = hostserver.value.clone().unwrap_or_default();
         }
-        self.db_used = true;
         let settings = self.db.clone();
         let started = self.jobs.start(label, move |cancel| {
             JobResult::Db(job(settings, entries, cancel))
         });
         if !self.started(started) {
-            self.offer_after_read = false;
+            self.offer_after_read = None;
         }
     }
 
@@ -524,7 +539,6 @@ impl GuiApp {
         if !same_file {
             self.db = DbSettings::default();
             self.snapshot = None;
-            self.db_used = false;
             self.backups = BackupsState::default();
         }
         if !same_file || self.db.connection.is_empty() {
@@ -581,9 +595,8 @@ impl GuiApp {
                             .map(|b| format!(" (backup: {})", b.display()))
                             .unwrap_or_default();
                         self.info(format!("Saved{backup}."));
-                        if self.db_used {
-                            self.db_refresh_then_offer();
-                        }
+                        let changed = std::mem::take(&mut self.saving);
+                        self.after_saved(changed);
                         if let Some(then) = then {
                             self.proceed(then);
                         }
@@ -592,19 +605,21 @@ impl GuiApp {
                 }
             }
             JobResult::Backup(outcome) => self.finish_backup(outcome),
-            JobResult::Db(Err(e)) => self.error("The K2 database could not be used", &e),
+            JobResult::Db(Err(e)) => {
+                if let Some(changed) = self.offer_after_read.take() {
+                    self.next_steps.push(format!("Check the K2 database tokens of {}: the database could not be read after the save (Database view, Connect).", changed.join(", ")));
+                }
+                self.error("The K2 database could not be used", &e);
+            }
             JobResult::Db(Ok(DbOutcome::Read(snapshot))) => {
-                let offer = std::mem::replace(&mut self.offer_after_read, false);
                 self.snapshot = Some(snapshot);
-                if offer {
-                    let entries = self.differing_entries();
-                    if !entries.is_empty() {
-                        self.dialog = Some(Dialog::UpdateDatabase { entries });
-                    }
+                if let Some(changed) = self.offer_after_read.take() {
+                    self.offer_changed_after_read(&changed);
                 }
             }
             JobResult::Db(Ok(DbOutcome::Pushed { written, snapshot })) => {
                 self.snapshot = Some(snapshot);
+                self.pushed();
                 self.info(format!(
                     "Wrote {written} token(s) to the K2 database in one transaction."
                 ));
@@ -621,26 +636,6 @@ impl GuiApp {
                 }
             }
         }
-    }
-
-    /// After a save: read the database again and, if entries now differ, offer to update it.
-    fn db_refresh_then_offer(&mut self) {
-        self.offer_after_read = true;
-        self.db_refresh();
-    }
-
-    /// Entries that differ from the database in the last snapshot.
-    pub(crate) fn differing_entries(&self) -> Vec<String> {
-        self.snapshot
-            .as_ref()
-            .map(|s| {
-                s.drifts
-                    .iter()
-                    .filter(|d| matches!(d.state, k2cse_core::db::DriftState::Differs { .. }))
-                    .map(|d| d.link.entry.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 
     /// Draws the whole window into `ui` (the eframe app and the tests both call this).

@@ -6,6 +6,7 @@
 //! time. [`GuiApp::show`] draws the whole window into any `Ui`, which is how the tests drive it
 //! without a display.
 
+pub mod after_save;
 pub mod app;
 pub mod backups;
 pub mod commands;

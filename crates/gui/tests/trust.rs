@@ -304,3 +304,125 @@ fn the_review_is_a_table_of_old_and_new_values_enter_saves_esc_cancels() {
     );
     assert!(!h.state().workspace().unwrap().is_dirty());
 }
+
+#[test]
+fn the_update_database_question_lists_only_the_entries_this_save_changed() {
+    let mut h = harness_with(
+        &Options {
+            demo: true,
+            jobs: Mode::Inline,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    h.get_by_label("Database").click();
+    h.run();
+    h.get_by_label("Connect").click();
+    h.run();
+    let differs = |h: &Harness<'static, GuiApp>| -> Vec<String> {
+        h.state()
+            .snapshot()
+            .unwrap()
+            .drifts
+            .iter()
+            .filter(|d| matches!(d.state, k2cse_core::db::DriftState::Differs { .. }))
+            .map(|d| d.link.entry.clone())
+            .collect()
+    };
+    let before = differs(&h);
+    assert_eq!(before.len(), 2, "{before:?}");
+    // Change an entry that is in sync with its token, and save.
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    assert!(!before.iter().any(|e| e == ews));
+    h.get_by_label("Entries").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Also update the K2 database?");
+    // Only that entry, ticked, with what will be written (secrets masked).
+    // (The editor's own checkboxes, behind the dialog, are keys, not entries.)
+    let entries: Vec<String> = h
+        .state()
+        .workspace()
+        .unwrap()
+        .rows()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let boxes: Vec<String> = h
+        .query_all_by_role(Role::CheckBox)
+        .filter_map(|n| n.accesskit_node().label())
+        .filter(|l| entries.contains(l))
+        .collect();
+    assert_eq!(boxes, vec![ews.to_owned()]);
+    h.get_by_label(&format!("writes into [ConnectionString:{ews}]:"));
+    assert!(h.get_all_by_label_contains("Poll Interval=5M").count() >= 2);
+    assert!(h.query_by_label_contains("P@ss").is_none());
+    // What comes next, said: the tokens, and the restart.
+    assert!(
+        h.state()
+            .next_steps()
+            .iter()
+            .any(|s| s.contains(ews) && s.contains("k2cse db push")),
+        "{:?}",
+        h.state().next_steps()
+    );
+    assert!(
+        h.state()
+            .next_steps()
+            .iter()
+            .any(|s| s.contains("Restart the K2 service"))
+    );
+    h.get_by_label("Update database").click();
+    h.run();
+    let after = differs(&h);
+    assert_eq!(
+        after, before,
+        "the two entries not changed by the save were not pushed"
+    );
+    assert!(
+        !h.state()
+            .next_steps()
+            .iter()
+            .any(|s| s.contains("k2cse db push")),
+        "the push step is done"
+    );
+}
+
+#[test]
+fn unticking_an_entry_leaves_its_token_alone() {
+    let mut h = harness_with(
+        &Options {
+            demo: true,
+            jobs: Mode::Inline,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    // Never connected: the question comes first, and the connection only on "Update".
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    assert!(h.state().snapshot().is_none(), "not connected yet");
+    h.get_by_role_and_label(Role::CheckBox, ews).click();
+    h.run();
+    assert!(
+        h.get_by_label("Update database")
+            .accesskit_node()
+            .is_disabled(),
+        "nothing ticked, nothing to write"
+    );
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(h.state().snapshot().is_none());
+}

@@ -86,7 +86,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
             } => rename(app, ui, from, to, *duplicate, error, understood),
             Dialog::Remove { name, understood } => remove(app, ui, name, understood),
             Dialog::Review { review, raw } => review_and_save(app, ui, review, raw),
-            Dialog::UpdateDatabase { entries } => update_database(app, ui, entries),
+            Dialog::UpdateDatabase { offers } => update_database(app, ui, offers),
             Dialog::Unsaved { then } => unsaved(app, ui, then),
             Dialog::RestoreBackup => restore_backup(app, ui),
         }
@@ -521,15 +521,49 @@ fn restore_backup(app: &mut GuiApp, ui: &mut egui::Ui) -> Next {
     if cancel { Next::Close } else { Next::Keep }
 }
 
-fn update_database(app: &mut GuiApp, ui: &mut egui::Ui, entries: &[String]) -> Next {
-    ui.label("The file is saved. These entries now differ from their K2 database tokens:");
-    for e in entries {
-        ui.label(format!("• {e}"));
+fn update_database(
+    app: &mut GuiApp,
+    ui: &mut egui::Ui,
+    offers: &mut [crate::after_save::Offer],
+) -> Next {
+    ui.label("The file is saved. K2 also keeps these connection strings as tokens in its database; write the new values there too?");
+    egui::ScrollArea::vertical()
+        .max_height(300.0)
+        .id_salt("offers")
+        .show(ui, |ui| {
+            for offer in offers.iter_mut() {
+                ui.checkbox(&mut offer.checked, offer.entry.as_str());
+                let token = offer.token.as_deref().map_or_else(
+                    || "its token (found when connecting)".to_owned(),
+                    ToOwned::to_owned,
+                );
+                ui.indent(("offer", offer.entry.as_str()), |ui| {
+                    ui.label(format!("writes into {token}:"));
+                    ui.label(egui::RichText::new(&offer.value).monospace());
+                });
+            }
+        });
+    if app.snapshot.is_none() {
+        let server = app.db.server();
+        let server = if server.is_empty() {
+            "the database named in HostserverDB".to_owned()
+        } else {
+            server
+        };
+        ui.label(format!(
+            "k2cse connects to {server} to do it (one checked transaction; the rows are backed up first)."
+        ));
+    } else {
+        ui.label("In one checked transaction; the rows are backed up first.");
     }
-    ui.label("Update the database in one checked transaction?");
-    let (ok, cancel) = buttons(ui, "Update database", true);
+    let chosen: Vec<String> = offers
+        .iter()
+        .filter(|o| o.checked)
+        .map(|o| o.entry.clone())
+        .collect();
+    let (ok, cancel) = buttons(ui, "Update database", !chosen.is_empty() && !app.is_busy());
     if ok {
-        app.push(Command::DbPush(entries.to_vec()));
+        app.push(Command::DbPush(chosen));
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }

@@ -214,6 +214,17 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 });
         }
     }
+    if !app.next_steps.is_empty() {
+        ui.horizontal(|ui| {
+            ui.strong("Still to do after this save:");
+            if ui.small_button("Done").clicked() {
+                app.next_steps.clear();
+            }
+        });
+        for step in &app.next_steps {
+            ui.label(format!("• {step}"));
+        }
+    }
 }
 
 fn welcome(app: &mut GuiApp, ui: &mut egui::Ui) {
