@@ -193,6 +193,8 @@ pub struct GuiApp {
     pub(crate) after_save: Option<Pending>,
     /// The window title last sent.
     pub(crate) title: String,
+    /// The readable sizes and colours are set on the context.
+    pub(crate) styled: bool,
     #[cfg(feature = "simulator")]
     pub(crate) demo: Option<Demo>,
 }
@@ -234,6 +236,7 @@ impl GuiApp {
             commands: Vec::new(),
             after_save: None,
             title: String::new(),
+            styled: false,
             #[cfg(feature = "simulator")]
             demo: None,
         };
@@ -324,7 +327,7 @@ impl GuiApp {
     pub(crate) fn error(&mut self, text: &str, details: &str) {
         self.notice = Some(Notice {
             text: text.to_owned(),
-            details: Some(details.to_owned()),
+            details: Some(admin_words(details)),
             error: true,
         });
     }
@@ -641,6 +644,10 @@ impl GuiApp {
     /// Draws the whole window into `ui` (the eframe app and the tests both call this).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        if !self.styled {
+            crate::theme::apply(&ctx);
+            self.styled = true;
+        }
         self.jobs.set_context(&ctx);
         while let Some(result) = self.jobs.poll() {
             self.finish(result);
@@ -723,6 +730,23 @@ impl GuiApp {
     }
 }
 
+/// Error details as an administrator reads them: advice meant for the programmer who embeds a
+/// library (turning on its tracing, a configuration call) is replaced by what to check.
+pub(crate) fn admin_words(details: &str) -> String {
+    let stalled = details.contains("did not") && details.contains("handshake");
+    let out = if stalled {
+        "The SQL Server accepted the connection but did not finish signing in within the time allowed. Check that the server and port in the connection string are K2's SQL Server, that Encrypt / TrustServerCertificate match how the server is set up, and that the server is not overloaded; then Connect again."
+    } else {
+        details
+    };
+    // Any remaining sentence that speaks to a programmer goes.
+    out.split_inclusive(". ")
+        .filter(|s| !(s.contains("`tracing`") || s.contains("Config::")))
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
 impl eframe::App for GuiApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
@@ -730,5 +754,29 @@ impl eframe::App for GuiApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, "recent", &self.recent);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admin_words;
+
+    #[test]
+    fn error_details_speak_to_an_administrator() {
+        // tiberius 0.13's own words for a stalled handshake.
+        let library = "Timed out: the connection handshake (prelogin, TLS negotiation and login) did not complete within 15s; the server accepted the TCP connection but did not finish the handshake in time (it may have stalled, or be responding too slowly for the configured bound). Enable `tracing` at DEBUG to see which stage was last reached, or change the bound with `Config::handshake_timeout`.";
+        let shown = admin_words(library);
+        assert!(
+            !shown.contains("tracing") && !shown.contains("Config::"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("Encrypt / TrustServerCertificate"),
+            "{shown}"
+        );
+        assert_eq!(
+            admin_words("Login failed for user 'k2'."),
+            "Login failed for user 'k2'."
+        );
     }
 }

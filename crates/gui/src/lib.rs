@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod panels;
 pub mod renderer;
 pub mod review;
+pub mod theme;
 pub mod workspace;
 
 pub use app::{GuiApp, Options};

@@ -150,14 +150,29 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
         .num_columns(2)
         .show(ui, |ui| {
             let label = ui.label("Connection string");
-            let secret =
-                k2cse_core::entry::display_any(&app.db.connection, false) != app.db.connection;
-            ui.add(
-                egui::TextEdit::singleline(&mut app.db.connection)
-                    .password(secret)
-                    .desired_width(520.0),
-            )
-            .labelled_by(label.id);
+            // Only the secret is hidden: the server and database stay readable.
+            let masked = k2cse_core::entry::display_any(&app.db.connection, false);
+            let id = ("\u{0}db".to_owned(), "connection".to_owned());
+            let revealed = app.revealed.contains(&id);
+            ui.horizontal(|ui| {
+                if masked == app.db.connection || revealed {
+                    ui.add(egui::TextEdit::singleline(&mut app.db.connection).desired_width(460.0))
+                        .labelled_by(label.id);
+                } else {
+                    ui.add(egui::Label::new(egui::RichText::new(&masked).monospace()).truncate())
+                        .on_hover_text(&masked);
+                }
+                if masked != app.db.connection {
+                    let text = if revealed { "Hide" } else { "Show and edit" };
+                    if ui.button(text).clicked() {
+                        if revealed {
+                            app.revealed.remove(&id);
+                        } else {
+                            app.revealed.insert(id);
+                        }
+                    }
+                }
+            });
             ui.end_row();
             let label = ui.label("SQL password");
             ui.add(
