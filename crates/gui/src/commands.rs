@@ -61,6 +61,18 @@ pub enum Command {
     DbPush(Vec<String>),
     /// Read the database.
     DbRefresh,
+    /// Bring these entries' database values into the editor.
+    DbPull(Vec<String>),
+    /// List the backup folder.
+    BackupsRefresh,
+    /// Back up now.
+    BackupNow,
+    /// Verify and compare a backup.
+    BackupInspect(PathBuf),
+    /// Ask before restoring the inspected backup.
+    BackupRequestRestore,
+    /// Restore the inspected backup (confirmed).
+    BackupRestore,
     /// Show a dialog.
     Show(Dialog),
 }
@@ -104,6 +116,12 @@ impl GuiApp {
             }
             Command::DbPush(entries) => self.db_push(entries),
             Command::DbRefresh => self.db_refresh(),
+            Command::DbPull(entries) => self.db_pull(entries),
+            Command::BackupsRefresh => self.backups_refresh(),
+            Command::BackupNow => self.backup_now(),
+            Command::BackupInspect(path) => self.backup_inspect(path),
+            Command::BackupRequestRestore => self.backup_request_restore(),
+            Command::BackupRestore => self.backup_restore(),
             Command::Show(dialog) => self.dialog = Some(dialog),
         }
     }

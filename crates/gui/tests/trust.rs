@@ -426,3 +426,26 @@ fn unticking_an_entry_leaves_its_token_alone() {
     h.run();
     assert!(h.state().snapshot().is_none());
 }
+
+#[test]
+fn open_recent_offers_only_files_that_still_exist() {
+    let (_a, kept) = sample();
+    let gone = {
+        let (dir, path) = sample();
+        drop(dir);
+        path
+    };
+    let mut h = harness_with(
+        &Options {
+            jobs: Mode::Inline,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    h.state_mut().set_recent(vec![gone.clone(), kept.clone()]);
+    h.run();
+    assert!(h.query_by_label(&gone.display().to_string()).is_none());
+    h.get_by_label(&kept.display().to_string()).click();
+    h.run();
+    assert_eq!(h.state().workspace().unwrap().path(), kept);
+}

@@ -2,6 +2,7 @@
 //! its differences from the current state and a Restore button (which asks first).
 
 use crate::app::GuiApp;
+use crate::commands::Command;
 
 /// Draws the Backups view.
 pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
@@ -20,10 +21,10 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
             .add_enabled(idle, egui::Button::new("Back up now"))
             .clicked()
         {
-            app.backup_now();
+            app.push(Command::BackupNow);
         }
         if ui.add_enabled(idle, egui::Button::new("Refresh")).clicked() {
-            app.backups_refresh();
+            app.push(Command::BackupsRefresh);
         }
         let has_db = !app.db.connection.trim().is_empty();
         ui.add_enabled(
@@ -90,7 +91,7 @@ fn list(app: &mut GuiApp, ui: &mut egui::Ui) {
                 });
         });
     if let Some(path) = inspect {
-        app.backup_inspect(path);
+        app.push(Command::BackupInspect(path));
     }
 }
 
@@ -142,6 +143,6 @@ fn inspected(app: &mut GuiApp, ui: &mut egui::Ui) {
         .add_enabled(!empty && !app.is_busy(), egui::Button::new("Restore…"))
         .clicked()
     {
-        app.backup_request_restore();
+        app.push(Command::BackupRequestRestore);
     }
 }

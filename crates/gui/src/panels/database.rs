@@ -4,6 +4,7 @@
 use k2cse_core::db::{DriftState, KeyStatus, LinkSource};
 
 use crate::app::GuiApp;
+use crate::commands::Command;
 
 /// Draws the database view.
 pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
@@ -73,7 +74,7 @@ fn drift_table(app: &mut GuiApp, ui: &mut egui::Ui, snapshot: &crate::database::
             )
             .clicked()
         {
-            app.db_push(Vec::new());
+            app.push(Command::DbPush(Vec::new()));
         }
         if ui
             .add_enabled(
@@ -82,7 +83,7 @@ fn drift_table(app: &mut GuiApp, ui: &mut egui::Ui, snapshot: &crate::database::
             )
             .clicked()
         {
-            app.db_pull(Vec::new());
+            app.push(Command::DbPull(Vec::new()));
         }
     });
     egui::ScrollArea::both()
@@ -111,7 +112,7 @@ fn drift_table(app: &mut GuiApp, ui: &mut egui::Ui, snapshot: &crate::database::
                                     ))
                                     .clicked()
                                 {
-                                    app.db_push(vec![d.link.entry.clone()]);
+                                    app.push(Command::DbPush(vec![d.link.entry.clone()]));
                                 }
                                 if ui
                                     .add_enabled(idle, egui::Button::new("Pull"))
@@ -121,7 +122,7 @@ fn drift_table(app: &mut GuiApp, ui: &mut egui::Ui, snapshot: &crate::database::
                                     ))
                                     .clicked()
                                 {
-                                    app.db_pull(vec![d.link.entry.clone()]);
+                                    app.push(Command::DbPull(vec![d.link.entry.clone()]));
                                 }
                             }
                         });
@@ -202,7 +203,7 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
             .add_enabled(!app.is_busy(), egui::Button::new("Connect"))
             .clicked()
         {
-            app.db_refresh();
+            app.push(Command::DbRefresh);
         }
         if ui
             .button("Remember passwords")

@@ -512,10 +512,16 @@ fn restore_backup(app: &mut GuiApp, ui: &mut egui::Ui) -> Next {
         },
         inspected.path.display()
     ));
-    ui.label("The current state is backed up first. The rows are written in one transaction and the file is replaced inside it: if anything fails, both stay as they are now.");
-    let (ok, cancel) = buttons(ui, "Restore", true);
+    ui.label(if rows > 0 && files > 0 {
+        "The current state is backed up first. The rows are written in one transaction and the file is replaced inside it: if anything fails, both stay as they are now."
+    } else if rows > 0 {
+        "The current rows are backed up first, then written in one transaction: if anything fails, they stay as they are now."
+    } else {
+        "The current file is backed up first, then replaced in one step: if anything fails, it stays as it is now."
+    });
+    let (ok, cancel) = buttons(ui, "Restore", !app.is_busy());
     if ok {
-        app.backup_restore();
+        app.push(Command::BackupRestore);
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }

@@ -49,7 +49,8 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
             {
                 app.push(Command::Guarded(Pending::OpenDialog));
             }
-            let recent = app.recent.clone();
+            // Files that are gone (a deleted demo folder) are not offered.
+            let recent: Vec<_> = app.recent.iter().filter(|p| p.exists()).cloned().collect();
             if !recent.is_empty() {
                 ui.add_enabled_ui(idle, |ui| {
                     ui.menu_button("Open recent", |ui| {
@@ -125,7 +126,7 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
         let backups = ui.selectable_label(app.view == View::Backups, "Backups");
         if backups.clicked() {
             app.view = View::Backups;
-            app.backups_refresh();
+            app.push(Command::BackupsRefresh);
         }
     });
 }
@@ -237,7 +238,7 @@ fn welcome(app: &mut GuiApp, ui: &mut egui::Ui) {
                 path: String::new(),
             });
         }
-        for path in app.recent.clone() {
+        for path in app.recent.clone().into_iter().filter(|p| p.exists()) {
             if ui.link(path.display().to_string()).clicked() {
                 app.push(Command::Guarded(Pending::Open(path)));
             }
