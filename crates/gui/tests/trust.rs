@@ -449,3 +449,32 @@ fn open_recent_offers_only_files_that_still_exist() {
     h.run();
     assert_eq!(h.state().workspace().unwrap().path(), kept);
 }
+
+#[test]
+fn a_cancelled_review_cancels_what_waited_for_the_save() {
+    let (_a, first) = sample();
+    let (_b, second) = sample();
+    let mut h = open(&first);
+    h.state_mut().set_recent(vec![second.clone()]);
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+    h.get_by_label("Reload").click();
+    h.run();
+    h.get_by_label("Review and save…").click();
+    h.run();
+    h.get_by_label("Cancel").click();
+    h.run();
+    // A later save is only a save: no reload after it.
+    edit_field(&mut h, "Port", "588");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    assert_eq!(h.state().workspace().unwrap().path(), first);
+    assert!(
+        h.state().notice().unwrap().text.starts_with("Saved"),
+        "{:?}",
+        h.state().notice()
+    );
+}

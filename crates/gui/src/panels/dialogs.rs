@@ -94,6 +94,9 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
     let escaped = modal.should_close();
     if matches!(modal.inner, Next::Keep) && !escaped && app.dialog.is_none() {
         app.dialog = Some(dialog);
+    } else if escaped && matches!(dialog, Dialog::Review { .. }) {
+        // The review was cancelled: what was waiting for the save does not happen either.
+        app.after_save = None;
     }
 }
 
@@ -477,7 +480,11 @@ fn review_and_save(
         app.push(Command::Save { force: anyway });
         return Next::Close;
     }
-    if cancel { Next::Close } else { Next::Keep }
+    if cancel {
+        app.after_save = None;
+        return Next::Close;
+    }
+    Next::Keep
 }
 
 /// A unified diff, one monospace label per line, additions green and removals red.
