@@ -1,7 +1,6 @@
 //! The window: app state, the job results it reacts to, keyboard shortcuts, and the layout
 //! that places the panels (which live in `panels/`).
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use k2cse_core::Change;
@@ -166,10 +165,10 @@ pub struct GuiApp {
     pub(crate) jobs: Jobs<JobResult>,
     pub(crate) view: View,
     pub(crate) selected: Option<String>,
-    pub(crate) filter: String,
+    /// The entry list's state (filter, folded groups, its cache).
     pub(crate) list: panels::entries::ListCache,
-    pub(crate) drafts: HashMap<(String, String), String>,
-    pub(crate) revealed: HashSet<(String, String)>,
+    /// The editor's state (fields being typed in, passwords shown).
+    pub(crate) editor: panels::editor::EditorState,
     pub(crate) dialog: Option<Dialog>,
     pub(crate) notice: Option<Notice>,
     pub(crate) recent: Vec<PathBuf>,
@@ -216,10 +215,8 @@ impl GuiApp {
             jobs: Jobs::new(options.jobs),
             view: View::Entries,
             selected: None,
-            filter: String::new(),
             list: panels::entries::ListCache::default(),
-            drafts: HashMap::new(),
-            revealed: HashSet::new(),
+            editor: panels::editor::EditorState::default(),
             dialog: None,
             notice: None,
             recent: Vec::new(),
@@ -414,7 +411,7 @@ impl GuiApp {
                 Err(e) => self.error("Undo failed", &e.to_string()),
             }
         }
-        self.drafts.clear();
+        self.editor.drafts.clear();
     }
 
     pub(crate) fn redo(&mut self) {
@@ -424,7 +421,7 @@ impl GuiApp {
                 Err(e) => self.error("Redo failed", &e.to_string()),
             }
         }
-        self.drafts.clear();
+        self.editor.drafts.clear();
     }
 
     /// Opens the save review (Ctrl+S).
@@ -562,7 +559,7 @@ impl GuiApp {
         self.selected = wanted.or_else(|| ws.rows().first().map(|r| r.name.clone()));
         self.ws = Some(ws);
         self.snapshot = None;
-        self.drafts.clear();
+        self.editor.drafts.clear();
         let text = self
             .backups
             .notice_after_open

@@ -154,7 +154,7 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
             // Only the secret is hidden: the server and database stay readable.
             let masked = k2cse_core::entry::display_any(&app.db.connection, false);
             let id = ("\u{0}db".to_owned(), "connection".to_owned());
-            let revealed = app.revealed.contains(&id);
+            let revealed = app.editor.revealed.contains(&id);
             ui.horizontal(|ui| {
                 if masked == app.db.connection || revealed {
                     ui.add(egui::TextEdit::singleline(&mut app.db.connection).desired_width(460.0))
@@ -167,9 +167,9 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
                     let text = if revealed { "Hide" } else { "Show and edit" };
                     if ui.button(text).clicked() {
                         if revealed {
-                            app.revealed.remove(&id);
+                            app.editor.revealed.remove(&id);
                         } else {
-                            app.revealed.insert(id);
+                            app.editor.revealed.insert(id);
                         }
                     }
                 }

@@ -10,6 +10,16 @@ use k2cse_core::lint::{Diagnostic, Severity};
 
 use crate::app::{Dialog, GuiApp};
 
+/// The editor's own state: what is being typed and not applied yet, and which secrets are
+/// shown.
+#[derive(Debug, Default)]
+pub struct EditorState {
+    /// Text typed into a field, by (entry, key), until it is applied (focus lost or Enter).
+    pub(crate) drafts: std::collections::HashMap<(String, String), String>,
+    /// Secrets shown in clear, by (entry, key).
+    pub(crate) revealed: std::collections::HashSet<(String, String)>,
+}
+
 /// Draws the selected entry's editor.
 pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
     let Some(name) = app.selected.clone() else {
@@ -329,7 +339,7 @@ fn value_widget(
         }
         ValueType::Secret => {
             let id = (name.to_owned(), spec.name.to_owned());
-            let revealed = app.revealed.contains(&id);
+            let revealed = app.editor.revealed.contains(&id);
             if let Some(new) = text_field(
                 app,
                 ui,
@@ -347,9 +357,9 @@ fn value_widget(
                 .clicked()
             {
                 if revealed {
-                    app.revealed.remove(&id);
+                    app.editor.revealed.remove(&id);
                 } else {
-                    app.revealed.insert(id);
+                    app.editor.revealed.insert(id);
                 }
             }
         }
@@ -411,6 +421,7 @@ fn text_field(
 ) -> Option<String> {
     let id = (entry.to_owned(), key.to_owned());
     let mut text = app
+        .editor
         .drafts
         .get(&id)
         .cloned()
@@ -424,10 +435,10 @@ fn text_field(
         )
         .labelled_by(label);
     if response.changed() {
-        app.drafts.insert(id.clone(), text.clone());
+        app.editor.drafts.insert(id.clone(), text.clone());
     }
     if response.lost_focus() {
-        app.drafts.remove(&id);
+        app.editor.drafts.remove(&id);
         if text != current {
             return Some(text);
         }
@@ -458,8 +469,11 @@ fn other_keys(
     key_rows(ui, "other-keys", stacked, |ui| {
         for (key, value) in &others {
             let label = ui.label(key);
-            let secret =
-                entry.is_secret(key) && !app.revealed.contains(&(name.to_owned(), key.clone()));
+            let secret = entry.is_secret(key)
+                && !app
+                    .editor
+                    .revealed
+                    .contains(&(name.to_owned(), key.clone()));
             let mine: Vec<&Diagnostic> = findings
                 .iter()
                 .filter(|d| {
@@ -496,7 +510,7 @@ fn other_keys(
     });
     ui.horizontal(|ui| {
         let id = (name.to_owned(), "\u{0}new-key".to_owned());
-        let mut draft = app.drafts.get(&id).cloned().unwrap_or_default();
+        let mut draft = app.editor.drafts.get(&id).cloned().unwrap_or_default();
         let label = ui.label("New key=value");
         let response = ui
             .add(
@@ -506,14 +520,14 @@ fn other_keys(
             )
             .labelled_by(label.id);
         if response.changed() {
-            app.drafts.insert(id.clone(), draft.clone());
+            app.editor.drafts.insert(id.clone(), draft.clone());
         }
         let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.button("Add key").clicked() || enter) && draft.contains('=') {
             if let Some((k, v)) = draft.split_once('=') {
                 changes.push(set(name, k.trim(), v));
             }
-            app.drafts.remove(&id);
+            app.editor.drafts.remove(&id);
         }
     });
 }

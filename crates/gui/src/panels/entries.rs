@@ -20,6 +20,8 @@ enum Line {
 /// The filtered, grouped lines, rebuilt only when the entries or the filter change.
 #[derive(Debug, Default)]
 pub struct ListCache {
+    /// "Name contains".
+    pub(crate) filter: String,
     key: Option<((u64, u64), String, usize)>,
     lines: Vec<Line>,
     collapsed: HashSet<Kind>,
@@ -31,11 +33,15 @@ fn title(kind: Kind) -> &'static str {
 
 fn rebuild(app: &mut GuiApp) {
     let Some(ws) = &app.ws else { return };
-    let key = (ws.revision(), app.filter.clone(), app.list.collapsed.len());
+    let key = (
+        ws.revision(),
+        app.list.filter.clone(),
+        app.list.collapsed.len(),
+    );
     if app.list.key.as_ref() == Some(&key) {
         return;
     }
-    let needle = app.filter.to_lowercase();
+    let needle = app.list.filter.to_lowercase();
     let mut lines = Vec::new();
     let order = KINDS.iter().map(|k| k.kind).chain([Kind::Other]);
     for kind in order {
@@ -65,7 +71,7 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         let label = ui.label("Filter");
         ui.add(
-            egui::TextEdit::singleline(&mut app.filter)
+            egui::TextEdit::singleline(&mut app.list.filter)
                 .hint_text("name contains…")
                 .desired_width(f32::INFINITY),
         )
@@ -168,7 +174,7 @@ fn entry_row(app: &mut GuiApp, ui: &mut egui::Ui, row: &EntryRow) {
     });
     if response.on_hover_text(&row.name).clicked() {
         app.selected = Some(row.name.clone());
-        app.drafts.clear();
+        app.editor.drafts.clear();
     }
     for (color, text) in badges {
         ui.colored_label(color, egui::RichText::new(text).small());
