@@ -1,7 +1,6 @@
 //! The window: app state, the job results it reacts to, keyboard shortcuts, and the layout
 //! that places the panels (which live in `panels/`).
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use k2cse_core::Change;
@@ -10,8 +9,9 @@ use k2cse_core::protect::{KeyStore, RsaKey};
 use k2cse_core::save::SavedFile;
 
 use crate::backups::{BackupOutcome, BackupsState};
+use crate::commands::{Command, Pending};
 use crate::database::{DbOutcome, DbSettings, Snapshot};
-use crate::jobs::{Jobs, Mode};
+use crate::jobs::{Busy, Jobs, Mode};
 use crate::panels;
 use crate::workspace::{OpenError, Review, Workspace};
 
@@ -122,14 +122,19 @@ pub enum Dialog {
     Review {
         /// Diff and lint delta.
         review: Box<Review>,
+        /// The raw diff tab is shown (else the table).
+        raw: bool,
     },
     /// After a save: also update the database?
     UpdateDatabase {
-        /// Entries whose tokens differ.
-        entries: Vec<String>,
+        /// The entries this save changed (whose tokens differ, when the database was read).
+        offers: Vec<crate::after_save::Offer>,
     },
-    /// Unsaved changes on close.
-    CloseGuard,
+    /// Unsaved changes: asked before `then` throws them away.
+    Unsaved {
+        /// What waits for the answer.
+        then: Pending,
+    },
     /// Confirm restoring the inspected backup.
     RestoreBackup,
 }
@@ -149,6 +154,8 @@ pub struct Notice {
 #[cfg(feature = "simulator")]
 pub(crate) struct Demo {
     _dir: tempfile::TempDir,
+    /// The demo's config: the simulated database belongs to it, not to other files opened later.
+    pub(crate) config: PathBuf,
     pub(crate) simulator: k2cse_mssql_sim::Simulator,
 }
 
@@ -158,23 +165,35 @@ pub struct GuiApp {
     pub(crate) jobs: Jobs<JobResult>,
     pub(crate) view: View,
     pub(crate) selected: Option<String>,
-    pub(crate) filter: String,
+    /// The entry list's state (filter, folded groups, its cache).
     pub(crate) list: panels::entries::ListCache,
-    pub(crate) drafts: HashMap<(String, String), String>,
-    pub(crate) revealed: HashSet<(String, String)>,
+    /// The editor's state (fields being typed in, passwords shown).
+    pub(crate) editor: panels::editor::EditorState,
     pub(crate) dialog: Option<Dialog>,
     pub(crate) notice: Option<Notice>,
     pub(crate) recent: Vec<PathBuf>,
     pub(crate) keys: KeyStore,
     pub(crate) db: DbSettings,
     pub(crate) snapshot: Option<Snapshot>,
-    pub(crate) db_used: bool,
     pub(crate) backups: BackupsState,
-    pub(crate) offer_after_read: bool,
+    /// After a save: the entries it changed, to offer once the database has been read.
+    pub(crate) offer_after_read: Option<Vec<String>>,
+    /// What the administrator still has to do after the last save.
+    pub(crate) next_steps: Vec<String>,
+    /// The entries the save in progress changes.
+    pub(crate) saving: Vec<String>,
     pub(crate) close_confirmed: bool,
     pub(crate) select_on_open: Option<String>,
-    pub(crate) version: u64,
     pub(crate) lint: LintOptions,
+    /// What the panels asked for this frame, applied once after they are drawn.
+    pub(crate) commands: Vec<Command>,
+    /// What to do once the save in progress has succeeded (the unsaved-changes question's
+    /// "Save").
+    pub(crate) after_save: Option<Pending>,
+    /// The window title last sent.
+    pub(crate) title: String,
+    /// The readable sizes and colours are set on the context.
+    pub(crate) styled: bool,
     #[cfg(feature = "simulator")]
     pub(crate) demo: Option<Demo>,
 }
@@ -196,23 +215,25 @@ impl GuiApp {
             jobs: Jobs::new(options.jobs),
             view: View::Entries,
             selected: None,
-            filter: String::new(),
             list: panels::entries::ListCache::default(),
-            drafts: HashMap::new(),
-            revealed: HashSet::new(),
+            editor: panels::editor::EditorState::default(),
             dialog: None,
             notice: None,
             recent: Vec::new(),
             keys: KeyStore::new(None),
             db: DbSettings::default(),
             snapshot: None,
-            db_used: false,
             backups: BackupsState::default(),
-            offer_after_read: false,
+            offer_after_read: None,
+            next_steps: Vec::new(),
+            saving: Vec::new(),
             close_confirmed: false,
             select_on_open: options.select.clone(),
-            version: 0,
             lint: options.lint,
+            commands: Vec::new(),
+            after_save: None,
+            title: String::new(),
+            styled: false,
             #[cfg(feature = "simulator")]
             demo: None,
         };
@@ -271,6 +292,22 @@ impl GuiApp {
         &self.recent
     }
 
+    /// The window title last sent to the window (file name, `*` when modified).
+    pub fn window_title(&self) -> &str {
+        &self.title
+    }
+
+    /// The database connection string the Database view uses.
+    pub fn db_connection(&self) -> &str {
+        &self.db.connection
+    }
+
+    /// The job queue (tests start jobs of their own on it to hold it busy).
+    #[doc(hidden)]
+    pub fn jobs_mut(&mut self) -> &mut Jobs<JobResult> {
+        &mut self.jobs
+    }
+
     /// Restores the recent-file list.
     pub fn set_recent(&mut self, recent: Vec<PathBuf>) {
         self.recent = recent;
@@ -287,9 +324,23 @@ impl GuiApp {
     pub(crate) fn error(&mut self, text: &str, details: &str) {
         self.notice = Some(Notice {
             text: text.to_owned(),
-            details: Some(details.to_owned()),
+            details: Some(admin_words(details)),
             error: true,
         });
+    }
+
+    /// Reports a job that could not start; returns whether it started.
+    pub(crate) fn started(&mut self, result: Result<(), Busy>) -> bool {
+        match result {
+            Ok(()) => true,
+            Err(busy) => {
+                self.error(
+                    "Not now: another task is still running",
+                    &format!("{busy}, then try again. Nothing was changed."),
+                );
+                false
+            }
+        }
     }
 
     pub(crate) fn use_key_file(&mut self, path: &Path) {
@@ -305,9 +356,10 @@ impl GuiApp {
         let keys = self.keys.clone();
         let lint = self.lint;
         let label = format!("Opening {}", path.display());
-        self.jobs.start(label, move |_| {
+        let started = self.jobs.start(label, move |_| {
             JobResult::Opened(Box::new(Workspace::open_with(&path, &keys, lint)))
         });
+        self.started(started);
     }
 
     fn open_demo(&mut self) {
@@ -328,6 +380,7 @@ impl GuiApp {
                     .clone_into(&mut self.db.master_key_password);
                 self.demo = Some(Demo {
                     _dir: dir,
+                    config: path,
                     simulator,
                 });
             }
@@ -343,10 +396,7 @@ impl GuiApp {
             return false;
         };
         match ws.apply(change) {
-            Ok(()) => {
-                self.version += 1;
-                true
-            }
+            Ok(()) => true,
             Err(e) => {
                 self.error("That change cannot be made", &e.to_string());
                 false
@@ -357,23 +407,21 @@ impl GuiApp {
     pub(crate) fn undo(&mut self) {
         if let Some(ws) = self.ws.as_mut() {
             match ws.undo() {
-                Ok(true) => self.version += 1,
-                Ok(false) => {}
+                Ok(_) => {}
                 Err(e) => self.error("Undo failed", &e.to_string()),
             }
         }
-        self.drafts.clear();
+        self.editor.drafts.clear();
     }
 
     pub(crate) fn redo(&mut self) {
         if let Some(ws) = self.ws.as_mut() {
             match ws.redo() {
-                Ok(true) => self.version += 1,
-                Ok(false) => {}
+                Ok(_) => {}
                 Err(e) => self.error("Redo failed", &e.to_string()),
             }
         }
-        self.drafts.clear();
+        self.editor.drafts.clear();
     }
 
     /// Opens the save review (Ctrl+S).
@@ -387,20 +435,38 @@ impl GuiApp {
             Ok(review) => {
                 self.dialog = Some(Dialog::Review {
                     review: Box::new(review),
+                    raw: false,
                 });
             }
             Err(e) => self.error("The changes cannot be reviewed", &e.to_string()),
         }
     }
 
-    /// Saves in the background (after the review).
+    /// Saves in the background (after the review). The workspace moves into the job only
+    /// when the job starts: a refused save gives it back with every edit.
     pub(crate) fn save(&mut self, force: bool) {
-        let Some(mut ws) = self.ws.take() else { return };
+        let Some(ws) = self.ws.take() else { return };
+        // The entries this save changes: the question afterwards is about them only.
+        self.saving = ws
+            .review()
+            .map(|r| {
+                r.entries
+                    .into_iter()
+                    .filter(|c| c.kind != crate::review::EntryChangeKind::Removed)
+                    .map(|c| c.entry)
+                    .collect()
+            })
+            .unwrap_or_default();
         let label = format!("Saving {}", ws.path().display());
-        self.jobs.start(label, move |_| {
+        let started = self.jobs.start_with(label, ws, move |mut ws, _| {
             let result = ws.save(force).map_err(|e| e.to_string());
             JobResult::Saved(Box::new(ws), result)
         });
+        if let Err((busy, ws)) = started {
+            self.ws = Some(ws);
+            self.after_save = None;
+            self.started(Err(busy));
+        }
     }
 
     /// Starts a database read (status and drift).
@@ -452,45 +518,61 @@ impl GuiApp {
         {
             self.db.connection = hostserver.value.clone().unwrap_or_default();
         }
-        self.db_used = true;
         let settings = self.db.clone();
-        self.jobs.start(label, move |cancel| {
+        let started = self.jobs.start(label, move |cancel| {
             JobResult::Db(job(settings, entries, cancel))
         });
+        if !self.started(started) {
+            self.offer_after_read = None;
+        }
+    }
+
+    /// A file was opened: it replaces the workspace.
+    fn opened(&mut self, ws: Workspace) {
+        let path = ws.path().to_owned();
+        self.recent.retain(|p| p != &path);
+        self.recent.insert(0, path.clone());
+        self.recent.truncate(8);
+        // Another file is another K2 server: nothing of the first file's
+        // database (connection, passwords, last reading) may be used for it.
+        let same_file = self.ws.as_ref().is_some_and(|w| w.path() == path);
+        if !same_file {
+            self.db = DbSettings::default();
+            self.snapshot = None;
+            self.backups = BackupsState::default();
+        }
+        if !same_file || self.db.connection.is_empty() {
+            self.db.connection = ws
+                .entry("HostserverDB")
+                .and_then(|e| e.value.clone())
+                .unwrap_or_default();
+        }
+        #[cfg(feature = "simulator")]
+        if let Some(demo) = &self.demo
+            && demo.config == path
+        {
+            self.db.connection = demo.simulator.connection_string();
+            k2cse_mssql_sim::SAMPLE_MASTER_KEY_PASSWORD
+                .clone_into(&mut self.db.master_key_password);
+        }
+        let wanted = self.select_on_open.take().filter(|n| ws.entry(n).is_some());
+        self.selected = wanted.or_else(|| ws.rows().first().map(|r| r.name.clone()));
+        self.ws = Some(ws);
+        self.snapshot = None;
+        self.editor.drafts.clear();
+        let text = self
+            .backups
+            .notice_after_open
+            .take()
+            .unwrap_or_else(|| format!("Opened {}", path.display()));
+        self.info(text);
     }
 
     /// Handles a finished job.
     pub(crate) fn finish(&mut self, result: JobResult) {
         match result {
             JobResult::Opened(result) => match *result {
-                Ok(ws) => {
-                    let path = ws.path().to_owned();
-                    self.recent.retain(|p| p != &path);
-                    self.recent.insert(0, path.clone());
-                    self.recent.truncate(8);
-                    if self.db.connection.is_empty() || !cfg!(feature = "simulator") {
-                        self.db.connection = ws
-                            .entry("HostserverDB")
-                            .and_then(|e| e.value.clone())
-                            .unwrap_or_default();
-                    }
-                    #[cfg(feature = "simulator")]
-                    if let Some(demo) = &self.demo {
-                        self.db.connection = demo.simulator.connection_string();
-                    }
-                    let wanted = self.select_on_open.take().filter(|n| ws.entry(n).is_some());
-                    self.selected = wanted.or_else(|| ws.rows().first().map(|r| r.name.clone()));
-                    self.ws = Some(ws);
-                    self.snapshot = None;
-                    self.drafts.clear();
-                    self.version += 1;
-                    let text = self
-                        .backups
-                        .notice_after_open
-                        .take()
-                        .unwrap_or_else(|| format!("Opened {}", path.display()));
-                    self.info(text);
-                }
+                Ok(ws) => self.opened(ws),
                 Err(OpenError::NeedsKey { path, message, .. }) => {
                     self.dialog = Some(Dialog::Key {
                         path,
@@ -504,7 +586,7 @@ impl GuiApp {
             },
             JobResult::Saved(ws, result) => {
                 self.ws = Some(*ws);
-                self.version += 1;
+                let then = self.after_save.take();
                 match result {
                     Ok(saved) => {
                         let backup = saved
@@ -513,27 +595,31 @@ impl GuiApp {
                             .map(|b| format!(" (backup: {})", b.display()))
                             .unwrap_or_default();
                         self.info(format!("Saved{backup}."));
-                        if self.db_used {
-                            self.db_refresh_then_offer();
+                        let changed = std::mem::take(&mut self.saving);
+                        self.after_saved(changed);
+                        if let Some(then) = then {
+                            self.proceed(then);
                         }
                     }
                     Err(e) => self.error("The file was not saved", &e),
                 }
             }
             JobResult::Backup(outcome) => self.finish_backup(outcome),
-            JobResult::Db(Err(e)) => self.error("The K2 database could not be used", &e),
+            JobResult::Db(Err(e)) => {
+                if let Some(changed) = self.offer_after_read.take() {
+                    self.next_steps.push(format!("Check the K2 database tokens of {}: the database could not be read after the save (Database view, Connect).", changed.join(", ")));
+                }
+                self.error("The K2 database could not be used", &e);
+            }
             JobResult::Db(Ok(DbOutcome::Read(snapshot))) => {
-                let offer = std::mem::replace(&mut self.offer_after_read, false);
                 self.snapshot = Some(snapshot);
-                if offer {
-                    let entries = self.differing_entries();
-                    if !entries.is_empty() {
-                        self.dialog = Some(Dialog::UpdateDatabase { entries });
-                    }
+                if let Some(changed) = self.offer_after_read.take() {
+                    self.offer_changed_after_read(&changed);
                 }
             }
             JobResult::Db(Ok(DbOutcome::Pushed { written, snapshot })) => {
                 self.snapshot = Some(snapshot);
+                self.pushed();
                 self.info(format!(
                     "Wrote {written} token(s) to the K2 database in one transaction."
                 ));
@@ -543,7 +629,6 @@ impl GuiApp {
                 let Some(ws) = self.ws.as_mut() else { return };
                 match ws.apply_group(changes) {
                     Ok(()) => {
-                        self.version += 1;
                         self.info(format!("Brought {n} database value(s) into the editor (one undo step); review and save to write the file."));
                         self.view = View::Entries;
                     }
@@ -553,29 +638,13 @@ impl GuiApp {
         }
     }
 
-    /// After a save: read the database again and, if entries now differ, offer to update it.
-    fn db_refresh_then_offer(&mut self) {
-        self.offer_after_read = true;
-        self.db_refresh();
-    }
-
-    /// Entries that differ from the database in the last snapshot.
-    pub(crate) fn differing_entries(&self) -> Vec<String> {
-        self.snapshot
-            .as_ref()
-            .map(|s| {
-                s.drifts
-                    .iter()
-                    .filter(|d| matches!(d.state, k2cse_core::db::DriftState::Differs { .. }))
-                    .map(|d| d.link.entry.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
     /// Draws the whole window into `ui` (the eframe app and the tests both call this).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        if !self.styled {
+            crate::theme::apply(&ctx);
+            self.styled = true;
+        }
         self.jobs.set_context(&ctx);
         while let Some(result) = self.jobs.poll() {
             self.finish(result);
@@ -586,12 +655,16 @@ impl GuiApp {
             && !self.close_confirmed
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.dialog = Some(Dialog::CloseGuard);
+            self.dialog = Some(Dialog::Unsaved {
+                then: Pending::Quit,
+            });
         }
         self.shortcuts(&ctx);
         self.dropped_files(&ctx);
         panels::layout(self, ui);
         panels::dialogs::show(self, &ctx);
+        self.run_commands(&ctx);
+        self.update_title(&ctx);
         if self.jobs.running().is_some() {
             // Keep the spinner turning and pick the result up promptly.
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
@@ -618,18 +691,16 @@ impl GuiApp {
             )
         });
         if want_save {
-            self.request_save();
+            self.push(Command::RequestSave);
         }
         if want_redo {
-            self.redo();
+            self.push(Command::Redo);
         }
         if want_undo {
-            self.undo();
+            self.push(Command::Undo);
         }
         if want_open {
-            self.dialog = Some(Dialog::Open {
-                path: String::new(),
-            });
+            self.push(Command::Guarded(Pending::OpenDialog));
         }
     }
 
@@ -643,19 +714,34 @@ impl GuiApp {
                 .collect()
         });
         if let Some(path) = dropped.first() {
-            if self.ws.as_ref().is_some_and(Workspace::is_dirty) {
-                self.info("Save or undo the current changes before opening another file.");
-            } else if path
+            if path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("xml") || e.eq_ignore_ascii_case("pem"))
             {
                 self.use_key_file(path);
                 self.info(format!("Key file {} loaded.", path.display()));
             } else {
-                self.open(path);
+                self.push(Command::Guarded(Pending::Open(path.clone())));
             }
         }
     }
+}
+
+/// Error details as an administrator reads them: advice meant for the programmer who embeds a
+/// library (turning on its tracing, a configuration call) is replaced by what to check.
+pub(crate) fn admin_words(details: &str) -> String {
+    let stalled = details.contains("did not") && details.contains("handshake");
+    let out = if stalled {
+        "The SQL Server accepted the connection but did not finish signing in within the time allowed. Check that the server and port in the connection string are K2's SQL Server, that Encrypt / TrustServerCertificate match how the server is set up, and that the server is not overloaded; then Connect again."
+    } else {
+        details
+    };
+    // Any remaining sentence that speaks to a programmer goes.
+    out.split_inclusive(". ")
+        .filter(|s| !(s.contains("`tracing`") || s.contains("Config::")))
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 impl eframe::App for GuiApp {
@@ -665,5 +751,29 @@ impl eframe::App for GuiApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, "recent", &self.recent);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admin_words;
+
+    #[test]
+    fn error_details_speak_to_an_administrator() {
+        // tiberius 0.13's own words for a stalled handshake.
+        let library = "Timed out: the connection handshake (prelogin, TLS negotiation and login) did not complete within 15s; the server accepted the TCP connection but did not finish the handshake in time (it may have stalled, or be responding too slowly for the configured bound). Enable `tracing` at DEBUG to see which stage was last reached, or change the bound with `Config::handshake_timeout`.";
+        let shown = admin_words(library);
+        assert!(
+            !shown.contains("tracing") && !shown.contains("Config::"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("Encrypt / TrustServerCertificate"),
+            "{shown}"
+        );
+        assert_eq!(
+            admin_words("Login failed for user 'k2'."),
+            "Login failed for user 'k2'."
+        );
     }
 }

@@ -77,7 +77,7 @@ impl GuiApp {
         let Some(store) = self.backup_store() else {
             return;
         };
-        self.jobs.start("Listing backups", move |_| {
+        let started = self.jobs.start("Listing backups", move |_| {
             JobResult::Backup(
                 store
                     .list()
@@ -85,6 +85,7 @@ impl GuiApp {
                     .map_err(|e| e.to_string()),
             )
         });
+        self.started(started);
     }
 
     /// Backs up the open file (as on disk) and, when chosen, the database rows.
@@ -95,7 +96,7 @@ impl GuiApp {
         let path = ws.path().to_owned();
         let db = self.backups.include_database.then(|| self.db.clone());
         let encryption = self.backup_encryption();
-        self.jobs.start("Backing up", move |cancel| {
+        let started = self.jobs.start("Backing up", move |cancel| {
             JobResult::Backup(create(
                 &store,
                 &path,
@@ -104,6 +105,7 @@ impl GuiApp {
                 cancel,
             ))
         });
+        self.started(started);
     }
 
     /// Verifies `path` and compares it with the current file (and rows, when a connection is
@@ -116,7 +118,7 @@ impl GuiApp {
             (!self.backups.passphrase.is_empty()).then(|| Secret::new(&self.backups.passphrase));
         let keys = self.keys.clone();
         self.backups.selected = Some(path.clone());
-        self.jobs.start("Verifying the backup", move |cancel| {
+        let started = self.jobs.start("Verifying the backup", move |cancel| {
             JobResult::Backup(
                 inspect(
                     &path,
@@ -129,6 +131,7 @@ impl GuiApp {
                 .map(|i| BackupOutcome::Inspected(Box::new(i))),
             )
         });
+        self.started(started);
     }
 
     /// Asks for confirmation of the inspected backup's restore.
@@ -148,6 +151,14 @@ impl GuiApp {
 
     /// Restores the inspected backup (after the review dialog).
     pub(crate) fn backup_restore(&mut self) {
+        // The inspected plan is moved into the job: not before the job can start.
+        if let Some(running) = self.jobs.running() {
+            let busy = crate::jobs::Busy {
+                running: running.label.clone(),
+            };
+            self.started(Err(busy));
+            return;
+        }
         let (Some(store), Some(inspected)) = (self.backup_store(), self.backups.inspected.take())
         else {
             return;
@@ -157,7 +168,7 @@ impl GuiApp {
         let plan = inspected.plan;
         // No cancel: the file is written inside the database transaction; stopping between
         // the two is what the restore is built to avoid.
-        self.jobs.start("Restoring the backup", move |_| {
+        let started = self.jobs.start("Restoring the backup", move |_| {
             let report = match &db {
                 Some(db) => db.run_to_end(async |conn| {
                     plan.execute(Some(conn), &store, encryption.as_ref()).await
@@ -175,6 +186,7 @@ impl GuiApp {
                 Ok(BackupOutcome::Restored(r, list))
             }))
         });
+        self.started(started);
     }
 
     fn backup_encryption(&self) -> Option<Encryption> {

@@ -47,6 +47,20 @@ impl<T> std::fmt::Debug for Jobs<T> {
     }
 }
 
+/// A job was not started because another one runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a refused job did not run: tell the user"]
+pub struct Busy {
+    /// What runs.
+    pub running: String,
+}
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "wait until \"{}\" has finished", self.running)
+    }
+}
+
 /// Handed to a job: whether the user asked to cancel.
 #[derive(Debug, Clone)]
 pub struct CancelFlag(Arc<AtomicBool>);
@@ -83,14 +97,31 @@ impl<T: Send + 'static> Jobs<T> {
         self.running.as_ref()
     }
 
-    /// Starts `job` unless one is running; returns whether it started.
+    /// Starts `job` unless one is running.
     pub fn start(
         &mut self,
         label: impl Into<String>,
         job: impl FnOnce(&CancelFlag) -> T + Send + 'static,
-    ) -> bool {
-        if self.running.is_some() {
-            return false;
+    ) -> Result<(), Busy> {
+        self.start_with(label, (), move |(), cancel| job(cancel))
+            .map_err(|(busy, ())| busy)
+    }
+
+    /// Starts `job` with `state` moved into it unless one is running; a refused job gives
+    /// `state` back, so that nothing (a workspace with unsaved edits) is lost on the way.
+    pub fn start_with<S: Send + 'static>(
+        &mut self,
+        label: impl Into<String>,
+        state: S,
+        job: impl FnOnce(S, &CancelFlag) -> T + Send + 'static,
+    ) -> Result<(), (Busy, S)> {
+        if let Some(running) = &self.running {
+            return Err((
+                Busy {
+                    running: running.label.clone(),
+                },
+                state,
+            ));
         }
         let cancel = Arc::new(AtomicBool::new(false));
         self.running = Some(Running {
@@ -102,19 +133,19 @@ impl<T: Send + 'static> Jobs<T> {
         let tx = self.tx.clone();
         match self.mode {
             Mode::Inline => {
-                let _ = tx.send(job(&flag));
+                let _ = tx.send(job(state, &flag));
             }
             Mode::Threaded => {
                 let repaint = self.repaint.clone();
                 std::thread::spawn(move || {
-                    let _ = tx.send(job(&flag));
+                    let _ = tx.send(job(state, &flag));
                     if let Some(ctx) = repaint {
                         ctx.request_repaint();
                     }
                 });
             }
         }
-        true
+        Ok(())
     }
 
     /// Asks the running job to stop.
@@ -139,13 +170,31 @@ mod tests {
     #[test]
     fn one_job_at_a_time_and_results_come_back() {
         let mut jobs = Jobs::new(Mode::Threaded);
-        assert!(jobs.start("slow", |cancel| {
-            while !cancel.is_cancelled() {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            "cancelled"
-        }));
-        assert!(!jobs.start("second", |_| "no"), "a second job waits");
+        assert!(
+            jobs.start("slow", |cancel| {
+                while !cancel.is_cancelled() {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                "cancelled"
+            })
+            .is_ok()
+        );
+        assert_eq!(
+            jobs.start("second", |_| "no"),
+            Err(Busy {
+                running: "slow".into()
+            }),
+            "a second job waits"
+        );
+        let kept = jobs.start_with("third", String::from("edits"), |s, _| {
+            drop(s);
+            "no"
+        });
+        assert_eq!(
+            kept.map_err(|(_, s)| s),
+            Err("edits".to_owned()),
+            "a refused job gives its state back"
+        );
         assert_eq!(jobs.running().map(|r| r.label.as_str()), Some("slow"));
         jobs.cancel();
         let result = loop {

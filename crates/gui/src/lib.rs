@@ -6,12 +6,16 @@
 //! time. [`GuiApp::show`] draws the whole window into any `Ui`, which is how the tests drive it
 //! without a display.
 
+pub mod after_save;
 pub mod app;
 pub mod backups;
+pub mod commands;
 pub mod database;
 pub mod jobs;
 pub mod panels;
 pub mod renderer;
+pub mod review;
+pub mod theme;
 pub mod workspace;
 
 pub use app::{GuiApp, Options};

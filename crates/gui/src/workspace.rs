@@ -59,6 +59,8 @@ pub struct Review {
     pub diff: String,
     /// What the changes introduce and resolve.
     pub check: Check,
+    /// Each changed entry and key, `old → new` (secrets masked).
+    pub entries: Vec<crate::review::EntryChange>,
 }
 
 /// An open config file.
@@ -75,7 +77,14 @@ pub struct Workspace {
     by_entry: HashMap<String, Vec<Diagnostic>>,
     rows: Vec<EntryRow>,
     options: LintOptions,
+    /// Which workspace this is (unique in the process) and how often it changed: views that
+    /// cache something derived from it key their cache on both, so no one bumps a counter by hand.
+    id: u64,
+    revision: u64,
 }
+
+/// Hands out workspace ids.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl std::fmt::Debug for Workspace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,6 +153,8 @@ impl Workspace {
             by_entry: HashMap::new(),
             rows: Vec::new(),
             options,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            revision: 0,
         };
         ws.refresh(None)?;
         Ok(ws)
@@ -152,6 +163,12 @@ impl Workspace {
     /// The config file.
     pub fn path(&self) -> &Path {
         self.base.path()
+    }
+
+    /// This workspace's identity and its change count: together they change whenever what the
+    /// views show from it may have changed (an edit, undo, redo, save, or another file).
+    pub fn revision(&self) -> (u64, u64) {
+        (self.id, self.revision)
     }
 
     /// The document as edited.
@@ -247,6 +264,7 @@ impl Workspace {
         Ok(Review {
             diff: self.session.diff(false)?,
             check: self.session.check()?,
+            entries: crate::review::entry_changes(&self.base, self.session.document()),
         })
     }
 
@@ -276,6 +294,7 @@ impl Workspace {
 
     /// Re-checks the section, and the entries in `touched` (every entry when `None`).
     fn refresh(&mut self, touched: Option<&[String]>) -> k2cse_core::Result<()> {
+        self.revision += 1;
         let doc = self.session.document();
         self.structural = lint::structural(doc)?;
         let names: Vec<String> = doc.names()?.slots.iter().map(|s| s.name.clone()).collect();

@@ -87,6 +87,8 @@ fn edit_a_key_review_and_save_changes_exactly_those_bytes() {
     // The review lists the change, with the old and the new line.
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
     h.run();
+    h.get_by_label("Raw diff").click();
+    h.run();
     h.get_by_label_contains("+    <add name=\"SourceCode.Net.Mail.SmtpConnection\" connectionString=\"Host Name=smtp.denallix.com;Port=587;");
     h.get_by_label_contains("-    <add name=\"SourceCode.Net.Mail.SmtpConnection\" connectionString=\"Host Name=smtp.denallix.com;Port=25;");
     h.get_by_label("Save").click();
@@ -434,7 +436,7 @@ fn the_database_panel_shows_drift_and_pushes_and_pulls() {
     h.run();
     edit_field(&mut h, "Port", "2525");
     save(&mut h);
-    h.get_by_label_contains("now differ from their K2 database tokens");
+    h.get_by_label_contains("keeps these connection strings as tokens in its database");
     h.get_by_label("Update database").click();
     h.run();
     assert_eq!(differing(&h), 0);
@@ -486,10 +488,10 @@ fn closing_with_unsaved_changes_asks_first() {
         .push(egui::ViewportEvent::Close);
     h.run();
     h.get_by_label("The file has unsaved changes.");
-    h.get_by_label("Discard and close");
+    h.get_by_label("Discard changes");
     h.get_by_label("Cancel").click();
     h.run();
-    assert!(h.query_by_label("Discard and close").is_none());
+    assert!(h.query_by_label("Discard changes").is_none());
     assert!(
         h.state().workspace().unwrap().is_dirty(),
         "nothing was lost"

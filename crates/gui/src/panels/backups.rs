@@ -2,6 +2,7 @@
 //! its differences from the current state and a Restore button (which asks first).
 
 use crate::app::GuiApp;
+use crate::commands::Command;
 
 /// Draws the Backups view.
 pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
@@ -15,11 +16,15 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
         k2cse_core::backup::DEFAULT_KEEP
     ));
     ui.horizontal(|ui| {
-        if ui.button("Back up now").clicked() {
-            app.backup_now();
+        let idle = !app.is_busy();
+        if ui
+            .add_enabled(idle, egui::Button::new("Back up now"))
+            .clicked()
+        {
+            app.push(Command::BackupNow);
         }
-        if ui.button("Refresh").clicked() {
-            app.backups_refresh();
+        if ui.add_enabled(idle, egui::Button::new("Refresh")).clicked() {
+            app.push(Command::BackupsRefresh);
         }
         let has_db = !app.db.connection.trim().is_empty();
         ui.add_enabled(
@@ -86,7 +91,7 @@ fn list(app: &mut GuiApp, ui: &mut egui::Ui) {
                 });
         });
     if let Some(path) = inspect {
-        app.backup_inspect(path);
+        app.push(Command::BackupInspect(path));
     }
 }
 
@@ -135,9 +140,9 @@ fn inspected(app: &mut GuiApp, ui: &mut egui::Ui) {
             });
     }
     if ui
-        .add_enabled(!empty, egui::Button::new("Restore…"))
+        .add_enabled(!empty && !app.is_busy(), egui::Button::new("Restore…"))
         .clicked()
     {
-        app.backup_request_restore();
+        app.push(Command::BackupRequestRestore);
     }
 }

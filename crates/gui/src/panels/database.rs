@@ -4,6 +4,7 @@
 use k2cse_core::db::{DriftState, KeyStatus, LinkSource};
 
 use crate::app::GuiApp;
+use crate::commands::Command;
 
 /// Draws the database view.
 pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
@@ -68,21 +69,21 @@ fn drift_table(app: &mut GuiApp, ui: &mut egui::Ui, snapshot: &crate::database::
         ));
         if ui
             .add_enabled(
-                !differing.is_empty(),
+                !differing.is_empty() && !app.is_busy(),
                 egui::Button::new("Push all to database"),
             )
             .clicked()
         {
-            app.db_push(Vec::new());
+            app.push(Command::DbPush(Vec::new()));
         }
         if ui
             .add_enabled(
-                !differing.is_empty(),
+                !differing.is_empty() && !app.is_busy(),
                 egui::Button::new("Pull all into file"),
             )
             .clicked()
         {
-            app.db_pull(Vec::new());
+            app.push(Command::DbPull(Vec::new()));
         }
     });
     egui::ScrollArea::both()
@@ -102,25 +103,26 @@ fn drift_table(app: &mut GuiApp, ui: &mut egui::Ui, snapshot: &crate::database::
                         // Actions first: token names are long and push the last column out of view.
                         ui.horizontal(|ui| {
                             if matches!(d.state, DriftState::Differs { .. }) {
+                                let idle = !app.is_busy();
                                 if ui
-                                    .button("Push")
+                                    .add_enabled(idle, egui::Button::new("Push"))
                                     .on_hover_text(format!(
                                         "Write the file's value of {} into the database",
                                         d.link.entry
                                     ))
                                     .clicked()
                                 {
-                                    app.db_push(vec![d.link.entry.clone()]);
+                                    app.push(Command::DbPush(vec![d.link.entry.clone()]));
                                 }
                                 if ui
-                                    .button("Pull")
+                                    .add_enabled(idle, egui::Button::new("Pull"))
                                     .on_hover_text(format!(
                                         "Bring the database value of {} into the editor",
                                         d.link.entry
                                     ))
                                     .clicked()
                                 {
-                                    app.db_pull(vec![d.link.entry.clone()]);
+                                    app.push(Command::DbPull(vec![d.link.entry.clone()]));
                                 }
                             }
                         });
@@ -149,14 +151,29 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
         .num_columns(2)
         .show(ui, |ui| {
             let label = ui.label("Connection string");
-            let secret =
-                k2cse_core::entry::display_any(&app.db.connection, false) != app.db.connection;
-            ui.add(
-                egui::TextEdit::singleline(&mut app.db.connection)
-                    .password(secret)
-                    .desired_width(520.0),
-            )
-            .labelled_by(label.id);
+            // Only the secret is hidden: the server and database stay readable.
+            let masked = k2cse_core::entry::display_any(&app.db.connection, false);
+            let id = ("\u{0}db".to_owned(), "connection".to_owned());
+            let revealed = app.editor.revealed.contains(&id);
+            ui.horizontal(|ui| {
+                if masked == app.db.connection || revealed {
+                    ui.add(egui::TextEdit::singleline(&mut app.db.connection).desired_width(460.0))
+                        .labelled_by(label.id);
+                } else {
+                    ui.add(egui::Label::new(egui::RichText::new(&masked).monospace()).truncate())
+                        .on_hover_text(&masked);
+                }
+                if masked != app.db.connection {
+                    let text = if revealed { "Hide" } else { "Show and edit" };
+                    if ui.button(text).clicked() {
+                        if revealed {
+                            app.editor.revealed.remove(&id);
+                        } else {
+                            app.editor.revealed.insert(id);
+                        }
+                    }
+                }
+            });
             ui.end_row();
             let label = ui.label("SQL password");
             ui.add(
@@ -186,7 +203,7 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
             .add_enabled(!app.is_busy(), egui::Button::new("Connect"))
             .clicked()
         {
-            app.db_refresh();
+            app.push(Command::DbRefresh);
         }
         if ui
             .button("Remember passwords")

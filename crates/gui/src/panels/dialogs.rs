@@ -7,6 +7,7 @@ use k2cse_core::Change;
 use k2cse_core::edit::Values;
 
 use crate::app::{Dialog, GuiApp};
+use crate::commands::{Command, Pending};
 
 /// The kinds offered by "Add entry", with the values a new entry starts with.
 const ADD_KINDS: &[(&str, &str, bool)] = &[
@@ -51,11 +52,16 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
         Dialog::Remove { .. } => "Remove entry",
         Dialog::Review { .. } => "Review and save",
         Dialog::UpdateDatabase { .. } => "Also update the K2 database?",
-        Dialog::CloseGuard => "Unsaved changes",
+        Dialog::Unsaved { .. } => "Unsaved changes",
         Dialog::RestoreBackup => "Restore the backup?",
     };
-    let modal = egui::Modal::new(egui::Id::unique(("k2cse-dialog", title))).show(ctx, |ui| {
-        ui.set_max_width(760.0);
+    // A fixed place and width: the top edge and the sides stay where they are while the
+    // content changes (an error line, a longer name), so nothing moves under the mouse.
+    let id = egui::Id::unique(("k2cse-dialog", title));
+    let width = (ctx.content_rect().width() - 48.0).clamp(280.0, 760.0);
+    let area = egui::Modal::default_area(id).anchor(egui::Align2::CENTER_TOP, [0.0, 72.0]);
+    let modal = egui::Modal::new(id).area(area).show(ctx, |ui| {
+        ui.set_width(width);
         ui.heading(title);
         ui.add_space(6.0);
         match &mut dialog {
@@ -79,27 +85,96 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
                 understood,
             } => rename(app, ui, from, to, *duplicate, error, understood),
             Dialog::Remove { name, understood } => remove(app, ui, name, understood),
-            Dialog::Review { review } => review_and_save(app, ui, review),
-            Dialog::UpdateDatabase { entries } => update_database(app, ui, entries),
-            Dialog::CloseGuard => close_guard(app, ui),
+            Dialog::Review { review, raw } => review_and_save(app, ui, review, raw),
+            Dialog::UpdateDatabase { offers } => update_database(app, ui, offers),
+            Dialog::Unsaved { then } => unsaved(app, ui, then),
             Dialog::RestoreBackup => restore_backup(app, ui),
         }
     });
     let escaped = modal.should_close();
     if matches!(modal.inner, Next::Keep) && !escaped && app.dialog.is_none() {
         app.dialog = Some(dialog);
+    } else if escaped && matches!(dialog, Dialog::Review { .. }) {
+        // The review was cancelled: what was waiting for the save does not happen either.
+        app.after_save = None;
     }
 }
 
+/// A line kept for an error, shown or not, so that the buttons under it stay put.
+fn error_line(ui: &mut egui::Ui, error: Option<&str>) {
+    let size = egui::vec2(
+        ui.available_width(),
+        ui.text_style_height(&egui::TextStyle::Body),
+    );
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    if let Some(e) = error {
+        ui.put(
+            rect,
+            egui::Label::new(egui::RichText::new(e).color(ui.visuals().error_fg_color))
+                .truncate()
+                .halign(egui::Align::Min),
+        )
+        .on_hover_text(e);
+    }
+}
+
+/// The main button and Cancel; Enter presses the main button when it is enabled (Esc
+/// cancels every dialog).
 fn buttons(ui: &mut egui::Ui, ok: &str, enabled: bool) -> (bool, bool) {
     ui.add_space(8.0);
-    ui.horizontal(|ui| {
-        (
-            ui.add_enabled(enabled, egui::Button::new(ok)).clicked(),
-            ui.button("Cancel").clicked(),
+    let (ok, cancel) = ui
+        .horizontal(|ui| {
+            (
+                ui.add_enabled(enabled, egui::Button::new(ok)).clicked(),
+                ui.button("Cancel").clicked(),
+            )
+        })
+        .inner;
+    (ok || (enabled && enter_pressed(ui)), cancel)
+}
+
+/// Enter was pressed this frame (also as it leaves a single-line field).
+fn enter_pressed(ui: &egui::Ui) -> bool {
+    ui.input(|i| i.key_pressed(egui::Key::Enter))
+}
+
+/// The review's table: each changed entry, then each of its keys as `old → new`.
+fn change_table(ui: &mut egui::Ui, entries: &[crate::review::EntryChange]) {
+    use crate::review::EntryChangeKind;
+    if entries.is_empty() {
+        ui.label("No entry changes: only the file's layout (see the raw diff).");
+        return;
+    }
+    for change in entries {
+        let what = match change.kind {
+            EntryChangeKind::Added => "added",
+            EntryChangeKind::Removed => "removed",
+            EntryChangeKind::Changed => "changed",
+        };
+        ui.add(
+            egui::Label::new(egui::RichText::new(format!("{} ({what})", change.entry)).strong())
+                .truncate(),
         )
-    })
-    .inner
+        .on_hover_text(&change.entry);
+        egui::Grid::new(("review", &change.entry))
+            .num_columns(2)
+            .spacing([16.0, 4.0])
+            .striped(true)
+            .show(ui, |ui| {
+                for key in &change.keys {
+                    ui.label(format!("    {}", key.key));
+                    let text = match (&key.old, &key.new) {
+                        (Some(old), Some(new)) => format!("{old} → {new}"),
+                        (None, Some(new)) => format!("+ {new}  (key added)"),
+                        (Some(old), None) => format!("− {old}  (key removed)"),
+                        (None, None) => String::new(),
+                    };
+                    ui.label(egui::RichText::new(text).monospace());
+                    ui.end_row();
+                }
+            });
+        ui.add_space(4.0);
+    }
 }
 
 fn open(app: &mut GuiApp, ui: &mut egui::Ui, path: &mut String) -> Next {
@@ -117,7 +192,7 @@ fn open(app: &mut GuiApp, ui: &mut egui::Ui, path: &mut String) -> Next {
     });
     let (ok, cancel) = buttons(ui, "Open", !path.trim().is_empty());
     if ok {
-        app.open(&PathBuf::from(path.trim()));
+        app.push(Command::Proceed(Pending::Open(PathBuf::from(path.trim()))));
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }
@@ -147,7 +222,7 @@ fn key(
     let (ok, cancel) = buttons(ui, "Open with this key", !key_path.trim().is_empty());
     if ok {
         app.use_key_file(&PathBuf::from(key_path.trim()));
-        app.open(path);
+        app.push(Command::Proceed(Pending::Open(path.to_owned())));
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }
@@ -198,10 +273,8 @@ fn add(
     } else {
         format!("{type_name}:{}", entity.trim())
     };
-    ui.label(egui::RichText::new(format!("Name: {name}")).monospace());
-    if let Some(e) = error {
-        ui.colored_label(ui.visuals().error_fg_color, e.as_str());
-    }
+    ui.add(egui::Label::new(egui::RichText::new(format!("Name: {name}")).monospace()).truncate());
+    error_line(ui, error.as_deref());
     let valid = !type_name.is_empty() && (!entity_required || !entity.trim().is_empty());
     let (ok, cancel) = buttons(ui, "Add", valid);
     if ok {
@@ -220,7 +293,6 @@ fn add(
             values,
         }) {
             Ok(()) => {
-                app.version += 1;
                 app.selected = Some(name);
                 return Next::Close;
             }
@@ -271,9 +343,7 @@ fn rename(
     let label = ui.label("New name");
     ui.add(egui::TextEdit::singleline(to).desired_width(520.0))
         .labelled_by(label.id);
-    if let Some(e) = error {
-        ui.colored_label(ui.visuals().error_fg_color, e.as_str());
-    }
+    error_line(ui, error.as_deref());
     let allowed = duplicate || second_question(ui, from, "Rename", understood);
     let (ok, cancel) = buttons(
         ui,
@@ -308,7 +378,6 @@ fn rename(
         };
         match result {
             Ok(()) => {
-                app.version += 1;
                 app.selected = Some(to);
                 return Next::Close;
             }
@@ -337,12 +406,36 @@ fn remove(app: &mut GuiApp, ui: &mut egui::Ui, name: &str, understood: &mut bool
     if cancel { Next::Close } else { Next::Keep }
 }
 
-fn review_and_save(app: &mut GuiApp, ui: &mut egui::Ui, review: &crate::workspace::Review) -> Next {
-    ui.label("These lines change (passwords masked). A backup is taken first; the file is replaced atomically.");
+fn review_and_save(
+    app: &mut GuiApp,
+    ui: &mut egui::Ui,
+    review: &crate::workspace::Review,
+    raw: &mut bool,
+) -> Next {
+    ui.label("What changes (passwords masked). A backup is taken first; the file is replaced atomically.");
+    let switched = ui
+        .horizontal(|ui| {
+            let table = ui.selectable_value(raw, false, "Changes").changed();
+            table | ui.selectable_value(raw, true, "Raw diff").changed()
+        })
+        .inner;
+    if switched {
+        ui.ctx().request_repaint();
+    }
+    // A fixed height, whichever tab: the buttons below stay where they are.
+    let height = (ui.ctx().content_rect().height() - 340.0).clamp(120.0, 360.0);
     egui::ScrollArea::vertical()
-        .max_height(360.0)
-        .id_salt("diff")
-        .show(ui, |ui| diff_lines(ui, &review.diff));
+        .min_scrolled_height(height)
+        .max_height(height)
+        .auto_shrink([false, false])
+        .id_salt(("review", *raw))
+        .show(ui, |ui| {
+            if *raw {
+                diff_lines(ui, &review.diff);
+            } else {
+                change_table(ui, &review.entries);
+            }
+        });
     let errors = review.check.introduced_errors();
     for d in &errors {
         ui.colored_label(
@@ -351,7 +444,7 @@ fn review_and_save(app: &mut GuiApp, ui: &mut egui::Ui, review: &crate::workspac
                 "{} {}: {}",
                 d.code,
                 d.entry.as_deref().unwrap_or("-"),
-                d.message
+                super::editor::shown_message(&d.message)
             ),
         );
     }
@@ -368,18 +461,30 @@ fn review_and_save(app: &mut GuiApp, ui: &mut egui::Ui, review: &crate::workspac
     ui.add_space(8.0);
     let (save, anyway, cancel) = ui
         .horizontal(|ui| {
+            // A save while another task runs would wait for nothing: it is refused, so the
+            // button says so by being disabled (the running task shows in the status bar).
+            let idle = !app.is_busy();
             let save = ui
-                .add_enabled(errors.is_empty(), egui::Button::new("Save"))
+                .add_enabled(errors.is_empty() && idle, egui::Button::new("Save"))
                 .clicked();
-            let anyway = !errors.is_empty() && ui.button("Save anyway").clicked();
+            let anyway = !errors.is_empty()
+                && ui
+                    .add_enabled(idle, egui::Button::new("Save anyway"))
+                    .clicked();
             (save, anyway, ui.button("Cancel").clicked())
         })
         .inner;
-    if save || anyway {
-        app.save(anyway);
+    // Enter saves when Save is the way (no new errors: "Save anyway" wants a click).
+    let enter = errors.is_empty() && !app.is_busy() && enter_pressed(ui);
+    if save || anyway || enter {
+        app.push(Command::Save { force: anyway });
         return Next::Close;
     }
-    if cancel { Next::Close } else { Next::Keep }
+    if cancel {
+        app.after_save = None;
+        return Next::Close;
+    }
+    Next::Keep
 }
 
 /// A unified diff, one monospace label per line, additions green and removals red.
@@ -414,48 +519,88 @@ fn restore_backup(app: &mut GuiApp, ui: &mut egui::Ui) -> Next {
         },
         inspected.path.display()
     ));
-    ui.label("The current state is backed up first. The rows are written in one transaction and the file is replaced inside it: if anything fails, both stay as they are now.");
-    let (ok, cancel) = buttons(ui, "Restore", true);
+    ui.label(if rows > 0 && files > 0 {
+        "The current state is backed up first. The rows are written in one transaction and the file is replaced inside it: if anything fails, both stay as they are now."
+    } else if rows > 0 {
+        "The current rows are backed up first, then written in one transaction: if anything fails, they stay as they are now."
+    } else {
+        "The current file is backed up first, then replaced in one step: if anything fails, it stays as it is now."
+    });
+    let (ok, cancel) = buttons(ui, "Restore", !app.is_busy());
     if ok {
-        app.backup_restore();
+        app.push(Command::BackupRestore);
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }
 }
 
-fn update_database(app: &mut GuiApp, ui: &mut egui::Ui, entries: &[String]) -> Next {
-    ui.label("The file is saved. These entries now differ from their K2 database tokens:");
-    for e in entries {
-        ui.label(format!("• {e}"));
+fn update_database(
+    app: &mut GuiApp,
+    ui: &mut egui::Ui,
+    offers: &mut [crate::after_save::Offer],
+) -> Next {
+    ui.label("The file is saved. K2 also keeps these connection strings as tokens in its database; write the new values there too?");
+    egui::ScrollArea::vertical()
+        .max_height(300.0)
+        .id_salt("offers")
+        .show(ui, |ui| {
+            for offer in offers.iter_mut() {
+                ui.checkbox(&mut offer.checked, offer.entry.as_str());
+                let token = offer.token.as_deref().map_or_else(
+                    || "its token (found when connecting)".to_owned(),
+                    ToOwned::to_owned,
+                );
+                ui.indent(("offer", offer.entry.as_str()), |ui| {
+                    ui.label(format!("writes into {token}:"));
+                    ui.label(egui::RichText::new(&offer.value).monospace());
+                });
+            }
+        });
+    if app.snapshot.is_none() {
+        let server = app.db.server();
+        let server = if server.is_empty() {
+            "the database named in HostserverDB".to_owned()
+        } else {
+            server
+        };
+        ui.label(format!(
+            "k2cse connects to {server} to do it (one checked transaction; the rows are backed up first)."
+        ));
+    } else {
+        ui.label("In one checked transaction; the rows are backed up first.");
     }
-    ui.label("Update the database in one checked transaction?");
-    let (ok, cancel) = buttons(ui, "Update database", true);
+    let chosen: Vec<String> = offers
+        .iter()
+        .filter(|o| o.checked)
+        .map(|o| o.entry.clone())
+        .collect();
+    let (ok, cancel) = buttons(ui, "Update database", !chosen.is_empty() && !app.is_busy());
     if ok {
-        app.db_push(entries.to_vec());
+        app.push(Command::DbPush(chosen));
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }
 }
 
-fn close_guard(app: &mut GuiApp, ui: &mut egui::Ui) -> Next {
+fn unsaved(app: &mut GuiApp, ui: &mut egui::Ui, then: &Pending) -> Next {
     ui.label("The file has unsaved changes.");
+    ui.label(then.describe());
     ui.add_space(8.0);
-    let (review, discard, cancel) = ui
+    let (save, discard, cancel) = ui
         .horizontal(|ui| {
             (
                 ui.button("Review and save…").clicked(),
-                ui.button("Discard and close").clicked(),
+                ui.button("Discard changes").clicked(),
                 ui.button("Cancel").clicked(),
             )
         })
         .inner;
-    if review {
-        app.request_save();
+    if save {
+        app.push(Command::SaveThen(then.clone()));
         return Next::Close;
     }
     if discard {
-        app.close_confirmed = true;
-        ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        app.push(Command::Proceed(then.clone()));
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }

@@ -10,6 +10,16 @@ use k2cse_core::lint::{Diagnostic, Severity};
 
 use crate::app::{Dialog, GuiApp};
 
+/// The editor's own state: what is being typed and not applied yet, and which secrets are
+/// shown.
+#[derive(Debug, Default)]
+pub struct EditorState {
+    /// Text typed into a field, by (entry, key), until it is applied (focus lost or Enter).
+    pub(crate) drafts: std::collections::HashMap<(String, String), String>,
+    /// Secrets shown in clear, by (entry, key).
+    pub(crate) revealed: std::collections::HashSet<(String, String)>,
+}
+
 /// Draws the selected entry's editor.
 pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
     let Some(name) = app.selected.clone() else {
@@ -27,24 +37,30 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
         .unwrap_or_default();
     let mut changes = Vec::new();
     header(app, ui, &entry);
-    for d in findings.iter().filter(|d| d.key.is_none()) {
-        finding(ui, d);
-    }
+    // One reserved line for the entry's own findings, there or not: nothing below moves.
+    let whole: Vec<&Diagnostic> = findings.iter().filter(|d| d.key.is_none()).collect();
+    finding_line(ui, &whole, ui.available_width());
     ui.separator();
+    // A narrow editor puts each key's name above its field, so that field, Unset and finding
+    // stay in view at 380 px; a wide one lines them up in columns.
+    let stacked = ui.available_width() < STACK_BELOW;
+    let field_width = if stacked {
+        (ui.available_width() - 240.0).clamp(110.0, 320.0)
+    } else {
+        260.0
+    };
+    ui.data_mut(|d| d.insert_temp(field_width_id(), (field_width, stacked)));
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
             match (&entry.parsed, entry.kind.spec()) {
                 (Err(_), _) => raw_string(app, ui, &entry, &mut changes),
                 (Ok(_), Some(spec)) => {
-                    egui::Grid::new("known-keys")
-                        .num_columns(3)
-                        .spacing([12.0, 6.0])
-                        .show(ui, |ui| {
-                            for key in spec.keys {
-                                known_key(app, ui, &entry, key, &findings, &mut changes);
-                            }
-                        });
+                    key_rows(ui, "known-keys", stacked, |ui| {
+                        for key in spec.keys {
+                            known_key(app, ui, &entry, key, &findings, &mut changes);
+                        }
+                    });
                     other_keys(app, ui, &entry, &findings, &mut changes, Some(spec.keys));
                 }
                 (Ok(_), None) => other_keys(app, ui, &entry, &findings, &mut changes, None),
@@ -55,13 +71,53 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
             ui.add(egui::Label::new(egui::RichText::new(shown).monospace()).wrap());
         });
     for change in changes {
-        app.apply(change);
+        app.push(crate::commands::Command::Apply(change));
+    }
+}
+
+fn field_width_id() -> egui::Id {
+    egui::Id::unique("k2cse-field-width")
+}
+
+/// Below this width the editor stacks each key's name above its field.
+const STACK_BELOW: f32 = 640.0;
+
+fn field_width(ui: &egui::Ui) -> f32 {
+    ui.data(|d| d.get_temp::<(f32, bool)>(field_width_id()))
+        .map_or(260.0, |(w, _)| w)
+}
+
+fn stacked(ui: &egui::Ui) -> bool {
+    ui.data(|d| d.get_temp::<(f32, bool)>(field_width_id()))
+        .is_some_and(|(_, s)| s)
+}
+
+/// The keys in three columns (name, field, Unset), or stacked one under the other.
+fn key_rows(ui: &mut egui::Ui, id: &str, stacked: bool, add: impl FnOnce(&mut egui::Ui)) {
+    if stacked {
+        ui.vertical(add);
+    } else {
+        egui::Grid::new(id)
+            .num_columns(3)
+            .spacing([12.0, 6.0])
+            .show(ui, add);
+    }
+}
+
+/// Ends a key's row: Unset (or the default) in its own column, or nothing when stacked.
+fn end_key(ui: &mut egui::Ui, stacked: bool, unset: impl FnOnce(&mut egui::Ui)) {
+    if stacked {
+        ui.add_space(4.0);
+    } else {
+        ui.horizontal(unset);
+        ui.end_row();
     }
 }
 
 fn header(app: &mut GuiApp, ui: &mut egui::Ui, entry: &Entry) {
-    ui.heading(entry.name.as_str());
-    ui.horizontal(|ui| {
+    ui.add(egui::Label::new(egui::RichText::new(entry.name.as_str()).heading()).truncate())
+        .on_hover_text(entry.name.as_str());
+    ui.horizontal_wrapped(|ui| {
         ui.label(
             entry
                 .kind
@@ -97,22 +153,80 @@ fn header(app: &mut GuiApp, ui: &mut egui::Ui, entry: &Entry) {
     });
 }
 
-fn finding(ui: &mut egui::Ui, d: &Diagnostic) {
-    let color = match d.severity {
+/// A line reserved for findings, drawn whether there are any or not, so that a finding
+/// appearing moves nothing under the mouse: the first finding (cut to the line), how many more,
+/// and on hover every finding with its hint.
+fn finding_line(ui: &mut egui::Ui, findings: &[&Diagnostic], width: f32) {
+    let height = ui.text_style_height(&egui::TextStyle::Body);
+    let size = egui::vec2(width.max(40.0), height);
+    // Exactly this rectangle, whatever is drawn in it.
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let Some(first) = findings.first() else {
+        return;
+    };
+    let color = match first.severity {
         Severity::Error => ui.visuals().error_fg_color,
         Severity::Warning => ui.visuals().warn_fg_color,
-        Severity::Info => ui.visuals().weak_text_color(),
+        Severity::Info => ui.visuals().text_color(),
     };
-    ui.colored_label(
-        color,
-        format!("{} {}: {}", d.code, d.severity.label(), d.message),
-    )
-    .on_hover_text(&d.hint);
-    ui.label(
-        egui::RichText::new(format!("hint: {}", d.hint))
-            .small()
-            .weak(),
+    let more = match findings.len() {
+        1 => String::new(),
+        n => format!(" (+{} more)", n - 1),
+    };
+    let text = format!(
+        "{} {}: {}{more}",
+        first.code,
+        first.severity.label(),
+        shown_message(&first.message)
     );
+    let details = findings
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}: {}\nWhat to do: {}",
+                d.code,
+                d.severity.label(),
+                shown_message(&d.message),
+                d.hint
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    ui.put(
+        rect,
+        egui::Label::new(egui::RichText::new(text).color(color))
+            .truncate()
+            .halign(egui::Align::Min),
+    )
+    .on_hover_text(details);
+}
+
+/// A finding's message with values as the user typed them: the core quotes values Rust's
+/// `{:?}` way, which doubles every backslash (`"SQL01\\K2"`); an administrator reads
+/// `"SQL01\K2"`. Only escapes inside quotes are undone; the rest is left as it is.
+pub(crate) fn shown_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '\\' if quoted => match chars.next() {
+                Some(e @ ('\\' | '"' | '\'')) => out.push(e),
+                Some('t') => out.push('\t'),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// The value .NET sees for `spec` (under any of its spellings) and the key as written.
@@ -149,9 +263,13 @@ fn known_key(
     let name = entry.name.as_str();
     let (written_key, value) =
         current(entry, spec).map_or((spec.name, None), |(k, v)| (k, Some(v)));
+    let stacked = stacked(ui);
     let label = ui.label(spec.name).on_hover_text(spec.description);
-    ui.horizontal(|ui| value_widget(app, ui, entry, spec, written_key, value, label.id, changes));
-    ui.horizontal(|ui| {
+    let mine: Vec<&Diagnostic> = findings
+        .iter()
+        .filter(|d| d.key.as_deref().is_some_and(|k| spec.matches(k)))
+        .collect();
+    let unset = |ui: &mut egui::Ui, changes: &mut Vec<Change>| {
         if value.is_some() {
             if ui
                 .small_button("Unset")
@@ -166,16 +284,17 @@ fn known_key(
         } else if let Some(default) = spec.default {
             ui.label(egui::RichText::new(format!("default: {default}")).weak());
         }
+    };
+    ui.vertical(|ui| {
+        ui.horizontal(|ui| {
+            value_widget(app, ui, entry, spec, written_key, value, label.id, changes);
+            if stacked {
+                unset(ui, changes);
+            }
+        });
+        finding_line(ui, &mine, field_width(ui) + 110.0);
     });
-    ui.end_row();
-    for d in findings
-        .iter()
-        .filter(|d| d.key.as_deref().is_some_and(|k| spec.matches(k)))
-    {
-        ui.label("");
-        ui.vertical(|ui| finding(ui, d));
-        ui.end_row();
-    }
+    end_key(ui, stacked, |ui| unset(ui, changes));
 }
 
 /// The input for one known key, by its type.
@@ -220,7 +339,7 @@ fn value_widget(
         }
         ValueType::Secret => {
             let id = (name.to_owned(), spec.name.to_owned());
-            let revealed = app.revealed.contains(&id);
+            let revealed = app.editor.revealed.contains(&id);
             if let Some(new) = text_field(
                 app,
                 ui,
@@ -238,9 +357,9 @@ fn value_widget(
                 .clicked()
             {
                 if revealed {
-                    app.revealed.remove(&id);
+                    app.editor.revealed.remove(&id);
                 } else {
-                    app.revealed.insert(id);
+                    app.editor.revealed.insert(id);
                 }
             }
         }
@@ -302,6 +421,7 @@ fn text_field(
 ) -> Option<String> {
     let id = (entry.to_owned(), key.to_owned());
     let mut text = app
+        .editor
         .drafts
         .get(&id)
         .cloned()
@@ -310,15 +430,15 @@ fn text_field(
         .add(
             egui::TextEdit::singleline(&mut text)
                 .password(password)
-                .desired_width(260.0)
+                .desired_width(field_width(ui))
                 .id_salt(("field", entry, key)),
         )
         .labelled_by(label);
     if response.changed() {
-        app.drafts.insert(id.clone(), text.clone());
+        app.editor.drafts.insert(id.clone(), text.clone());
     }
     if response.lost_focus() {
-        app.drafts.remove(&id);
+        app.editor.drafts.remove(&id);
         if text != current {
             return Some(text);
         }
@@ -345,17 +465,24 @@ fn other_keys(
         ui.separator();
         ui.label(egui::RichText::new("Other keys").strong());
     }
-    egui::Grid::new("other-keys")
-        .num_columns(3)
-        .spacing([12.0, 6.0])
-        .show(ui, |ui| {
-            for (key, value) in &others {
-                let label = ui.label(key);
-                let secret =
-                    entry.is_secret(key) && !app.revealed.contains(&(name.to_owned(), key.clone()));
-                if let Some(new) = text_field(app, ui, name, key, value, secret, label.id) {
-                    changes.push(set(name, key, &new));
-                }
+    let stacked = stacked(ui);
+    key_rows(ui, "other-keys", stacked, |ui| {
+        for (key, value) in &others {
+            let label = ui.label(key);
+            let secret = entry.is_secret(key)
+                && !app
+                    .editor
+                    .revealed
+                    .contains(&(name.to_owned(), key.clone()));
+            let mine: Vec<&Diagnostic> = findings
+                .iter()
+                .filter(|d| {
+                    d.key
+                        .as_deref()
+                        .is_some_and(|k| k2cse_core::connstr::same_key(k, key))
+                })
+                .collect();
+            let unset = |ui: &mut egui::Ui, changes: &mut Vec<Change>| {
                 if ui
                     .small_button("Unset")
                     .on_hover_text(format!("Remove {key} from the connection string"))
@@ -366,38 +493,41 @@ fn other_keys(
                         keys: vec![key.clone()],
                     });
                 }
-                ui.end_row();
-                for d in findings.iter().filter(|d| {
-                    d.key
-                        .as_deref()
-                        .is_some_and(|k| k2cse_core::connstr::same_key(k, key))
-                }) {
-                    ui.label("");
-                    ui.vertical(|ui| finding(ui, d));
-                    ui.end_row();
-                }
-            }
-        });
+            };
+            ui.vertical(|ui| {
+                ui.horizontal(|ui| {
+                    if let Some(new) = text_field(app, ui, name, key, value, secret, label.id) {
+                        changes.push(set(name, key, &new));
+                    }
+                    if stacked {
+                        unset(ui, changes);
+                    }
+                });
+                finding_line(ui, &mine, field_width(ui) + 110.0);
+            });
+            end_key(ui, stacked, |ui| unset(ui, changes));
+        }
+    });
     ui.horizontal(|ui| {
         let id = (name.to_owned(), "\u{0}new-key".to_owned());
-        let mut draft = app.drafts.get(&id).cloned().unwrap_or_default();
+        let mut draft = app.editor.drafts.get(&id).cloned().unwrap_or_default();
         let label = ui.label("New key=value");
         let response = ui
             .add(
                 egui::TextEdit::singleline(&mut draft)
                     .hint_text("Key=Value")
-                    .desired_width(260.0),
+                    .desired_width(field_width(ui)),
             )
             .labelled_by(label.id);
         if response.changed() {
-            app.drafts.insert(id.clone(), draft.clone());
+            app.editor.drafts.insert(id.clone(), draft.clone());
         }
         let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.button("Add key").clicked() || enter) && draft.contains('=') {
             if let Some((k, v)) = draft.split_once('=') {
                 changes.push(set(name, k.trim(), v));
             }
-            app.drafts.remove(&id);
+            app.editor.drafts.remove(&id);
         }
     });
 }
@@ -420,5 +550,42 @@ fn raw_string(app: &mut GuiApp, ui: &mut egui::Ui, entry: &Entry, changes: &mut 
             name: name.to_owned(),
             connection_string: new,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_message;
+
+    #[test]
+    fn values_in_findings_read_as_typed() {
+        // The core's own finding for a bad boolean that holds a backslash.
+        let text = "<configuration>\n  <connectionStrings>\n    <add name=\"SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:a@b.com\" connectionString=\"Autodiscover=Tr\\ue;User ID=a@b.com\" />\n  </connectionStrings>\n</configuration>\n";
+        let doc = k2cse_core::Document::from_bytes(
+            std::path::Path::new("t.config"),
+            text.as_bytes().to_vec(),
+        )
+        .unwrap();
+        let findings = k2cse_core::lint::entry_diagnostics(
+            &doc,
+            &k2cse_core::lint::LintOptions::default(),
+            "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:a@b.com",
+        )
+        .unwrap();
+        let message = &findings
+            .iter()
+            .find(|d| d.message.contains("True or False"))
+            .unwrap()
+            .message;
+        assert!(message.contains(r#""Tr\\ue""#), "{message}");
+        assert!(
+            shown_message(message).contains(r#"not "Tr\ue""#),
+            "{message}"
+        );
+        // Quotes that are not Rust's, and backslashes outside quotes, stay.
+        assert_eq!(
+            shown_message(r#"K2 fails with "Value cannot be null" at C:\K2"#),
+            r#"K2 fails with "Value cannot be null" at C:\K2"#
+        );
     }
 }

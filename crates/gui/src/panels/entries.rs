@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use k2cse_core::entry::{KINDS, Kind};
 
 use crate::app::{Dialog, GuiApp};
+use crate::workspace::EntryRow;
 
 /// A line of the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +20,9 @@ enum Line {
 /// The filtered, grouped lines, rebuilt only when the entries or the filter change.
 #[derive(Debug, Default)]
 pub struct ListCache {
-    key: Option<(u64, String, usize)>,
+    /// "Name contains".
+    pub(crate) filter: String,
+    key: Option<((u64, u64), String, usize)>,
     lines: Vec<Line>,
     collapsed: HashSet<Kind>,
 }
@@ -30,11 +33,15 @@ fn title(kind: Kind) -> &'static str {
 
 fn rebuild(app: &mut GuiApp) {
     let Some(ws) = &app.ws else { return };
-    let key = (app.version, app.filter.clone(), app.list.collapsed.len());
+    let key = (
+        ws.revision(),
+        app.list.filter.clone(),
+        app.list.collapsed.len(),
+    );
     if app.list.key.as_ref() == Some(&key) {
         return;
     }
-    let needle = app.filter.to_lowercase();
+    let needle = app.list.filter.to_lowercase();
     let mut lines = Vec::new();
     let order = KINDS.iter().map(|k| k.kind).chain([Kind::Other]);
     for kind in order {
@@ -64,7 +71,7 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         let label = ui.label("Filter");
         ui.add(
-            egui::TextEdit::singleline(&mut app.filter)
+            egui::TextEdit::singleline(&mut app.list.filter)
                 .hint_text("name contains…")
                 .desired_width(f32::INFINITY),
         )
@@ -116,33 +123,71 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
                         else {
                             continue;
                         };
-                        ui.horizontal(|ui| {
-                            ui.add_space(12.0);
-                            let selected = app
-                                .selected
-                                .as_deref()
-                                .is_some_and(|s| k2cse_core::entry::eq_ignore_case(s, &row.name));
-                            if ui.selectable_label(selected, &row.name).clicked() {
-                                app.selected = Some(row.name.clone());
-                                app.drafts.clear();
-                            }
-                            if row.errors > 0 {
-                                ui.colored_label(
-                                    ui.visuals().error_fg_color,
-                                    egui::RichText::new(plural(row.errors, "error")).small(),
-                                );
-                            }
-                            if row.warnings > 0 {
-                                ui.colored_label(
-                                    ui.visuals().warn_fg_color,
-                                    egui::RichText::new(plural(row.warnings, "warning")).small(),
-                                );
-                            }
-                        });
+                        ui.horizontal(|ui| entry_row(app, ui, &row));
                     }
                 }
             }
         });
+}
+
+/// One entry: its mailbox (the type is the group's title), cut with an ellipsis to the list's
+/// width, the full name on hover and for screen readers; then its lint counts.
+fn entry_row(app: &mut GuiApp, ui: &mut egui::Ui, row: &EntryRow) {
+    ui.add_space(12.0);
+    let selected = app
+        .selected
+        .as_deref()
+        .is_some_and(|s| k2cse_core::entry::eq_ignore_case(s, &row.name));
+    let badges: Vec<(egui::Color32, String)> = [
+        (row.errors, "error", ui.visuals().error_fg_color),
+        (row.warnings, "warning", ui.visuals().warn_fg_color),
+    ]
+    .into_iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, what, color)| (color, plural(n, what)))
+    .collect();
+    // Room for the badges first, so that a long name is what gets cut.
+    let badge_width: f32 = badges
+        .iter()
+        .map(|(_, text)| {
+            ui.fonts_mut(|f| {
+                f.layout_no_wrap(
+                    text.clone(),
+                    egui::TextStyle::Small.resolve(ui.style()),
+                    egui::Color32::WHITE,
+                )
+                .size()
+                .x
+            }) + ui.spacing().item_spacing.x
+        })
+        .sum();
+    let width = (ui.available_width() - badge_width).max(40.0);
+    let response = ui
+        .scope(|ui| {
+            ui.set_max_width(width);
+            ui.add(egui::Button::selectable(selected, shown_name(row)).truncate())
+        })
+        .inner;
+    let name = row.name.clone();
+    response.widget_info(|| {
+        egui::WidgetInfo::selected(egui::Role::Button, true, selected, name.clone())
+    });
+    if response.on_hover_text(&row.name).clicked() {
+        app.selected = Some(row.name.clone());
+        app.editor.drafts.clear();
+    }
+    for (color, text) in badges {
+        ui.colored_label(color, egui::RichText::new(text).small());
+    }
+}
+
+/// What the list shows for an entry under its type's group: the entity (mailbox) when the
+/// type is a known one, else the whole name.
+fn shown_name(row: &EntryRow) -> &str {
+    match row.name.split_once(':') {
+        Some((_, entity)) if row.kind != Kind::Other && !entity.is_empty() => entity,
+        _ => &row.name,
+    }
 }
 
 fn plural(n: usize, what: &str) -> String {

@@ -8,16 +8,27 @@ pub mod editor;
 pub mod entries;
 
 use crate::app::{Dialog, GuiApp, View};
+use crate::commands::{Command, Pending};
+
+/// The narrowest the editor gets, so that a field, its Unset button and its finding fit.
+pub const EDITOR_MIN_WIDTH: f32 = 410.0;
+/// The narrowest the entry list gets.
+const LIST_MIN_WIDTH: f32 = 160.0;
 
 /// The whole window: menu bar, status bar, entry list, and the editor or the database view.
 pub fn layout(app: &mut GuiApp, ui: &mut egui::Ui) {
     egui::Panel::top("menu").show(ui, |ui| menu_bar(app, ui));
+    egui::Panel::top("toolbar").show(ui, |ui| toolbar(app, ui));
     egui::Panel::bottom("status").show(ui, |ui| status_bar(app, ui));
     if app.view == View::Entries && app.ws.is_some() {
+        // The editor keeps at least EDITOR_MIN_WIDTH: the list is as wide as the user drags it,
+        // up to what is left (a width remembered from a wider window is clamped too).
+        let widest = (ui.available_width() - EDITOR_MIN_WIDTH).max(LIST_MIN_WIDTH);
         egui::Panel::left("entries")
             .resizable(true)
-            .default_size(360.0)
-            .min_size(220.0)
+            .default_size(300.0_f32.min(widest))
+            .min_size(LIST_MIN_WIDTH)
+            .max_size(widest)
             .show(ui, |ui| entries::show(app, ui));
     }
     egui::CentralPanel::default_margins().show(ui, |ui| match (app.view, app.ws.is_some()) {
@@ -31,30 +42,47 @@ pub fn layout(app: &mut GuiApp, ui: &mut egui::Ui) {
 fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
-            if ui.button("Open…  (Ctrl+O)").clicked() {
-                app.dialog = Some(Dialog::Open {
-                    path: String::new(),
+            let idle = !app.is_busy();
+            if ui
+                .add_enabled(idle, egui::Button::new("Open…  (Ctrl+O)"))
+                .clicked()
+            {
+                app.push(Command::Guarded(Pending::OpenDialog));
+            }
+            // Files that are gone (a deleted demo folder) are not offered.
+            let recent: Vec<_> = app.recent.iter().filter(|p| p.exists()).cloned().collect();
+            if !recent.is_empty() {
+                ui.add_enabled_ui(idle, |ui| {
+                    ui.menu_button("Open recent", |ui| {
+                        for path in recent {
+                            if ui.button(path.display().to_string()).clicked() {
+                                app.push(Command::Guarded(Pending::Open(path)));
+                            }
+                        }
+                    });
                 });
             }
-            let recent = app.recent.clone();
-            if !recent.is_empty() {
-                ui.menu_button("Open recent", |ui| {
-                    for path in recent {
-                        if ui.button(path.display().to_string()).clicked() {
-                            app.open(&path);
-                        }
-                    }
-                });
+            if ui
+                .add_enabled(
+                    idle && app.ws.is_some(),
+                    egui::Button::new("Reload from disk"),
+                )
+                .clicked()
+            {
+                app.push(Command::Guarded(Pending::Reload));
             }
             let dirty = app
                 .ws
                 .as_ref()
                 .is_some_and(crate::workspace::Workspace::is_dirty);
             if ui
-                .add_enabled(dirty, egui::Button::new("Save…  (Ctrl+S)"))
+                .add_enabled(dirty && idle, egui::Button::new("Save…  (Ctrl+S)"))
                 .clicked()
             {
-                app.request_save();
+                app.push(Command::RequestSave);
+            }
+            if ui.button("Quit").clicked() {
+                app.push(Command::Guarded(Pending::Quit));
             }
         });
         ui.menu_button("Edit", |ui| {
@@ -66,13 +94,13 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 .add_enabled(undo, egui::Button::new("Undo  (Ctrl+Z)"))
                 .clicked()
             {
-                app.undo();
+                app.push(Command::Undo);
             }
             if ui
                 .add_enabled(redo, egui::Button::new("Redo  (Ctrl+Y)"))
                 .clicked()
             {
-                app.redo();
+                app.push(Command::Redo);
             }
             if ui
                 .add_enabled(app.ws.is_some(), egui::Button::new("Add entry…"))
@@ -98,7 +126,48 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
         let backups = ui.selectable_label(app.view == View::Backups, "Backups");
         if backups.clicked() {
             app.view = View::Backups;
-            app.backups_refresh();
+            app.push(Command::BackupsRefresh);
+        }
+    });
+}
+
+/// Save, Undo, Redo and Reload, always in view; each is disabled when it cannot act (nothing
+/// to save, nothing to undo, or a task running that it would conflict with).
+fn toolbar(app: &mut GuiApp, ui: &mut egui::Ui) {
+    let idle = !app.is_busy();
+    let (dirty, undo, redo, open) = app.ws.as_ref().map_or((false, false, false, false), |w| {
+        (w.is_dirty(), w.can_undo(), w.can_redo(), true)
+    });
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(dirty && idle, egui::Button::new("Save…"))
+            .on_hover_text("Review the changes and save (Ctrl+S)")
+            .clicked()
+        {
+            app.push(Command::RequestSave);
+        }
+        if ui
+            .add_enabled(undo, egui::Button::new("Undo"))
+            .on_hover_text("Undo the last change (Ctrl+Z)")
+            .clicked()
+        {
+            app.push(Command::Undo);
+        }
+        if ui
+            .add_enabled(redo, egui::Button::new("Redo"))
+            .on_hover_text("Redo (Ctrl+Y)")
+            .clicked()
+        {
+            app.push(Command::Redo);
+        }
+        if ui
+            .add_enabled(open && idle, egui::Button::new("Reload"))
+            .on_hover_text(
+                "Read the file again from disk (asks first if there are unsaved changes)",
+            )
+            .clicked()
+        {
+            app.push(Command::Guarded(Pending::Reload));
         }
     });
 }
@@ -146,6 +215,17 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 });
         }
     }
+    if !app.next_steps.is_empty() {
+        ui.horizontal(|ui| {
+            ui.strong("Still to do after this save:");
+            if ui.small_button("Done").clicked() {
+                app.next_steps.clear();
+            }
+        });
+        for step in &app.next_steps {
+            ui.label(format!("• {step}"));
+        }
+    }
 }
 
 fn welcome(app: &mut GuiApp, ui: &mut egui::Ui) {
@@ -158,9 +238,9 @@ fn welcome(app: &mut GuiApp, ui: &mut egui::Ui) {
                 path: String::new(),
             });
         }
-        for path in app.recent.clone() {
+        for path in app.recent.clone().into_iter().filter(|p| p.exists()) {
             if ui.link(path.display().to_string()).clicked() {
-                app.open(&path);
+                app.push(Command::Guarded(Pending::Open(path)));
             }
         }
     });

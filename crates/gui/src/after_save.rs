@@ -1,0 +1,114 @@
+//! After a save: the vendor's question ("also update the database?") about the entries this
+//! save changed, and what the administrator still has to do.
+//!
+//! K2 keeps a copy of some connection strings as tokens in its database, and reads the config
+//! file only when the K2 service starts. So a saved file is not the end: the changed entries'
+//! tokens may need the new values, and the service a restart.
+
+use k2cse_core::db::DriftState;
+
+use crate::app::{Dialog, GuiApp};
+
+/// One entry the question offers to write to the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// The entry.
+    pub entry: String,
+    /// Its token, when the database was read (else found when connecting).
+    pub token: Option<String>,
+    /// What will be written: the file's connection string, secrets masked.
+    pub value: String,
+    /// Ticked: write it.
+    pub checked: bool,
+}
+
+/// The restart reminder: K2 reads the file at start-up.
+pub const RESTART: &str = "Restart the K2 service (\"K2 Server\") on this server: K2 reads K2HostServer.exe.config only when it starts.";
+
+impl GuiApp {
+    /// A save of `changed` entries succeeded: say what comes next, and ask about the database
+    /// (reading it first when it was read before in this session, so that only the entries
+    /// whose tokens now differ are offered).
+    pub(crate) fn after_saved(&mut self, changed: Vec<String>) {
+        self.next_steps = vec![RESTART.to_owned()];
+        if changed.is_empty() || self.db.connection.trim().is_empty() {
+            return;
+        }
+        if self.snapshot.is_some() {
+            self.offer_after_read = Some(changed);
+            self.db_refresh();
+            return;
+        }
+        // Not connected yet: ask first, connect when the admin says yes.
+        let offers: Vec<Offer> = changed
+            .iter()
+            .filter_map(|name| self.offer(name, None))
+            .collect();
+        self.next_steps.push(push_step(&changed, false));
+        self.dialog = Some(Dialog::UpdateDatabase { offers });
+    }
+
+    /// The database was read after a save: offer the entries of that save whose tokens differ.
+    pub(crate) fn offer_changed_after_read(&mut self, changed: &[String]) {
+        let Some(snapshot) = &self.snapshot else {
+            return;
+        };
+        let differing: Vec<(String, Option<String>)> = snapshot
+            .drifts
+            .iter()
+            .filter(|d| matches!(d.state, DriftState::Differs { .. }))
+            .filter(|d| {
+                changed
+                    .iter()
+                    .any(|c| k2cse_core::entry::eq_ignore_case(c, &d.link.entry))
+            })
+            .map(|d| (d.link.entry.clone(), d.link.token.clone()))
+            .collect();
+        if differing.is_empty() {
+            return;
+        }
+        let names: Vec<String> = differing.iter().map(|(e, _)| e.clone()).collect();
+        self.next_steps.push(push_step(&names, true));
+        let offers = differing
+            .into_iter()
+            .filter_map(|(entry, token)| self.offer(&entry, token))
+            .collect();
+        self.dialog = Some(Dialog::UpdateDatabase { offers });
+    }
+
+    /// The offer for `entry`: its masked value from the file.
+    fn offer(&self, entry: &str, token: Option<String>) -> Option<Offer> {
+        let e = self.ws.as_ref()?.entry(entry)?;
+        Some(Offer {
+            entry: e.name.as_str().to_owned(),
+            token,
+            value: e.display_value(false).unwrap_or_default(),
+            checked: true,
+        })
+    }
+
+    /// The tokens were written: that step is done.
+    pub(crate) fn pushed(&mut self) {
+        self.next_steps.retain(|s| !s.starts_with(PUSH_PREFIX));
+    }
+
+    /// The steps still to do after the last save.
+    pub fn next_steps(&self) -> &[String] {
+        &self.next_steps
+    }
+}
+
+const PUSH_PREFIX: &str = "Update the K2 database tokens";
+
+fn push_step(entries: &[String], known: bool) -> String {
+    let list = entries.join(", ");
+    if known {
+        format!(
+            "{PUSH_PREFIX} of {list}: they still hold the old values (Database view, Push, or `k2cse db push`)."
+        )
+    } else {
+        format!(
+            "{PUSH_PREFIX} of {list} if K2 keeps them there (the Database view shows which differ; then Push, or `k2cse db push`)."
+        )
+    }
+}

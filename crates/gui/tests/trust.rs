@@ -1,0 +1,480 @@
+//! Issue 16, "an editor an administrator can trust": no edit is lost without a question, a
+//! save while another task runs keeps the edits, a second file does not use the first's
+//! database, and the window title says which file is open and whether it is modified.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use k2cse_gui::app::JobResult;
+use k2cse_gui::jobs::Mode;
+use k2cse_gui::{GuiApp, Options};
+
+const SMTP: &str = "SourceCode.Net.Mail.SmtpConnection";
+
+fn sample() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = k2cse_core::sample::write_sample(dir.path()).unwrap();
+    (dir, path)
+}
+
+fn harness_with(options: &Options, size: egui::Vec2) -> Harness<'static, GuiApp> {
+    let app = GuiApp::new(options);
+    let mut h = Harness::builder()
+        .with_size(size)
+        .with_max_steps(32)
+        .build_ui_state(|ui, app: &mut GuiApp| app.show(ui), app);
+    h.run();
+    h
+}
+
+fn open(path: &Path) -> Harness<'static, GuiApp> {
+    harness_with(
+        &Options {
+            config: Some(path.to_owned()),
+            jobs: Mode::Inline,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    )
+}
+
+fn edit_field(h: &mut Harness<'static, GuiApp>, label: &str, text: &str) {
+    let role = if label == "Password" {
+        Role::PasswordInput
+    } else {
+        Role::TextInput
+    };
+    h.get_by_role_and_label(role, label).focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    h.get_by_role_and_label(role, label).type_text(text);
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+}
+
+fn port(h: &Harness<'static, GuiApp>) -> Option<String> {
+    h.state()
+        .workspace()
+        .and_then(|w| w.entry(SMTP))
+        .and_then(|e| e.get("Port").map(str::to_owned))
+}
+
+fn open_by_path(h: &mut Harness<'static, GuiApp>, path: &Path) {
+    h.get_by_role_and_label(Role::TextInput, "Path of K2HostServer.exe.config")
+        .focus();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Path of K2HostServer.exe.config")
+        .type_text(&path.display().to_string());
+    h.run();
+    h.get_by_label("Open").click();
+    h.run();
+}
+
+#[test]
+fn open_with_unsaved_changes_asks_first_and_cancel_keeps_them() {
+    let (_a, first) = sample();
+    let (_b, second) = sample();
+    let mut h = open(&first);
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+
+    // Ctrl+O asks before anything else happens; Cancel keeps the edit.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.run();
+    h.get_by_label("The file has unsaved changes.");
+    h.get_by_label("Opening another file discards them.");
+    assert!(
+        h.query_by_label("Path of K2HostServer.exe.config")
+            .is_none()
+    );
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(h.query_by_label("The file has unsaved changes.").is_none());
+    assert_eq!(port(&h).as_deref(), Some("587"));
+    assert_eq!(h.state().workspace().unwrap().path(), first);
+
+    // Discard: then the Open dialog, and the other file replaces the edited one.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.run();
+    h.get_by_label("Discard changes").click();
+    h.run();
+    open_by_path(&mut h, &second);
+    assert_eq!(h.state().workspace().unwrap().path(), second);
+    assert!(!h.state().workspace().unwrap().is_dirty());
+    assert_eq!(port(&h).as_deref(), Some("25"));
+}
+
+#[test]
+fn save_then_open_saves_first() {
+    let (_a, first) = sample();
+    let (_b, second) = sample();
+    let mut h = open(&first);
+    h.state_mut().set_recent(vec![second.clone()]);
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+    // Reload from disk is a guarded action too.
+    h.get_by_label("Reload").click();
+    h.run();
+    h.get_by_label("Reloading the file from disk discards them.");
+    h.get_by_label("Review and save…").click();
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    assert!(
+        std::fs::read_to_string(&first)
+            .unwrap()
+            .contains("smtp.denallix.com;Port=587;"),
+        "saved before reloading"
+    );
+    assert_eq!(port(&h).as_deref(), Some("587"), "reloaded from disk");
+    assert!(!h.state().workspace().unwrap().is_dirty());
+}
+
+#[test]
+fn reload_reads_the_file_again() {
+    let (_a, path) = sample();
+    let mut h = open(&path);
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        "smtp.denallix.com;Port=25;",
+        "smtp.denallix.com;Port=2525;",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    assert_eq!(port(&h).as_deref(), Some("25"));
+    h.get_by_label("Reload").click();
+    h.run();
+    // Nothing unsaved: no question.
+    assert!(h.query_by_label("The file has unsaved changes.").is_none());
+    assert_eq!(port(&h).as_deref(), Some("2525"));
+}
+
+#[test]
+fn the_title_names_the_file_and_marks_unsaved_changes() {
+    let (_a, path) = sample();
+    let mut h = open(&path);
+    let title = h.state().window_title().to_owned();
+    assert!(title.starts_with("K2HostServer.exe.config ("), "{title}");
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+    assert!(
+        h.state()
+            .window_title()
+            .starts_with("*K2HostServer.exe.config ("),
+        "{}",
+        h.state().window_title()
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run();
+    assert_eq!(h.state().window_title(), title);
+}
+
+#[test]
+fn a_save_while_another_task_runs_keeps_the_edits() {
+    let (_a, path) = sample();
+    let before = std::fs::read(&path).unwrap();
+    let mut h = harness_with(
+        &Options {
+            config: Some(path.clone()),
+            jobs: Mode::Threaded,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    let start = std::time::Instant::now();
+    while h.state().workspace().is_none() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run();
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    // A database read that has not finished yet.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    h.state_mut()
+        .jobs_mut()
+        .start("Reading the K2 database", move |_| {
+            let _ = wait.recv();
+            JobResult::Db(Err("stopped by the test".into()))
+        })
+        .unwrap();
+    // A spinner turns while it runs: step, do not wait to settle.
+    h.run_steps(3);
+    let save = h.get_by_label("Save");
+    assert!(
+        save.accesskit_node().is_disabled(),
+        "Save waits for the running task"
+    );
+    save.click();
+    h.run_steps(3);
+    assert!(h.state().is_busy());
+    let ws = h.state().workspace().expect("the edits are still open");
+    assert!(ws.is_dirty());
+    assert_eq!(port(&h).as_deref(), Some("587"));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    release.send(()).unwrap();
+}
+
+#[test]
+fn a_second_file_does_not_use_the_first_files_database() {
+    let (_a, first) = sample();
+    let (_b, second) = sample();
+    let text = std::fs::read_to_string(&second).unwrap().replacen(
+        "Data Source=SQL01\\K2;",
+        "Data Source=OTHERSQL;",
+        1,
+    );
+    std::fs::write(&second, text).unwrap();
+    let mut h = open(&first);
+    assert!(
+        h.state().db_connection().contains("SQL01\\K2"),
+        "{}",
+        h.state().db_connection()
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.run();
+    open_by_path(&mut h, &second);
+    assert_eq!(h.state().workspace().unwrap().path(), second);
+    assert!(
+        h.state().db_connection().contains("OTHERSQL"),
+        "{}",
+        h.state().db_connection()
+    );
+}
+
+#[test]
+fn the_review_is_a_table_of_old_and_new_values_enter_saves_esc_cancels() {
+    let (_a, path) = sample();
+    let before = std::fs::read_to_string(&path).unwrap();
+    let mut h = open(&path);
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    h.get_by_label(ews).click();
+    h.run();
+    edit_field(&mut h, "Password", "N3w;Secret");
+    // Emptying a field removes its key.
+    h.get_by_role_and_label(Role::TextInput, "Poll Interval")
+        .focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.key_press(egui::Key::Backspace);
+    h.key_press(egui::Key::Enter);
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label(&format!("{SMTP} (changed)"));
+    h.get_by_label("25 → 587");
+    h.get_by_label("•••••••• → ••••••••");
+    h.get_by_label("− 1M  (key removed)");
+    assert!(
+        h.query_by_label_contains("N3w").is_none() && h.query_by_label_contains("P@ss").is_none(),
+        "passwords are masked"
+    );
+    // The raw diff is one tab away.
+    h.get_by_label("Raw diff").click();
+    h.run();
+    h.get_by_label_contains("+    <add name=\"SourceCode.Net.Mail.SmtpConnection\"");
+    // Esc cancels: nothing written.
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(h.query_by_label("Raw diff").is_none());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    // Enter saves.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        after.contains("smtp.denallix.com;Port=587;"),
+        "saved by Enter"
+    );
+    assert!(!h.state().workspace().unwrap().is_dirty());
+}
+
+#[test]
+fn the_update_database_question_lists_only_the_entries_this_save_changed() {
+    let mut h = harness_with(
+        &Options {
+            demo: true,
+            jobs: Mode::Inline,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    h.get_by_label("Database").click();
+    h.run();
+    h.get_by_label("Connect").click();
+    h.run();
+    let differs = |h: &Harness<'static, GuiApp>| -> Vec<String> {
+        h.state()
+            .snapshot()
+            .unwrap()
+            .drifts
+            .iter()
+            .filter(|d| matches!(d.state, k2cse_core::db::DriftState::Differs { .. }))
+            .map(|d| d.link.entry.clone())
+            .collect()
+    };
+    let before = differs(&h);
+    assert_eq!(before.len(), 2, "{before:?}");
+    // Change an entry that is in sync with its token, and save.
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    assert!(!before.iter().any(|e| e == ews));
+    h.get_by_label("Entries").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Also update the K2 database?");
+    // Only that entry, ticked, with what will be written (secrets masked).
+    // (The editor's own checkboxes, behind the dialog, are keys, not entries.)
+    let entries: Vec<String> = h
+        .state()
+        .workspace()
+        .unwrap()
+        .rows()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let boxes: Vec<String> = h
+        .query_all_by_role(Role::CheckBox)
+        .filter_map(|n| n.accesskit_node().label())
+        .filter(|l| entries.contains(l))
+        .collect();
+    assert_eq!(boxes, vec![ews.to_owned()]);
+    h.get_by_label(&format!("writes into [ConnectionString:{ews}]:"));
+    assert!(h.get_all_by_label_contains("Poll Interval=5M").count() >= 2);
+    assert!(h.query_by_label_contains("P@ss").is_none());
+    // What comes next, said: the tokens, and the restart.
+    assert!(
+        h.state()
+            .next_steps()
+            .iter()
+            .any(|s| s.contains(ews) && s.contains("k2cse db push")),
+        "{:?}",
+        h.state().next_steps()
+    );
+    assert!(
+        h.state()
+            .next_steps()
+            .iter()
+            .any(|s| s.contains("Restart the K2 service"))
+    );
+    h.get_by_label("Update database").click();
+    h.run();
+    let after = differs(&h);
+    assert_eq!(
+        after, before,
+        "the two entries not changed by the save were not pushed"
+    );
+    assert!(
+        !h.state()
+            .next_steps()
+            .iter()
+            .any(|s| s.contains("k2cse db push")),
+        "the push step is done"
+    );
+}
+
+#[test]
+fn unticking_an_entry_leaves_its_token_alone() {
+    let mut h = harness_with(
+        &Options {
+            demo: true,
+            jobs: Mode::Inline,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    // Never connected: the question comes first, and the connection only on "Update".
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    assert!(h.state().snapshot().is_none(), "not connected yet");
+    h.get_by_role_and_label(Role::CheckBox, ews).click();
+    h.run();
+    assert!(
+        h.get_by_label("Update database")
+            .accesskit_node()
+            .is_disabled(),
+        "nothing ticked, nothing to write"
+    );
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(h.state().snapshot().is_none());
+}
+
+#[test]
+fn open_recent_offers_only_files_that_still_exist() {
+    let (_a, kept) = sample();
+    let gone = {
+        let (dir, path) = sample();
+        drop(dir);
+        path
+    };
+    let mut h = harness_with(
+        &Options {
+            jobs: Mode::Inline,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    h.state_mut().set_recent(vec![gone.clone(), kept.clone()]);
+    h.run();
+    assert!(h.query_by_label(&gone.display().to_string()).is_none());
+    h.get_by_label(&kept.display().to_string()).click();
+    h.run();
+    assert_eq!(h.state().workspace().unwrap().path(), kept);
+}
+
+#[test]
+fn a_cancelled_review_cancels_what_waited_for_the_save() {
+    let (_a, first) = sample();
+    let (_b, second) = sample();
+    let mut h = open(&first);
+    h.state_mut().set_recent(vec![second.clone()]);
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+    h.get_by_label("Reload").click();
+    h.run();
+    h.get_by_label("Review and save…").click();
+    h.run();
+    h.get_by_label("Cancel").click();
+    h.run();
+    // A later save is only a save: no reload after it.
+    edit_field(&mut h, "Port", "588");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    assert_eq!(h.state().workspace().unwrap().path(), first);
+    assert!(
+        h.state().notice().unwrap().text.starts_with("Saved"),
+        "{:?}",
+        h.state().notice()
+    );
+}
