@@ -9,7 +9,8 @@
 #   freetds-bin, python-tds    TDS clients no one here wrote, run against k2cse-mssql-sim
 #   sqlglot, sqlfluff          independent T-SQL parsers for every statement k2cse sends
 #   mesa-vulkan-drivers, ...   CPU rendering for the GUI snapshot tests (egui_kittest + wgpu)
-#   xvfb, imagemagick, ...     the real GUI window under a virtual X server (scripts/screenshot.sh)
+#   xvfb, imagemagick, ...     the real GUI window under a virtual X server (scripts/screenshot.sh,
+#                              scripts/gui-smoke.sh: xdotool reads its title)
 #   bsdutils                   `script`: a pseudo-terminal for the progress-bar test
 #   ansible-core (PyPI), openssh-server, openssh-client
 #                              the Ansible module's tests: ansible-playbook against a local
@@ -30,7 +31,7 @@ packages=(
   xmlstarlet hyperfine strace time python3
   freetds-bin
   mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0
-  xvfb xauth x11-utils imagemagick
+  xvfb xauth x11-utils xdotool imagemagick
   bsdutils
   openssh-server openssh-client
 )
