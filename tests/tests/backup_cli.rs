@@ -367,3 +367,78 @@ fn a_backup_beside_an_unreachable_database_keeps_the_file_and_says_why() {
         .assert()
         .failure();
 }
+
+/// A restore killed between the file's rename and the database's commit leaves the file
+/// restored, the rows not, and its journal: every command says so, another restore is
+/// refused, and `backup restore --resume` finishes it (only the rows still differ), after
+/// which file and rows agree with the backup and the journal is gone.
+#[test]
+fn an_interrupted_restore_is_reported_then_finished_by_resume() {
+    let sim = SimProcess::start(&[]);
+    let s = Scratch::sample();
+    let original = s.bytes();
+    let original_rows = rows_digest(&s, &sim);
+    let created = json(&mut k2(&s, Some(&sim), &["backup", "create"]));
+    let backup = PathBuf::from(created["path"].as_str().unwrap());
+    k2(
+        &s,
+        Some(&sim),
+        &["set", SMTP, "Host Name=wrong.example.com", "--force"],
+    )
+    .assert()
+    .success();
+    k2(
+        &s,
+        Some(&sim),
+        &["db", "set", SMTP_TOKEN, "Host Name=wrong.example.com"],
+    )
+    .assert()
+    .success();
+    let other = s.backups().last().unwrap().clone();
+
+    // The state a restore killed after the file's rename leaves: its journal, the file
+    // restored, the rows not.
+    let store = k2cse_core::backup::BackupStore::for_config(&s.config, None);
+    std::mem::forget(k2cse_core::backup::RestoreJournal::begin(&store, &backup).unwrap());
+    std::fs::write(&s.config, &original).unwrap();
+    assert_ne!(rows_digest(&s, &sim), original_rows);
+
+    k2(&s, None, &["list"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("did not finish"))
+        .stderr(predicate::str::contains("backup restore --resume"));
+    k2(
+        &s,
+        Some(&sim),
+        &["backup", "restore", other.to_str().unwrap(), "--yes"],
+    )
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("not restored"));
+
+    let resumed = json(&mut k2(
+        &s,
+        Some(&sim),
+        &["backup", "restore", "--resume", "--yes"],
+    ));
+    assert_eq!(resumed["recovered"], true, "{resumed}");
+    assert_eq!(resumed["report"]["rows_changed"], 1, "{resumed}");
+    assert_eq!(
+        resumed["report"]["files"].as_array().unwrap().len(),
+        0,
+        "the file was already restored: {resumed}"
+    );
+    assert_eq!(s.bytes(), original);
+    assert_eq!(rows_digest(&s, &sim), original_rows);
+    assert!(k2cse_core::backup::interrupted(&store).is_none());
+    k2(&s, None, &["list"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("did not finish").not());
+    // Nothing left to recover.
+    k2(&s, Some(&sim), &["backup", "restore", "--resume", "--yes"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no interrupted restore"));
+}
