@@ -442,3 +442,59 @@ fn an_interrupted_restore_is_reported_then_finished_by_resume() {
         .failure()
         .stderr(predicate::str::contains("no interrupted restore"));
 }
+
+/// A restore's diff marks a masked secret "(changed)" only when the restore changes it: after
+/// a change to another key the password is shown masked and unmarked; after a change to the
+/// password itself it is marked.
+#[test]
+fn a_restore_diff_marks_a_secret_changed_only_when_it_changes() {
+    const NOTIFY: &str = "SourceCode.Net.Mail.SmtpConnection:notifications@denallix.com";
+    let s = Scratch::sample();
+    let created = json(&mut k2(&s, None, &["backup", "create", "--only", "file"]));
+    let backup = created["path"].as_str().unwrap().to_owned();
+    k2(&s, None, &["set", NOTIFY, "Port=2525", "--force"])
+        .assert()
+        .success();
+    let out = k2(&s, None, &["backup", "restore", &backup, "--dry-run"])
+        .output()
+        .unwrap();
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{diff}");
+    let notify_lines: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with(['-', '+']) && l.contains(NOTIFY))
+        .collect();
+    assert_eq!(notify_lines.len(), 2, "{diff}");
+    for line in &notify_lines {
+        assert!(line.contains("Password=********"), "{line}");
+        assert!(
+            !line.contains("(changed)"),
+            "the password did not change: {line}"
+        );
+    }
+    assert!(!diff.contains("(changed)"), "{diff}");
+
+    k2(
+        &s,
+        None,
+        &["set", NOTIFY, "Password=An0ther-Pass", "--force"],
+    )
+    .assert()
+    .success();
+    let out = k2(&s, None, &["backup", "restore", &backup, "--dry-run"])
+        .output()
+        .unwrap();
+    let diff = String::from_utf8_lossy(&out.stdout);
+    let restored_line = diff
+        .lines()
+        .find(|l| l.starts_with('+') && l.contains(NOTIFY))
+        .unwrap_or_else(|| panic!("{diff}"));
+    assert!(
+        restored_line.contains("Password=******** (changed)"),
+        "{restored_line}"
+    );
+    assert!(
+        !diff.contains("An0ther-Pass") && !diff.contains("S3cret!Pass"),
+        "{diff}"
+    );
+}

@@ -159,7 +159,8 @@ fn create(
         // Said on stderr too, so that --json output stays one document.
         writeln!(
             io::stderr(),
-            "warning: the database was left out of this backup ({reason}); the config file is backed up. Pass --only db or --connection to make that an error."
+            "warning: the database was left out of this backup ({}); the config file is backed up. Pass --only db or --connection to make that an error.",
+            k2cse_core::entry::mask_text(reason)
         )?;
     }
     if !with_db && args.only.is_none() && !ctx.json {
@@ -462,7 +463,11 @@ fn restore(
     let rows = plan.row_lines(ctx.reveal);
     if !ctx.json {
         for warning in &plan.warnings {
-            writeln!(io::stderr(), "warning: {warning}")?;
+            writeln!(
+                io::stderr(),
+                "warning: {}",
+                k2cse_core::entry::mask_text(warning)
+            )?;
         }
         out.write_all(diff.as_bytes())?;
         if !rows.is_empty() {

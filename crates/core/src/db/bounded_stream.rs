@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn a_reply_over_the_cap_fails_and_a_write_starts_a_new_reply() {
         runtime().block_on(async {
-            let (client, mut server) = tokio::io::duplex(64);
+            let (client, mut server) = tokio::io::duplex(1024);
             let mut bounded = BoundedStream::new(client, 100);
             server.write_all(&[7; 100]).await.expect("write");
             let mut got = vec![0; 100];
