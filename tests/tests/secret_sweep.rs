@@ -187,6 +187,7 @@ fn error_paths_never_show_the_secret_marker() {
     let conn_quote = format!("Data Source=x;Password='{MARKER}-m");
     let bad_value = format!("Password={MARKER}-n;{MARKER}-o");
     let bad_quote = format!("Password=\"{MARKER}-p");
+    let empty_key = format!("={MARKER}-s");
     for text in &configs {
         let s = Scratch::with(text.as_bytes());
         let dir = s.dir.path();
@@ -216,6 +217,7 @@ fn error_paths_never_show_the_secret_marker() {
             vec!["set", SMTP, "Port=2525"],
             vec!["set", SMTP, &bad_value, "--dry-run"],
             vec!["set", SMTP, &bad_quote, "--dry-run"],
+            vec!["set", SMTP, &empty_key],
             vec!["replace", SMTP, &bad_value, "--dry-run"],
             vec!["add", "New.Entry", &bad_quote, "--dry-run"],
             vec!["apply", toml_syntax.to_str().unwrap()],

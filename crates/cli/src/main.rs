@@ -141,8 +141,13 @@ fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
         1
     };
     // Messages may quote connection-string text (a value that does not parse, a refused
-    // --connection, a TOML line): secrets are masked by the core's one function.
-    let message = k2cse_core::entry::mask_text(&chain(err));
+    // --connection, a TOML line): secrets are masked by the core's one function. Usage errors
+    // are the CLI's own words about the arguments' shape (`KEY=VALUE`), never their values.
+    let message = if err.downcast_ref::<UsageError>().is_some() {
+        chain(err)
+    } else {
+        k2cse_core::entry::mask_text(&chain(err))
+    };
     if json {
         let value = serde_json::json!({
             "schema": "k2cse.error/1",
