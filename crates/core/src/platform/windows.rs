@@ -309,7 +309,7 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_k2cse_creates_passes_its_own_check_and_an_open_one_does_not() {
+    fn a_folder_k2cse_creates_passes_its_own_check() {
         let dir = tempfile::tempdir().unwrap();
         let private = dir.path().join("k2cse-backups");
         std::fs::create_dir(&private).unwrap();
