@@ -367,3 +367,134 @@ fn a_backup_beside_an_unreachable_database_keeps_the_file_and_says_why() {
         .assert()
         .failure();
 }
+
+/// A restore killed between the file's rename and the database's commit leaves the file
+/// restored, the rows not, and its journal: every command says so, another restore is
+/// refused, and `backup restore --resume` finishes it (only the rows still differ), after
+/// which file and rows agree with the backup and the journal is gone.
+#[test]
+fn an_interrupted_restore_is_reported_then_finished_by_resume() {
+    let sim = SimProcess::start(&[]);
+    let s = Scratch::sample();
+    let original = s.bytes();
+    let original_rows = rows_digest(&s, &sim);
+    let created = json(&mut k2(&s, Some(&sim), &["backup", "create"]));
+    let backup = PathBuf::from(created["path"].as_str().unwrap());
+    k2(
+        &s,
+        Some(&sim),
+        &["set", SMTP, "Host Name=wrong.example.com", "--force"],
+    )
+    .assert()
+    .success();
+    k2(
+        &s,
+        Some(&sim),
+        &["db", "set", SMTP_TOKEN, "Host Name=wrong.example.com"],
+    )
+    .assert()
+    .success();
+    let other = s.backups().last().unwrap().clone();
+
+    // The state a restore killed after the file's rename leaves: its journal, the file
+    // restored, the rows not.
+    let store = k2cse_core::backup::BackupStore::for_config(&s.config, None);
+    std::mem::forget(k2cse_core::backup::RestoreJournal::begin(&store, &backup).unwrap());
+    std::fs::write(&s.config, &original).unwrap();
+    assert_ne!(rows_digest(&s, &sim), original_rows);
+
+    k2(&s, None, &["list"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("did not finish"))
+        .stderr(predicate::str::contains("backup restore --resume"));
+    k2(
+        &s,
+        Some(&sim),
+        &["backup", "restore", other.to_str().unwrap(), "--yes"],
+    )
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("not restored"));
+
+    let resumed = json(&mut k2(
+        &s,
+        Some(&sim),
+        &["backup", "restore", "--resume", "--yes"],
+    ));
+    assert_eq!(resumed["recovered"], true, "{resumed}");
+    assert_eq!(resumed["report"]["rows_changed"], 1, "{resumed}");
+    assert_eq!(
+        resumed["report"]["files"].as_array().unwrap().len(),
+        0,
+        "the file was already restored: {resumed}"
+    );
+    assert_eq!(s.bytes(), original);
+    assert_eq!(rows_digest(&s, &sim), original_rows);
+    assert!(k2cse_core::backup::interrupted(&store).is_none());
+    k2(&s, None, &["list"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("did not finish").not());
+    // Nothing left to recover.
+    k2(&s, Some(&sim), &["backup", "restore", "--resume", "--yes"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no interrupted restore"));
+}
+
+/// A restore's diff marks a masked secret "(changed)" only when the restore changes it: after
+/// a change to another key the password is shown masked and unmarked; after a change to the
+/// password itself it is marked.
+#[test]
+fn a_restore_diff_marks_a_secret_changed_only_when_it_changes() {
+    const NOTIFY: &str = "SourceCode.Net.Mail.SmtpConnection:notifications@denallix.com";
+    let s = Scratch::sample();
+    let created = json(&mut k2(&s, None, &["backup", "create", "--only", "file"]));
+    let backup = created["path"].as_str().unwrap().to_owned();
+    k2(&s, None, &["set", NOTIFY, "Port=2525", "--force"])
+        .assert()
+        .success();
+    let out = k2(&s, None, &["backup", "restore", &backup, "--dry-run"])
+        .output()
+        .unwrap();
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{diff}");
+    let notify_lines: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with(['-', '+']) && l.contains(NOTIFY))
+        .collect();
+    assert_eq!(notify_lines.len(), 2, "{diff}");
+    for line in &notify_lines {
+        assert!(line.contains("Password=********"), "{line}");
+        assert!(
+            !line.contains("(changed)"),
+            "the password did not change: {line}"
+        );
+    }
+    assert!(!diff.contains("(changed)"), "{diff}");
+
+    k2(
+        &s,
+        None,
+        &["set", NOTIFY, "Password=An0ther-Pass", "--force"],
+    )
+    .assert()
+    .success();
+    let out = k2(&s, None, &["backup", "restore", &backup, "--dry-run"])
+        .output()
+        .unwrap();
+    let diff = String::from_utf8_lossy(&out.stdout);
+    let restored_line = diff
+        .lines()
+        .find(|l| l.starts_with('+') && l.contains(NOTIFY))
+        .unwrap_or_else(|| panic!("{diff}"));
+    assert!(
+        restored_line.contains("Password=******** (changed)"),
+        "{restored_line}"
+    );
+    assert!(
+        !diff.contains("An0ther-Pass") && !diff.contains("S3cret!Pass"),
+        "{diff}"
+    );
+}

@@ -160,3 +160,90 @@ fn the_secret_marker_never_leaves_k2cse_in_clear() {
         .unwrap();
     assert!(String::from_utf8_lossy(&revealed.stdout).contains(MARKER));
 }
+
+/// Error and warning paths that carry connection-string text: a password holding an unquoted
+/// `;` (the config does not parse as .NET reads it), an unterminated quote, `--connection`
+/// strings that are refused or cannot connect, malformed values on the command line, TOML
+/// syntax and type errors in a batch. The marker must never be printed (text or `--json`).
+#[test]
+fn error_paths_never_show_the_secret_marker() {
+    let plain = plain_k2(false);
+    let configs = [
+        plain.replace("S3cret!Pass", &format!("{MARKER}-a;{MARKER}-b")),
+        plain.replace("S3cret!Pass", &format!("&quot;{MARKER}-c")),
+        plain.replace("S3cret!Pass", &format!("'{MARKER}-d;x")),
+        plain.replace(
+            "S3cret!Pass",
+            &format!("{MARKER}-e;Pwd={MARKER}-f;{MARKER}-g"),
+        ),
+    ];
+    let conn_refused = format!(
+        "Data Source=127.0.0.1,1;User ID=sa;Password={MARKER}-h;Encrypt=False;Connect Timeout=2"
+    );
+    let conn_syntax = format!("Data Source=x;User ID=sa;Password={MARKER}-i;Encrypt");
+    let conn_unsupported =
+        format!("Data Source=x;Password={MARKER}-j;Authentication=ActiveDirectoryPassword");
+    let conn_semicolon = format!("Data Source=x;Password={MARKER}-k;{MARKER}-l");
+    let conn_quote = format!("Data Source=x;Password='{MARKER}-m");
+    let bad_value = format!("Password={MARKER}-n;{MARKER}-o");
+    let bad_quote = format!("Password=\"{MARKER}-p");
+    let empty_key = format!("={MARKER}-s");
+    for text in &configs {
+        let s = Scratch::with(text.as_bytes());
+        let dir = s.dir.path();
+        let toml_syntax = dir.join("syntax.input");
+        std::fs::write(
+            &toml_syntax,
+            format!(
+                "[[change]]\nop = \"set\"\nname = \"{SMTP}\"\nvalues = {{ Password = \"{MARKER}-q\", Port = }}\n"
+            ),
+        )
+        .unwrap();
+        let toml_type = dir.join("type.input");
+        std::fs::write(
+            &toml_type,
+            format!(
+                "[[change]]\nop = \"set\"\nname = \"{SMTP}\"\nvalues = {{ Password = [\"{MARKER}-r\"] }}\n"
+            ),
+        )
+        .unwrap();
+        let runs: Vec<Vec<&str>> = vec![
+            vec!["list"],
+            vec!["list", "--long"],
+            vec!["show", SMTP],
+            vec!["show", SMTP, "--all"],
+            vec!["lint"],
+            vec!["get", SMTP, "Password"],
+            vec!["set", SMTP, "Port=2525"],
+            vec!["set", SMTP, &bad_value, "--dry-run"],
+            vec!["set", SMTP, &bad_quote, "--dry-run"],
+            vec!["set", SMTP, &empty_key],
+            vec!["replace", SMTP, &bad_value, "--dry-run"],
+            vec!["add", "New.Entry", &bad_quote, "--dry-run"],
+            vec!["apply", toml_syntax.to_str().unwrap()],
+            vec!["apply", toml_type.to_str().unwrap()],
+            vec!["db", "status", "--connection", &conn_refused],
+            vec!["db", "status", "--connection", &conn_syntax],
+            vec!["db", "status", "--connection", &conn_unsupported],
+            vec!["db", "status", "--connection", &conn_semicolon],
+            vec!["db", "tokens", "--connection", &conn_quote],
+            vec!["db", "drift"],
+            vec!["backup", "create"],
+        ];
+        for args in &runs {
+            for json in [false, true] {
+                let mut cmd =
+                    s.k2cse(&[if json { &["--json"][..] } else { &[][..] }, args].concat());
+                cmd.env("K2CSE_KEYRING", "mock")
+                    .timeout(std::time::Duration::from_mins(1));
+                let out = cmd.output().unwrap();
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    !stdout.contains(MARKER) && !stderr.contains(MARKER),
+                    "{args:?} (json: {json}) printed a secret:\n{stdout}\n{stderr}"
+                );
+            }
+        }
+    }
+}

@@ -676,9 +676,21 @@ pub struct BackupFileArgs {
 }
 
 #[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line flags"
+)]
 pub struct BackupRestoreArgs {
-    /// The backup file (a path, or a name in the backup folder).
-    pub backup: PathBuf,
+    /// The backup file (a path, or a name in the backup folder, or `latest`).
+    #[arg(required_unless_present_any = ["resume", "roll_back"])]
+    pub backup: Option<PathBuf>,
+    /// Finish a restore that was interrupted (its journal is in the backup folder): restore
+    /// the same backup again, writing only what still differs.
+    #[arg(long, conflicts_with_all = ["backup", "roll_back", "only", "onto"])]
+    pub resume: bool,
+    /// Roll an interrupted restore back: restore the pre-restore backup it took.
+    #[arg(long, conflicts_with_all = ["backup", "only", "onto"])]
+    pub roll_back: bool,
     /// Show what would change and write nothing.
     #[arg(long, short = 'n')]
     pub dry_run: bool,

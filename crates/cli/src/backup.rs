@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use k2cse_core::backup::{
-    self, Backup, BackupKind, CurrentRows, Encryption, Manifest, Only, RestorePlan,
+    self, Backup, BackupKind, CurrentRows, Encryption, Manifest, Only, Recovery, RestorePlan,
+    RestoreRun,
 };
 use k2cse_core::secret::Secret;
 use serde_json::json;
@@ -158,7 +159,8 @@ fn create(
         // Said on stderr too, so that --json output stays one document.
         writeln!(
             io::stderr(),
-            "warning: the database was left out of this backup ({reason}); the config file is backed up. Pass --only db or --connection to make that an error."
+            "warning: the database was left out of this backup ({}); the config file is backed up. Pass --only db or --connection to make that an error.",
+            k2cse_core::entry::mask_text(reason)
         )?;
     }
     if !with_db && args.only.is_none() && !ctx.json {
@@ -404,18 +406,68 @@ fn plan_restore(
     Ok((plan, connected))
 }
 
+/// The backup a restore restores: `--resume` / `--roll-back` (the core says which, from the
+/// interrupted restore's journal), else the one named.
+fn restore_source(
+    ctx: &Context,
+    args: &BackupRestoreArgs,
+    run: &RestoreRun<'_>,
+) -> anyhow::Result<PathBuf> {
+    let recovery = if args.resume {
+        Some(Recovery::Finish)
+    } else if args.roll_back {
+        Some(Recovery::RollBack)
+    } else {
+        None
+    };
+    Ok(match (recovery, &args.backup) {
+        (Some(recovery), _) => {
+            let path = run.recovery_backup(recovery)?;
+            let what = match recovery {
+                Recovery::Finish => "finishing the interrupted restore: restoring",
+                Recovery::RollBack => {
+                    "rolling the interrupted restore back: restoring its pre-restore backup"
+                }
+            };
+            writeln!(io::stderr(), "{what} {}", path.display())?;
+            path
+        }
+        (None, Some(name)) => resolve(ctx, name)?,
+        (None, None) => {
+            return Err(
+                UsageError("name the backup to restore, or --resume / --roll-back".into()).into(),
+            );
+        }
+    })
+}
+
+fn say_resolved(out: &mut dyn io::Write, backup: &Path) -> io::Result<()> {
+    writeln!(
+        out,
+        "The interrupted restore is resolved: the config file and the database rows agree with {}.",
+        backup.display()
+    )
+}
+
 fn restore(
     ctx: &Context,
     args: &BackupRestoreArgs,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
-    let path = resolve(ctx, &args.backup)?;
+    let store = ctx.backup_store();
+    let mut run = RestoreRun::new(&store);
+    let path = restore_source(ctx, args, &run)?;
+    run.check_allowed(&path)?;
     let (plan, mut connected) = plan_restore(ctx, args, &path)?;
     let diff = plan.file_diff(&ctx.keys, ctx.reveal);
     let rows = plan.row_lines(ctx.reveal);
     if !ctx.json {
         for warning in &plan.warnings {
-            writeln!(io::stderr(), "warning: {warning}")?;
+            writeln!(
+                io::stderr(),
+                "warning: {}",
+                k2cse_core::entry::mask_text(warning)
+            )?;
         }
         out.write_all(diff.as_bytes())?;
         if !rows.is_empty() {
@@ -437,13 +489,19 @@ fn restore(
         })
     };
     if plan.is_empty() || args.dry_run {
+        let settled = !args.dry_run && run.settle_unchanged(&plan);
         if ctx.json {
-            write_json(out, &json_plan())?;
+            let mut value = json_plan();
+            value["recovered"] = json!(settled);
+            write_json(out, &value)?;
         } else if plan.is_empty() {
             writeln!(
                 out,
                 "Nothing to restore: the current state already matches the backup."
             )?;
+            if settled {
+                say_resolved(out, &path)?;
+            }
         } else {
             writeln!(out, "dry run: nothing written")?;
         }
@@ -454,42 +512,24 @@ fn restore(
     }
     let steps = Steps::new(!ctx.json, 2);
     steps.step("backing up the current state, then restoring");
-    let store = ctx.backup_store();
     let auto_encryption = crate::secrets::backup_passphrase(false, false)?.map(encryption_for);
-    // Written before anything changes, removed when the restore has ended (done or rolled
-    // back): still there at the next run, it says the restore was interrupted.
-    let journal = backup::RestoreJournal::begin(&store, &path)?;
-    let result = match connected.as_mut() {
+    let recovering = run.interrupted().is_some();
+    // Journaled in the core: an interruption is resolved by --resume or --roll-back.
+    let report = match connected.as_mut() {
         Some(c) => {
             c.runtime
-                .block_on(plan.execute(Some(&mut c.db), &store, auto_encryption.as_ref()))
+                .block_on(run.execute(&plan, Some(&mut c.db), auto_encryption.as_ref()))
         }
         None => tokio::runtime::Builder::new_current_thread()
             .build()
             .context("starting the async runtime")?
-            .block_on(plan.execute(None, &store, auto_encryption.as_ref())),
-    };
-    let report = match result {
-        Ok(report) => {
-            journal.finish();
-            report
-        }
-        Err(err) => {
-            // A commit whose answer was lost leaves the outcome unknown: the journal stays and
-            // the next run says so. Any other failure rolled everything back.
-            if !matches!(
-                &err,
-                k2cse_core::Error::Backup(k2cse_core::backup::BackupError::CommitUnknown { .. })
-            ) {
-                journal.finish();
-            }
-            return Err(err.into());
-        }
-    };
+            .block_on(run.execute(&plan, None, auto_encryption.as_ref())),
+    }?;
     drop(steps);
     if ctx.json {
         let mut value = json_plan();
         value["report"] = serde_json::to_value(&report)?;
+        value["recovered"] = json!(recovering);
         write_json(out, &value)?;
     } else {
         for file in &report.files {
@@ -507,6 +547,9 @@ fn restore(
             "the state before the restore is in {}",
             report.pre_restore_backup.display()
         )?;
+        if recovering {
+            say_resolved(out, &path)?;
+        }
     }
     Ok(Outcome::Ok)
 }

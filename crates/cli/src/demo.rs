@@ -178,7 +178,9 @@ fn backup_tour(
     crate::backup::run(
         ctx,
         BackupCommand::Restore(BackupRestoreArgs {
-            backup: "latest".into(),
+            backup: Some("latest".into()),
+            resume: false,
+            roll_back: false,
             dry_run: false,
             only: Some(crate::args::OnlyArg::File),
             yes: true,

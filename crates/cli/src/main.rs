@@ -140,11 +140,19 @@ fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
     } else {
         1
     };
+    // Messages may quote connection-string text (a value that does not parse, a refused
+    // --connection, a TOML line): secrets are masked by the core's one function. Usage errors
+    // are the CLI's own words about the arguments' shape (`KEY=VALUE`), never their values.
+    let message = if err.downcast_ref::<UsageError>().is_some() {
+        chain(err)
+    } else {
+        k2cse_core::entry::mask_text(&chain(err))
+    };
     if json {
         let value = serde_json::json!({
             "schema": "k2cse.error/1",
             "error": {
-                "message": chain(err),
+                "message": message,
                 "exit_code": code,
                 "location": core.and_then(k2cse_core::Error::location),
                 "findings": match core {
@@ -155,7 +163,7 @@ fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
         });
         let _ = writeln!(out, "{value:#}");
     } else {
-        let _ = writeln!(io::stderr(), "error: {}", chain(err));
+        let _ = writeln!(io::stderr(), "error: {message}");
     }
     code
 }

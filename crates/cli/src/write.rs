@@ -352,7 +352,8 @@ fn values(args: &ValueArgs) -> anyhow::Result<Values> {
             return Err(UsageError(format!("{pair:?} is not KEY=VALUE")).into());
         };
         if key.trim().is_empty() {
-            return Err(UsageError(format!("{pair:?} has an empty key")).into());
+            // Not echoed: what follows the `=` may be a secret.
+            return Err(UsageError("an argument has an empty key (`=...`)".into()).into());
         }
         values.push((key.trim().to_owned(), value.to_owned()));
     }

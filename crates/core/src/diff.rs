@@ -88,8 +88,17 @@ fn mask(
         let Some(a) = element.attr(source, "connectionString") else {
             continue;
         };
-        let (Ok(cs), Ok(mapped)) = (&entry.parsed, attr::decode_mapped(&source[a.value.clone()]))
-        else {
+        let Ok(cs) = &entry.parsed else {
+            // A value that does not parse is often a password holding an unquoted `;`: the
+            // core's lenient masking hides the secret and the rest of it.
+            let raw = &source[a.value.clone()];
+            let masked = crate::entry::masked(raw, None, |_| true);
+            if masked != raw {
+                edits.push((a.value.clone(), masked));
+            }
+            continue;
+        };
+        let Ok(mapped) = attr::decode_mapped(&source[a.value.clone()]) else {
             continue;
         };
         for pair in cs.pairs() {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use k2cse_core::Error;
 use k2cse_core::backup::{
-    self, Backup, BackupError, BackupKind, BackupStore, CurrentRows, Encryption, Only, RestorePlan,
+    self, Backup, BackupError, BackupKind, BackupStore, CurrentRows, Encryption, Only, Recovery,
+    RestorePlan, RestoreRun,
 };
 use k2cse_core::db::{Credentials, Database, RawRow, StoredValue, TableShape, Target, TokenWrite};
 use k2cse_core::protect::KeyStore;
@@ -505,6 +506,92 @@ async fn a_restore_whose_commit_answer_is_lost_is_finished_by_running_it_again()
             open_db(&sim).await.0.raw_rows().await.unwrap(),
             s.original_rows,
             "{drop:?}"
+        );
+    }
+}
+
+/// Plans restoring the backup at `path` into the simulated database.
+async fn plan_path(path: &Path, db: &mut Database, target: &Target) -> RestorePlan {
+    let backup = backup::open(path, None).unwrap();
+    RestorePlan::new(
+        path,
+        &backup,
+        None,
+        None,
+        Some(CurrentRows {
+            rows: db.raw_rows().await.unwrap(),
+            server: target.server(),
+            database: "K2".into(),
+            shape: db.status().shape.clone(),
+        }),
+    )
+    .unwrap()
+}
+
+/// A restore interrupted after the file was renamed and before the rows were committed (the
+/// connection dropped at the commit) is found at the next run and finished, or rolled back:
+/// file and rows then agree, and the journal is gone.
+#[tokio::test]
+async fn an_interrupted_restore_is_finished_or_rolled_back_at_the_next_run() {
+    for recovery in [Recovery::Finish, Recovery::RollBack] {
+        let sim = Simulator::start(SimConfig::default()).unwrap();
+        let (mut db, target) = open_db(&sim).await;
+        let s = backed_up_then_broken(&sim, &mut db, &target).await;
+        let broken_file = std::fs::read(&s.config).unwrap();
+        let broken_rows = db.raw_rows().await.unwrap();
+        let plan = plan_for(&s, &mut db, &target, None).await;
+        sim.set_faults(Faults {
+            drop_at_commit: Some(k2cse_mssql_sim::CommitDrop::BeforeCommitting),
+            ..Faults::default()
+        });
+        let mut run = RestoreRun::new(&s.store);
+        assert!(run.interrupted().is_none());
+        let err = run.execute(&plan, Some(&mut db), None).await.unwrap_err();
+        sim.set_faults(Faults::default());
+        assert!(
+            matches!(err, Error::Backup(BackupError::CommitUnknown { .. })),
+            "{err}"
+        );
+        // File restored, rows not: apart.
+        assert_eq!(std::fs::read(&s.config).unwrap(), s.original_file);
+        let (mut db, _) = open_db(&sim).await;
+        assert_eq!(db.raw_rows().await.unwrap(), broken_rows);
+
+        // The next run.
+        let mut next = RestoreRun::new(&s.store);
+        let found = next.interrupted().expect("the journal is found").clone();
+        assert!(found.message().contains("--resume"), "{}", found.message());
+        assert!(found.pre_restore.is_some());
+        // Another backup is refused while it is pending.
+        let other = s.store.dir().join("other.k2cse.tar");
+        assert!(matches!(
+            next.check_allowed(&other),
+            Err(Error::Backup(BackupError::RestorePending { .. }))
+        ));
+        let path = next.recovery_backup(recovery).unwrap();
+        let plan = plan_path(&path, &mut db, &target).await;
+        if recovery == Recovery::Finish {
+            // Only what still differs: the rows (the file is already restored).
+            assert!(plan.files.iter().all(|f| !f.is_changed()));
+        }
+        next.execute(&plan, Some(&mut db), None).await.unwrap();
+        let (expected_file, expected_rows) = match recovery {
+            Recovery::Finish => (&s.original_file, &s.original_rows),
+            Recovery::RollBack => (&broken_file, &broken_rows),
+        };
+        assert_eq!(
+            &std::fs::read(&s.config).unwrap(),
+            expected_file,
+            "{recovery:?}"
+        );
+        assert_eq!(
+            &open_db(&sim).await.0.raw_rows().await.unwrap(),
+            expected_rows,
+            "{recovery:?}"
+        );
+        assert!(
+            backup::interrupted(&s.store).is_none(),
+            "{recovery:?}: the journal is gone"
         );
     }
 }

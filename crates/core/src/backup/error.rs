@@ -134,6 +134,16 @@ pub enum BackupError {
         target: PathBuf,
     },
 
+    /// An earlier restore of this config was interrupted: it must be finished or rolled back
+    /// before another backup is restored.
+    #[error("{}: not restored: {message}", path.display())]
+    RestorePending {
+        /// The backup asked for.
+        path: PathBuf,
+        /// The interrupted restore, and what to run.
+        message: String,
+    },
+
     /// The backup holds nothing that this restore is asked to restore.
     #[error("{}: {message}", path.display())]
     NothingToRestore {

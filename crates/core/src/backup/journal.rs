@@ -29,20 +29,15 @@ pub struct InterruptedRestore {
 impl InterruptedRestore {
     /// What to tell the user.
     pub fn message(&self) -> String {
-        let roll_back = self.pre_restore.as_ref().map_or_else(
-            || "no pre-restore backup was found, so nothing was changed yet".to_owned(),
-            |p| {
-                format!(
-                    "or roll it back with `k2cse backup restore {} --yes`",
-                    p.display()
-                )
-            },
-        );
+        let roll_back = if self.pre_restore.is_some() {
+            ", or roll it back with `k2cse backup restore --roll-back --yes`"
+        } else {
+            " (it took no pre-restore backup, so it changed nothing yet)"
+        };
         format!(
-            "a restore of {} started {} did not finish: the config file and the database rows may not match. Finish it with `k2cse backup restore {} --yes` (it shows what still differs), {roll_back}",
+            "a restore of {} started {} did not finish: the config file and the database rows may not match. Finish it with `k2cse backup restore --resume --yes` (it writes only what still differs){roll_back}",
             self.backup.display(),
             self.started,
-            self.backup.display()
         )
     }
 }
@@ -71,17 +66,7 @@ impl RestoreJournal {
                 .unwrap_or_default(),
             pre_restore: None,
         };
-        let json = serde_json::to_vec_pretty(&record)
-            .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path).map_err(|e| Error::io(&path, e))?;
-        file.write_all(&json)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(&path, e))?;
-        sync_dir(store.dir());
+        write_record(&path, &record)?;
         Ok(Self { path })
     }
 
@@ -90,6 +75,37 @@ impl RestoreJournal {
         // Best effort: a journal left behind only causes a message at the next run.
         let _ = fs::remove_file(&self.path);
     }
+
+    /// This restore was rolled back, but an earlier interrupted one is still pending: its
+    /// record goes back in place of this one.
+    pub(super) fn restore_record(self, earlier: &InterruptedRestore) {
+        let _ = write_record(&self.path, earlier);
+    }
+}
+
+/// Removes `store`'s journal (the interrupted restore is resolved).
+pub(super) fn remove(store: &BackupStore) {
+    let path = journal_path(store);
+    let _ = fs::remove_file(&path);
+    sync_dir(store.dir());
+}
+
+/// Writes a journal record durably (flushed, then the folder synced).
+fn write_record(path: &Path, record: &InterruptedRestore) -> Result<()> {
+    let json =
+        serde_json::to_vec_pretty(record).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
+    file.write_all(&json)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io(path, e))?;
+    if let Some(dir) = path.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
 }
 
 /// The restore of this store's config that was interrupted, if one was.
@@ -97,6 +113,9 @@ pub fn interrupted(store: &BackupStore) -> Option<InterruptedRestore> {
     let path = journal_path(store);
     let bytes = crate::bounded::read(&path, 64 * 1024, "restore journal").ok()?;
     let mut record: InterruptedRestore = serde_json::from_slice(&bytes).ok()?;
+    if record.pre_restore.as_deref().is_some_and(Path::exists) {
+        return Some(record);
+    }
     // The pre-restore backup that restore took: the newest one of this config, taken after
     // it started (names sort by time).
     let started = record.started.replace(['-', ':'], "");

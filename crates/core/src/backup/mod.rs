@@ -5,12 +5,14 @@
 //! - [`Backup`]: the contents, built from sources or read (and verified) from a file;
 //! - `archive`: the bytes on disk (a tar, optionally inside `age` passphrase encryption);
 //! - [`BackupStore`]: the backup folder next to the config, naming, listing, retention;
-//! - [`RestorePlan`]: what a restore would change, and the restore itself.
+//! - [`RestorePlan`]: what a restore would change, and the restore itself;
+//! - [`RestoreRun`]: a restore under its journal, and the recovery of an interrupted one.
 
 mod archive;
 mod error;
 mod journal;
 mod restore;
+mod run;
 mod store;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +23,7 @@ pub use archive::Encryption;
 pub use error::BackupError;
 pub use journal::{InterruptedRestore, RestoreJournal, interrupted};
 pub use restore::{CurrentRows, DatabaseRestore, FileRestore, Only, RestorePlan, RestoreReport};
+pub use run::{Recovery, RestoreRun};
 pub use store::{BackupStore, StoredBackup};
 pub use store::{
     DEFAULT_KEEP, DIR_NAME, check_trusted_file, config_tag, is_encrypted_file, open, save_to,

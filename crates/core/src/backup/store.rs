@@ -370,9 +370,21 @@ fn check_owner_and_mode(path: &Path, metadata: &fs::Metadata, what: &str) -> Res
     }
 }
 
-/// On Windows the folder k2cse creates gets a protected DACL (see `platform`); reading a
-/// folder's ACL back is left to `platform` and not checked here.
-#[cfg(not(unix))]
+/// On Windows: the owner and the DACL, read by `platform` and judged by `platform::acl`.
+#[cfg(windows)]
+fn check_owner_and_mode(path: &Path, _: &fs::Metadata, what: &str) -> Result<()> {
+    match crate::platform::untrusted_on_windows(path, what) {
+        Some(why) => Err(BackupError::Untrusted {
+            path: path.to_owned(),
+            why,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Neither Unix nor Windows: no ownership model to check.
+#[cfg(not(any(unix, windows)))]
 #[allow(
     clippy::unnecessary_wraps,
     reason = "the signature of the Unix check, which can fail"

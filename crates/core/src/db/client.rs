@@ -10,6 +10,7 @@ use tiberius::{AuthMethod, Client, Config, EncryptionLevel, Row};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt as _};
 
+use super::bounded_stream::{self, BoundedStream};
 use super::shape::TableShape;
 use super::target::{Authentication, Encryption, Target};
 use super::{DbError, KeyStatus, Status, Token, TokenValue, sql};
@@ -40,7 +41,7 @@ pub struct TokenWrite {
 
 /// An open connection.
 pub struct Database {
-    pub(super) client: Client<Compat<TcpStream>>,
+    pub(super) client: Conn,
     pub(super) target: Target,
     status: Status,
 }
@@ -54,7 +55,8 @@ impl std::fmt::Debug for Database {
     }
 }
 
-type Conn = Client<Compat<TcpStream>>;
+/// tiberius over a TCP stream whose replies are capped (see [`bounded_stream`]).
+type Conn = Client<Compat<BoundedStream<TcpStream>>>;
 
 impl Database {
     /// Connects, logs in, sets the session up, checks this is a K2 database and opens the key
@@ -551,7 +553,7 @@ async fn login(target: &Target, config: Config) -> Result<Conn, DbError> {
                 })?
         };
         let _ = tcp.set_nodelay(true);
-        match Box::pin(Client::connect(config.clone(), tcp.compat_write())).await {
+        match Box::pin(Client::connect(config.clone(), capped(tcp))).await {
             Err(tiberius::error::Error::Routing { host, port }) => {
                 let mut routed = config.clone();
                 routed.host(&host);
@@ -563,7 +565,7 @@ async fn login(target: &Target, config: Config) -> Result<Conn, DbError> {
                             server: format!("{host},{port}"),
                             message: e.to_string(),
                         })?;
-                Box::pin(Client::connect(routed, tcp.compat_write()))
+                Box::pin(Client::connect(routed, capped(tcp)))
                     .await
                     .map_err(|e| connect_error(target, &e, true))
             }
@@ -581,10 +583,28 @@ async fn login(target: &Target, config: Config) -> Result<Conn, DbError> {
     })?
 }
 
+/// The TCP stream as tiberius gets it: replies capped at [`bounded_stream::REPLY_CAP`].
+fn capped(tcp: TcpStream) -> Compat<BoundedStream<TcpStream>> {
+    BoundedStream::new(tcp, bounded_stream::REPLY_CAP).compat_write()
+}
+
+/// The error for a reply over the cap, if `message` (tiberius's I/O error text) is one.
+fn reply_too_large(target: &Target, message: &str) -> Option<DbError> {
+    bounded_stream::is_over_cap(message).then(|| DbError::ReplyTooLarge {
+        server: target.server(),
+        cap_mib: bounded_stream::REPLY_CAP / (1024 * 1024),
+    })
+}
+
 /// `logging_in`: the TCP connection stands and the TLS/login exchange failed (rather than
 /// SQL Browser or the connection itself).
 fn connect_error(target: &Target, e: &tiberius::error::Error, logging_in: bool) -> DbError {
     use tiberius::error::Error as E;
+    if let E::Io { message, .. } = e
+        && let Some(too_large) = reply_too_large(target, message)
+    {
+        return too_large;
+    }
     let server = target.server();
     match e {
         E::Server(token) => DbError::Login {
@@ -701,13 +721,19 @@ pub(super) async fn round_trip<T>(
             code: token.code(),
             message: token.message().to_owned(),
         }),
-        Ok(Err(e)) if e.to_string().contains("timed out") || e.to_string().contains("timeout") => {
-            Err(DbError::Timeout {
-                what,
-                after: target.command_timeout,
+        Ok(Err(e)) => {
+            let message = e.to_string();
+            Err(if let Some(too_large) = reply_too_large(target, &message) {
+                too_large
+            } else if message.contains("timed out") || message.contains("timeout") {
+                DbError::Timeout {
+                    what,
+                    after: target.command_timeout,
+                }
+            } else {
+                DbError::Client(message)
             })
         }
-        Ok(Err(e)) => Err(DbError::Client(e.to_string())),
     }
 }
 

@@ -100,6 +100,18 @@ pub enum DbError {
         after: Duration,
     },
 
+    /// The server's reply grew past what k2cse lets a server make it buffer (a hostile or
+    /// broken endpoint: K2's configuration table is a few hundred KiB at most).
+    #[error(
+        "{server}: the server's reply exceeds {cap_mib} MiB, more than any K2 configuration table needs; the connection was closed (is this a SQL Server, and the right one?)"
+    )]
+    ReplyTooLarge {
+        /// Server.
+        server: String,
+        /// The cap, in MiB.
+        cap_mib: u64,
+    },
+
     /// Anything else tiberius reports (protocol, I/O after connecting).
     #[error("{0}")]
     Client(String),

@@ -3,6 +3,7 @@
 //!
 //! - [`target`]: where to connect, from an ADO.NET connection string;
 //! - [`client`]: the connection, the key stack, reads and transactional writes;
+//! - `bounded_stream`: the cap on what a server reply may make the client buffer;
 //! - [`sql`]: every statement sent, parameterized;
 //! - `snapshot`: rows exactly as stored, for backups, and their restore in one transaction;
 //! - [`link`]: which token holds which entry (mapping file, defaults, discovery), drift, and
@@ -11,6 +12,7 @@
 //! Everything is `async` and runtime-agnostic in the sense that the crate never creates a
 //! runtime: front ends run these futures on theirs (tokio, for the TCP stream).
 
+mod bounded_stream;
 mod client;
 mod error;
 pub mod link;

@@ -132,16 +132,27 @@ pub fn display_any(value: &str, reveal: bool) -> String {
 }
 
 /// Masks `key=value` segments whose key looks secret, and URL user-info, in text that does not
-/// parse.
+/// parse. Text that does not parse is often a password holding an unquoted `;` (or an
+/// unterminated quote): the segments without a `=` that follow a secret are the rest of it,
+/// and are masked with it.
 fn mask_leniently(value: &str) -> String {
-    value
-        .split(';')
-        .map(|segment| match segment.split_once('=') {
-            Some((key, _)) if schema::looks_secret(key.trim()) => format!("{key}={MASK}"),
-            _ => mask_url_userinfo(segment),
-        })
-        .collect::<Vec<_>>()
-        .join(";")
+    let mut out: Vec<String> = Vec::new();
+    let mut in_secret = false;
+    for segment in value.split(';') {
+        match segment.split_once('=') {
+            Some((key, _)) if schema::looks_secret(key.trim()) => {
+                in_secret = true;
+                out.push(format!("{key}={MASK}"));
+            }
+            Some(_) => {
+                in_secret = false;
+                out.push(mask_url_userinfo(segment));
+            }
+            None if in_secret => {}
+            None => out.push(mask_url_userinfo(segment)),
+        }
+    }
+    out.join(";")
 }
 
 /// `text` with the passwords of URLs' user-info masked.

@@ -2,6 +2,7 @@
 //! owner-only folders, and where an installed K2 server lives. Windows gets its own calls
 //! (`windows.rs`); elsewhere the `std` equivalents or nothing.
 
+pub(crate) mod acl;
 #[cfg(windows)]
 mod windows;
 
@@ -33,6 +34,27 @@ pub(crate) fn restrict_to_owner(dir: &Path) -> io::Result<()> {
     {
         let _ = dir;
         Ok(())
+    }
+}
+
+/// Why the Windows folder or file `path` could hold something planted by another user (its
+/// owner is not this user, Administrators or SYSTEM, or its DACL lets Everyone, Users or
+/// Authenticated Users write), or `None`. Security that cannot be read is not trusted.
+#[cfg(windows)]
+pub(crate) fn untrusted_on_windows(path: &Path, what: &str) -> Option<String> {
+    let sddl = match windows::owner_and_dacl_sddl(path) {
+        Ok(sddl) => sddl,
+        Err(e) => return Some(format!("the security of {what} cannot be read ({e})")),
+    };
+    let me = match windows::current_user_sid() {
+        Ok(me) => me,
+        Err(e) => return Some(format!("the current user cannot be identified ({e})")),
+    };
+    match acl::parse_sddl(&sddl) {
+        Some(security) => acl::untrusted_reason(&security, &me, what),
+        None => Some(format!(
+            "the security of {what} cannot be understood ({sddl})"
+        )),
     }
 }
 

@@ -15,8 +15,8 @@ use windows_sys::Win32::Security::Authorization::{
     ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
 };
 use windows_sys::Win32::Security::{
-    DACL_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
-    SetFileSecurityW,
+    DACL_SECURITY_INFORMATION, OBJECT_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
+    PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, SetFileSecurityW,
 };
 use windows_sys::Win32::Storage::FileSystem::{REPLACEFILE_WRITE_THROUGH, ReplaceFileW};
 use windows_sys::Win32::System::Registry::{
@@ -191,26 +191,28 @@ fn string_value(key: HKEY, subkey: &[u16], value: &str) -> Option<String> {
 /// The DACL of `path` in SDDL, for tests to check what [`restrict_to_owner`] set.
 #[cfg(test)]
 fn dacl_sddl(path: &Path) -> io::Result<String> {
+    security_sddl(path, DACL_SECURITY_INFORMATION)
+}
+
+/// The owner and DACL of `path` in SDDL (`O:...D:...`), for the backup folder check.
+pub fn owner_and_dacl_sddl(path: &Path) -> io::Result<String> {
+    security_sddl(path, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION)
+}
+
+/// The parts `info` of `path`'s security descriptor, in SDDL.
+fn security_sddl(path: &Path, info: OBJECT_SECURITY_INFORMATION) -> io::Result<String> {
     use windows_sys::Win32::Security::Authorization::ConvertSecurityDescriptorToStringSecurityDescriptorW;
     use windows_sys::Win32::Security::GetFileSecurityW;
     let path_w = wide(path);
     let mut needed = 0u32;
     // SAFETY: a null buffer of length 0 asks for the size in `needed`.
-    unsafe {
-        GetFileSecurityW(
-            path_w.as_ptr(),
-            DACL_SECURITY_INFORMATION,
-            ptr::null_mut(),
-            0,
-            &raw mut needed,
-        )
-    };
+    unsafe { GetFileSecurityW(path_w.as_ptr(), info, ptr::null_mut(), 0, &raw mut needed) };
     let mut buffer = vec![0u8; needed as usize];
     // SAFETY: `buffer` has the `needed` bytes asked for.
     if unsafe {
         GetFileSecurityW(
             path_w.as_ptr(),
-            DACL_SECURITY_INFORMATION,
+            info,
             buffer.as_mut_ptr().cast(),
             needed,
             &raw mut needed,
@@ -226,7 +228,7 @@ fn dacl_sddl(path: &Path) -> io::Result<String> {
         ConvertSecurityDescriptorToStringSecurityDescriptorW(
             buffer.as_mut_ptr().cast(),
             SDDL_REVISION_1,
-            DACL_SECURITY_INFORMATION,
+            info,
             &raw mut text,
             &raw mut len,
         )
@@ -239,6 +241,51 @@ fn dacl_sddl(path: &Path) -> io::Result<String> {
     // SAFETY: allocated by the conversion above.
     unsafe { LocalFree(text.cast()) };
     Ok(sddl.trim_end_matches('\0').to_owned())
+}
+
+/// The SID of the user this process runs as (`S-1-5-21-...`).
+pub fn current_user_sid() -> io::Result<String> {
+    use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
+    use windows_sys::Win32::Security::{GetTokenInformation, TOKEN_USER, TokenUser};
+    // `GetCurrentProcessToken()`: a pseudo-handle (-4) for the process token, valid for
+    // queries since Windows 8, never closed.
+    let token = -4isize as windows_sys::Win32::Foundation::HANDLE;
+    let mut needed = 0u32;
+    // SAFETY: a null buffer of length 0 asks for the size in `needed`.
+    unsafe { GetTokenInformation(token, TokenUser, ptr::null_mut(), 0, &raw mut needed) };
+    // u64 elements: the buffer is aligned for TOKEN_USER.
+    let mut buffer = vec![0u64; (needed as usize).div_ceil(8)];
+    // SAFETY: `buffer` has at least the `needed` bytes asked for.
+    if unsafe {
+        GetTokenInformation(
+            token,
+            TokenUser,
+            buffer.as_mut_ptr().cast(),
+            needed,
+            &raw mut needed,
+        )
+    } == 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the call filled `buffer` with a TOKEN_USER, aligned (u64 buffer).
+    let user = unsafe { &*buffer.as_ptr().cast::<TOKEN_USER>() };
+    let mut text: *mut u16 = ptr::null_mut();
+    // SAFETY: `user.User.Sid` points into `buffer`, alive here; `text` is LocalAlloc'd.
+    if unsafe { ConvertSidToStringSidW(user.User.Sid, &raw mut text) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a NUL-terminated string from the conversion, read up to its NUL, freed once.
+    let sid = unsafe {
+        let mut len = 0;
+        while *text.add(len) != 0 {
+            len += 1;
+        }
+        String::from_utf16_lossy(std::slice::from_raw_parts(text, len))
+    };
+    // SAFETY: allocated by the conversion above.
+    unsafe { LocalFree(text.cast()) };
+    Ok(sid)
 }
 
 #[cfg(test)]
@@ -259,6 +306,23 @@ mod tests {
         std::fs::write(&replacement, "first").unwrap();
         replace_file(&replacement, &missing).unwrap();
         assert_eq!(std::fs::read_to_string(&missing).unwrap(), "first");
+    }
+
+    #[test]
+    fn a_folder_k2cse_creates_passes_its_own_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let private = dir.path().join("k2cse-backups");
+        std::fs::create_dir(&private).unwrap();
+        restrict_to_owner(&private).unwrap();
+        let me = current_user_sid().unwrap();
+        assert!(me.starts_with("S-1-"), "{me}");
+        let sddl = owner_and_dacl_sddl(&private).unwrap();
+        let security = super::super::acl::parse_sddl(&sddl).unwrap();
+        assert_eq!(
+            super::super::acl::untrusted_reason(&security, &me, "the folder"),
+            None,
+            "{sddl}"
+        );
     }
 
     #[test]
