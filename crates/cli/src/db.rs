@@ -9,6 +9,7 @@ use k2cse_core::db::{
     TokenWrite,
 };
 use k2cse_core::entry::{display_any, schema::looks_secret};
+use k2cse_core::report::{DbWriteReport, Schema as _, TokenSkipped, TokenWritten, WriteReport};
 use serde_json::{Value, json};
 
 use crate::args::{DbCommand, DbOptions, MappingOption};
@@ -148,10 +149,7 @@ pub fn run(ctx: &Context, command: DbCommand, out: &mut dyn io::Write) -> anyhow
             let changes = db::link::pull_changes(&drifts, &a.entries);
             if changes.is_empty() {
                 if ctx.json {
-                    write_json(
-                        out,
-                        &json!({ "schema": "k2cse.write/1", "dry_run": a.write.dry_run, "changed": false, "files": [] }),
-                    )?;
+                    write_json(out, &WriteReport::unchanged(a.write.dry_run).document())?;
                 } else {
                     writeln!(
                         out,
@@ -373,7 +371,17 @@ fn set(
     if ctx.json {
         write_json(
             out,
-            &json!({ "schema": "k2cse.db-write/1", "dry_run": a.dry_run, "writes": [{ "action": action, "token": write.token, "encrypted": encrypt }], "backup": backup }),
+            &DbWriteReport {
+                dry_run: a.dry_run,
+                writes: vec![TokenWritten {
+                    action,
+                    token: &write.token,
+                    encrypted: encrypt,
+                }],
+                skipped_missing: Vec::new(),
+                backup: backup.as_deref(),
+            }
+            .document(),
         )?;
     } else {
         let verb = if a.dry_run { "Would" } else { "Did" };
@@ -536,18 +544,26 @@ fn push(
         }
     };
     if ctx.json {
-        let writes: Vec<_> = plan
-            .iter()
-            .map(|w| json!({ "action": action(w), "token": w.token, "encrypted": w.encrypt }))
-            .collect();
-        let skipped: Vec<_> = skipped
-            .iter()
-            .map(|d| json!({ "entry": d.link.entry, "token": d.link.token }))
-            .collect();
-        write_json(
-            out,
-            &json!({ "schema": "k2cse.db-write/1", "dry_run": a.dry_run, "writes": writes, "skipped_missing": skipped, "backup": backup }),
-        )?;
+        let report = DbWriteReport {
+            dry_run: a.dry_run,
+            writes: plan
+                .iter()
+                .map(|w| TokenWritten {
+                    action: action(w),
+                    token: &w.token,
+                    encrypted: w.encrypt,
+                })
+                .collect(),
+            skipped_missing: skipped
+                .iter()
+                .map(|d| TokenSkipped {
+                    entry: &d.link.entry,
+                    token: d.link.token.as_deref(),
+                })
+                .collect(),
+            backup: backup.as_deref(),
+        };
+        write_json(out, &report.document())?;
         return Ok(Outcome::Ok);
     }
     if plan.is_empty() {

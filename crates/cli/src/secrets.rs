@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use k2cse_core::credentials::{Keyring, SecretKind};
 use k2cse_core::db::{Authentication, Credentials, Target};
+use k2cse_core::report::{Schema as _, SecretReport};
 use k2cse_core::secret::Secret;
 use serde_json::json;
 
@@ -227,7 +228,14 @@ pub fn run(
             if ctx.json {
                 write_json(
                     out,
-                    &json!({ "schema": "k2cse.secret/1", "action": "set", "kind": kind, "account": account, "store": keyring.name() }),
+                    &SecretReport {
+                        action: "set",
+                        kind,
+                        account: &account,
+                        store: keyring.name(),
+                        deleted: None,
+                    }
+                    .document(),
                 )?;
             } else {
                 writeln!(
@@ -244,7 +252,14 @@ pub fn run(
             if ctx.json {
                 write_json(
                     out,
-                    &json!({ "schema": "k2cse.secret/1", "action": "delete", "kind": kind, "account": account, "deleted": deleted }),
+                    &SecretReport {
+                        action: "delete",
+                        kind,
+                        account: &account,
+                        store: keyring.name(),
+                        deleted: Some(deleted),
+                    }
+                    .document(),
                 )?;
             } else if deleted {
                 writeln!(out, "Deleted {kind} for {account}.")?;

@@ -6,9 +6,9 @@ use std::io::{self, Write as _};
 use anyhow::Context as _;
 use k2cse_core::edit::{Values, read_batch};
 use k2cse_core::lint::LintOptions;
+use k2cse_core::report::{Schema as _, WriteReport};
 use k2cse_core::save::SaveOptions;
 use k2cse_core::{Change, EditSession};
-use serde_json::json;
 
 use crate::args::{Command, PickArgs, ValueArgs, WriteOptions};
 use crate::context::Context;
@@ -162,16 +162,17 @@ fn apply_with(
         if ctx.json {
             write_json(
                 out,
-                &json!({
-                    "schema": "k2cse.write/1",
-                    "dry_run": true,
-                    "changed": session.is_changed(),
-                    "would_refuse": refused,
-                    "diff": diff,
-                    "introduced": check.introduced,
-                    "resolved": check.resolved,
-                    "files": [],
-                }),
+                &WriteReport {
+                    dry_run: true,
+                    changed: session.is_changed(),
+                    would_refuse: refused,
+                    diff: Some(diff),
+                    introduced: &check.introduced,
+                    resolved: &check.resolved,
+                    files: &[],
+                    warning: None,
+                }
+                .document(),
             )?;
         } else {
             out.write_all(diff.as_bytes())?;
@@ -250,17 +251,17 @@ fn report_saved(
     if ctx.json {
         write_json(
             out,
-            &json!({
-                "schema": "k2cse.write/1",
-                "dry_run": false,
-                "changed": !saved.is_empty(),
-                "would_refuse": false,
-                "diff": null,
-                "introduced": check.introduced,
-                "resolved": check.resolved,
-                "files": saved,
-                "warning": warning,
-            }),
+            &WriteReport {
+                dry_run: false,
+                changed: !saved.is_empty(),
+                would_refuse: false,
+                diff: None,
+                introduced: &check.introduced,
+                resolved: &check.resolved,
+                files: saved,
+                warning,
+            }
+            .document(),
         )?;
     } else {
         report_check(out, check)?;

@@ -12,7 +12,8 @@
 //! - [`save`]: atomic writes with backups and lost-update protection;
 //! - [`backup`]: backups of the file and the database rows, verification, restore;
 //! - [`db`]: the K2 database's configuration tokens, over TDS, and their drift from the file;
-//! - [`credentials`]: secrets kept in the OS keyring.
+//! - [`credentials`]: secrets kept in the OS keyring;
+//! - [`report`]: the JSON documents front ends emit, one typed struct per schema.
 //!
 //! The crate prints nothing and owns no runtime; it returns data and [`Error`]s.
 
@@ -31,6 +32,7 @@ mod filelock;
 pub mod lint;
 pub mod platform;
 pub mod protect;
+pub mod report;
 pub mod sample;
 pub mod save;
 pub mod secret;

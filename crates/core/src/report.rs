@@ -1,0 +1,167 @@
+//! The JSON documents front ends emit about what a use case did, one typed struct per schema.
+//!
+//! A schema emitted by several commands (`k2cse.write/1` by every file write and by `db pull`,
+//! `k2cse.db-write/1` by `db set` and `db push`, `k2cse.secret/1` by `secret set` and
+//! `secret delete`) is built from one struct, so that its field set cannot drift from one
+//! command to the next: a field that does not apply is `null` (or empty), never left out.
+//! Each document is serialised through [`Document`], which puts its `schema` name first.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::credentials::SecretKind;
+use crate::lint::Diagnostic;
+use crate::save::SavedFile;
+
+/// A report with a fixed schema name.
+pub trait Schema: Serialize {
+    /// The `schema` field of the document, such as `k2cse.write/1`.
+    const NAME: &'static str;
+
+    /// The document to serialise: `{"schema": NAME, ...fields}`.
+    fn document(&self) -> Document<'_, Self>
+    where
+        Self: Sized,
+    {
+        Document {
+            schema: Self::NAME,
+            body: self,
+        }
+    }
+}
+
+/// A report with its `schema` field first.
+#[derive(Debug, Serialize)]
+pub struct Document<'a, T> {
+    schema: &'static str,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// `k2cse.write/1`: what a write to the config file did (or, with `dry_run`, would do).
+#[derive(Debug, Serialize)]
+pub struct WriteReport<'a> {
+    /// Whether nothing was written on purpose.
+    pub dry_run: bool,
+    /// Whether the changes change the file.
+    pub changed: bool,
+    /// With `dry_run`: whether a real run would be refused for introducing lint errors.
+    pub would_refuse: bool,
+    /// With `dry_run`: the unified diff.
+    pub diff: Option<String>,
+    /// Findings the changes introduce.
+    pub introduced: &'a [Diagnostic],
+    /// Findings the changes make go away.
+    pub resolved: &'a [Diagnostic],
+    /// The files written, each with its backup.
+    pub files: &'a [SavedFile],
+    /// The loud warning after a save that changed the section's encryption.
+    pub warning: Option<&'a str>,
+}
+
+impl WriteReport<'_> {
+    /// The report of a write that had nothing to change (`db pull` with everything in sync).
+    #[must_use]
+    pub fn unchanged(dry_run: bool) -> Self {
+        WriteReport {
+            dry_run,
+            changed: false,
+            would_refuse: false,
+            diff: None,
+            introduced: &[],
+            resolved: &[],
+            files: &[],
+            warning: None,
+        }
+    }
+}
+
+impl Schema for WriteReport<'_> {
+    const NAME: &'static str = "k2cse.write/1";
+}
+
+/// One token write of a [`DbWriteReport`].
+#[derive(Debug, Serialize)]
+pub struct TokenWritten<'a> {
+    /// `update` or `create`.
+    pub action: &'static str,
+    /// The token's name.
+    pub token: &'a str,
+    /// Whether the value is stored encrypted.
+    pub encrypted: bool,
+}
+
+/// An entry left out of a push because its token does not exist.
+#[derive(Debug, Serialize)]
+pub struct TokenSkipped<'a> {
+    /// The entry's name.
+    pub entry: &'a str,
+    /// The token it is linked to (none when the entry has no link).
+    pub token: Option<&'a str>,
+}
+
+/// `k2cse.db-write/1`: what a write to the database's tokens did (or would do).
+#[derive(Debug, Serialize)]
+pub struct DbWriteReport<'a> {
+    /// Whether nothing was written on purpose.
+    pub dry_run: bool,
+    /// The token writes.
+    pub writes: Vec<TokenWritten<'a>>,
+    /// Entries whose token does not exist (empty when the command creates tokens).
+    pub skipped_missing: Vec<TokenSkipped<'a>>,
+    /// The automatic backup of the rows (none with a dry run or no backup).
+    pub backup: Option<&'a Path>,
+}
+
+impl Schema for DbWriteReport<'_> {
+    const NAME: &'static str = "k2cse.db-write/1";
+}
+
+/// `k2cse.secret/1`: a secret stored in or deleted from the keyring.
+#[derive(Debug, Serialize)]
+pub struct SecretReport<'a> {
+    /// `set` or `delete`.
+    pub action: &'static str,
+    /// What the secret is for.
+    pub kind: SecretKind,
+    /// The account it belongs to.
+    pub account: &'a str,
+    /// The store's name.
+    pub store: &'static str,
+    /// For `delete`: whether there was a secret to delete (null for `set`).
+    pub deleted: Option<bool>,
+}
+
+impl Schema for SecretReport<'_> {
+    const NAME: &'static str = "k2cse.secret/1";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unchanged_write_has_every_field_of_a_real_one() {
+        let value = serde_json::to_value(WriteReport::unchanged(true).document()).unwrap();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(value["schema"], "k2cse.write/1");
+        for key in [
+            "dry_run",
+            "changed",
+            "would_refuse",
+            "diff",
+            "introduced",
+            "resolved",
+            "files",
+            "warning",
+        ] {
+            assert!(keys.contains(&key), "{key} missing from {keys:?}");
+        }
+    }
+}
