@@ -1,91 +1,20 @@
 //! `k2cse db ...`: the K2 database's configuration tokens, and their drift from the file.
 
 use std::io::{self, BufRead as _};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use k2cse_core::db::{
-    self, Database, DbError, DriftState, KeyStatus, LinkSource, Mapping, Target, Token, TokenValue,
-    TokenWrite,
+    self, DbError, DriftState, KeyStatus, LinkSource, Mapping, Token, TokenValue, TokenWrite,
 };
 use k2cse_core::entry::{display_any, schema::looks_secret};
 use k2cse_core::report::{DbWriteReport, Schema as _, TokenSkipped, TokenWritten, WriteReport};
 use serde_json::{Value, json};
 
 use crate::args::{DbCommand, DbOptions, MappingOption};
+use crate::connection::{Connected, connect};
 use crate::context::Context;
 use crate::render::write_json;
 use crate::{Outcome, UsageError};
-
-/// An open connection and what keeps it alive.
-pub struct Connected {
-    pub runtime: tokio::runtime::Runtime,
-    pub db: Database,
-}
-
-impl Connected {
-    pub fn run<T>(
-        &mut self,
-        f: impl AsyncFnOnce(&mut Database) -> Result<T, DbError>,
-    ) -> anyhow::Result<T> {
-        Ok(self.runtime.block_on(f(&mut self.db))?)
-    }
-}
-
-/// The connection target: `--connection`, or the config's `HostserverDB` entry.
-pub fn target(ctx: &Context, options: &DbOptions) -> anyhow::Result<Target> {
-    let text =
-        match &options.connection {
-            Some(text) => text.clone(),
-            None if ctx.demo => return Err(UsageError(
-                "with --demo the database is simulated; its connection is made by the db commands"
-                    .into(),
-            )
-            .into()),
-            None => {
-                let doc = ctx.load()?;
-                let entry = doc
-                    .entries()?
-                    .into_iter()
-                    .find(|e| e.name.as_str().eq_ignore_ascii_case("HostserverDB"))
-                    .ok_or(DbError::NoConnection)?;
-                entry.value.clone().ok_or(DbError::NoConnection)?
-            }
-        };
-    let mut target = Target::from_connection_string(&text)?;
-    target.trust_server_certificate |= options.trust_server_cert;
-    target.command_timeout = Duration::from_secs(options.timeout.max(1));
-    Ok(target)
-}
-
-pub fn connect(ctx: &Context, options: &DbOptions) -> anyhow::Result<Connected> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    #[cfg(feature = "simulator")]
-    if ctx.demo && options.connection.is_none() {
-        let simulator = if let Some(s) = ctx.simulator.get() {
-            s
-        } else {
-            let started = k2cse_mssql_sim::Simulator::start(k2cse_mssql_sim::SimConfig::default())?;
-            ctx.simulator.get_or_init(|| started)
-        };
-        let target = Target::from_connection_string(&simulator.connection_string())?;
-        let credentials = db::Credentials {
-            sql_password: None,
-            master_key_password: Some(k2cse_core::secret::Secret::new(
-                k2cse_mssql_sim::SAMPLE_MASTER_KEY_PASSWORD,
-            )),
-        };
-        let db = runtime.block_on(Database::connect(&target, &credentials))?;
-        return Ok(Connected { runtime, db });
-    }
-    let target = target(ctx, options)?;
-    let credentials = crate::secrets::credentials(&target);
-    let db = runtime.block_on(Database::connect(&target, &credentials))?;
-    Ok(Connected { runtime, db })
-}
 
 /// Connects, reads every token and compares the config's entries with them.
 fn drifts(
@@ -364,7 +293,8 @@ fn set(
     };
     let mut backup = None;
     if !a.dry_run {
-        backup = crate::backup::before_db_write(ctx, &mut c, &a.db, a.no_backup, "k2cse db set")?;
+        backup =
+            crate::connection::before_db_write(ctx, &mut c, &a.db, a.no_backup, "k2cse db set")?;
         let writes = [write.clone()];
         c.run(async |db| db.write(&writes).await)?;
     }
@@ -533,7 +463,8 @@ fn push(
                 &format!("Write {} token(s) to the database?", plan.len()),
             )?;
         }
-        backup = crate::backup::before_db_write(ctx, &mut c, &a.db, a.no_backup, "k2cse db push")?;
+        backup =
+            crate::connection::before_db_write(ctx, &mut c, &a.db, a.no_backup, "k2cse db push")?;
         c.run(async |db| db.write(&plan).await)?;
     }
     let action = |w: &TokenWrite| {

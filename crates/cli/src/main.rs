@@ -5,6 +5,7 @@
 
 mod args;
 mod backup;
+mod connection;
 mod context;
 mod db;
 mod demo;
@@ -13,6 +14,7 @@ mod progress;
 mod read;
 mod render;
 mod secrets;
+mod terminal;
 mod write;
 
 use std::io::{self, Write as _};

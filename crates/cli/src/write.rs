@@ -76,7 +76,7 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
         Command::Replace(a) => {
             let connection_string = match a.connection_string {
                 Some(text) => text,
-                None => crate::secrets::read_stdin_line("the connection string", a.allow_empty)?,
+                None => crate::terminal::read_stdin_line("the connection string", a.allow_empty)?,
             };
             (
                 vec![picked(
@@ -358,7 +358,7 @@ fn values(args: &ValueArgs) -> anyhow::Result<Values> {
         values.push((key.trim().to_owned(), value.to_owned()));
     }
     if let Some(key) = stdin_key {
-        let value = crate::secrets::read_stdin_line(&format!("the value of {key}"), *allow_empty)?;
+        let value = crate::terminal::read_stdin_line(&format!("the value of {key}"), *allow_empty)?;
         values.push((key.to_owned(), value));
     }
     if let Some(key) = prompt_key {
