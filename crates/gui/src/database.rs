@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use k2cse_core::Change;
 use k2cse_core::backup::{Backup, BackupKind, BackupStore};
-use k2cse_core::credentials::{Keyring, SecretKind};
+use k2cse_core::credentials::SecretKind;
 use k2cse_core::db::{self, Credentials, Database, DbError, Drift, Mapping, Status, Target};
 use k2cse_core::entry::Entry;
+use k2cse_core::policy::{BackupPolicy, Environment, NoPrompt, SecretLookup};
 use k2cse_core::secret::Secret;
 
 use crate::jobs::CancelFlag;
@@ -72,38 +73,24 @@ impl DbSettings {
         Ok(target)
     }
 
+    /// The typed passwords, else the core's lookup chain (environment, then keyring; the
+    /// GUI asks in its Database view, not in a prompt).
     fn credentials(&self, target: &Target) -> Credentials {
-        let keyring = Keyring::platform().ok();
-        let lookup =
-            |typed: &str, var: &str, kind: SecretKind, account: Option<String>| -> Option<Secret> {
-                if !typed.is_empty() {
-                    return Some(Secret::new(typed));
-                }
-                if let Ok(v) = std::env::var(var) {
-                    return Some(Secret::new(v));
-                }
-                keyring.as_ref()?.get(kind, &account?).ok().flatten()
-            };
+        let env = Environment::process();
+        let found = SecretLookup::open(&env, &NoPrompt).credentials(target);
+        let typed = |text: &str| (!text.is_empty()).then(|| Secret::new(text));
         Credentials {
-            sql_password: lookup(
-                &self.sql_password,
-                "K2CSE_SQL_PASSWORD",
-                SecretKind::SqlPassword,
-                target.password_account(),
-            ),
-            master_key_password: lookup(
-                &self.master_key_password,
-                "K2CSE_MASTER_KEY_PASSWORD",
-                SecretKind::MasterKeyPassword,
-                Some(target.master_key_account()),
-            ),
+            sql_password: typed(&self.sql_password).or(found.sql_password),
+            master_key_password: typed(&self.master_key_password).or(found.master_key_password),
         }
     }
 
     /// Stores the typed passwords in the OS keyring.
     pub fn remember(&self) -> Result<String, String> {
         let target = self.target().map_err(|e| e.to_string())?;
-        let keyring = Keyring::platform().map_err(|e| e.to_string())?;
+        let keyring = Environment::process()
+            .keyring()
+            .map_err(|e| e.to_string())?;
         let mut stored = Vec::new();
         if let (false, Some(account)) = (self.sql_password.is_empty(), target.password_account()) {
             keyring
@@ -225,6 +212,7 @@ impl DbSettings {
         only: &[String],
         create: bool,
         backups: &BackupStore,
+        policy: &BackupPolicy,
         cancel: &CancelFlag,
     ) -> Result<DbOutcome, String> {
         let mapping = self.mapping().map_err(|e| e.to_string())?;
@@ -245,8 +233,8 @@ impl DbSettings {
                 let rows = db.raw_rows().await?;
                 let backup = Backup::new(BackupKind::Automatic, "before k2cse-gui database update")
                     .with_database(&server, &before.status.database, &before.status.shape, rows);
-                backups.save(&backup, None)?;
-                backups.prune(k2cse_core::backup::DEFAULT_KEEP)?;
+                backups.save(&backup, policy.encryption.as_ref())?;
+                backups.prune(policy.keep)?;
             }
             db.write(&plan).await?;
             Ok::<_, k2cse_core::Error>(DbOutcome::Pushed {

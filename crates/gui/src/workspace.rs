@@ -268,14 +268,15 @@ impl Workspace {
         })
     }
 
-    /// Saves (backup, atomic replace, lost-update check); the saved state becomes the new base
+    /// Saves with `options` (the core's backup policy: backup, retention, encryption; atomic
+    /// replace, lost-update check); the saved state becomes the new base
     /// and the undo history starts again.
-    pub fn save(&mut self, force: bool) -> k2cse_core::Result<Vec<SavedFile>> {
-        let options = SaveOptions {
-            reason: "k2cse-gui save".into(),
-            ..SaveOptions::default()
-        };
-        let saved = self.session.save(&options, force)?;
+    pub fn save(
+        &mut self,
+        force: bool,
+        options: &SaveOptions,
+    ) -> k2cse_core::Result<Vec<SavedFile>> {
+        let saved = self.session.save(options, force)?;
         self.base = self.session.document().clone();
         self.changes.clear();
         self.redo.clear();

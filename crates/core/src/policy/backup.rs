@@ -26,12 +26,14 @@ impl BackupPolicy {
             None => DEFAULT_KEEP,
             Some(text) => text.trim().parse().map_err(|_| PolicyError::Keep(text))?,
         };
-        Ok(Self::with(
-            env.var(BACKUP_DIR_VAR).map(PathBuf::from),
-            keep,
-            env,
-            secrets,
-        ))
+        Ok(Self::with(Self::dir_from_env(env), keep, env, secrets))
+    }
+
+    /// The backup folder [`BACKUP_DIR_VAR`] names (`None`: next to the config).
+    pub fn dir_from_env(env: &Environment) -> Option<PathBuf> {
+        env.var(BACKUP_DIR_VAR)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
     }
 
     /// The policy with this folder and retention (the CLI's `--backup-dir` and `--keep`).

@@ -140,3 +140,76 @@ pub fn key_account(path: &Path) -> String {
         .display()
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// Answers every question with `answer`, remembering the questions.
+    struct Scripted {
+        answer: Option<&'static str>,
+        asked: RefCell<Vec<String>>,
+    }
+
+    impl Asker for Scripted {
+        fn ask(&self, question: &str) -> Option<Secret> {
+            self.asked.borrow_mut().push(question.to_owned());
+            self.answer.map(Secret::new)
+        }
+
+        fn warn(&self, _message: &str) {}
+    }
+
+    fn scripted(answer: Option<&'static str>) -> Scripted {
+        Scripted {
+            answer,
+            asked: RefCell::new(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn the_environment_comes_first_then_the_keyring_then_the_question() {
+        let keyring = Keyring::mock().unwrap();
+        keyring
+            .set(
+                SecretKind::BackupPassphrase,
+                BACKUP_ACCOUNT,
+                &Secret::new("from keyring"),
+            )
+            .unwrap();
+        let asker = scripted(Some("typed"));
+        let env = Environment::fixed([(BACKUP_PASSPHRASE_VAR, "from env")]);
+        let found = SecretLookup::new(&env, Some(keyring.clone()), &asker)
+            .backup_passphrase(Ask::Once)
+            .unwrap();
+        assert_eq!(found.unwrap().expose(), "from env");
+        let empty = Environment::fixed::<&str, &str>([]);
+        let found = SecretLookup::new(&empty, Some(keyring), &asker)
+            .backup_passphrase(Ask::Once)
+            .unwrap();
+        assert_eq!(found.unwrap().expose(), "from keyring");
+        assert!(asker.asked.borrow().is_empty(), "nothing was asked yet");
+        let found = SecretLookup::new(&empty, None, &asker)
+            .backup_passphrase(Ask::Confirmed)
+            .unwrap();
+        assert_eq!(found.unwrap().expose(), "typed");
+        assert_eq!(asker.asked.borrow().len(), 2, "asked twice to confirm");
+    }
+
+    #[test]
+    fn an_automatic_lookup_never_asks() {
+        let asker = scripted(Some("typed"));
+        let empty = Environment::fixed::<&str, &str>([]);
+        let lookup = SecretLookup::new(&empty, None, &asker);
+        assert!(lookup.backup_passphrase(Ask::Never).unwrap().is_none());
+        assert!(asker.asked.borrow().is_empty());
+        let silent = scripted(None);
+        let lookup = SecretLookup::new(&empty, None, &silent);
+        assert!(matches!(
+            lookup.backup_passphrase(Ask::Once),
+            Err(PolicyError::PassphraseNeeded)
+        ));
+    }
+}
