@@ -109,3 +109,42 @@ fn the_shared_cli_layer_imports_no_command_module() {
         }
     }
 }
+
+/// Every `.rs` file under `dir`, with its text.
+fn sources(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            found.push((path, text));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_front_ends_push_through_the_cores_use_case() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for front_end in ["crates/cli/src", "crates/gui/src"] {
+        let files = sources(&root.join(front_end));
+        // Planning, backing up and writing tokens is the core's sequence, not theirs.
+        for (path, text) in &files {
+            for sequence_step in ["link::push_plan(", ".write(&plan)", "BackupKind::Automatic"] {
+                assert!(
+                    !text.contains(sequence_step),
+                    "{} runs the push sequence itself ({sequence_step}); use k2cse_core::db::push::PushPlan",
+                    path.display()
+                );
+            }
+        }
+        assert!(
+            files
+                .iter()
+                .any(|(_, text)| text.contains("PushPlan::new(")),
+            "{front_end} pushes through PushPlan"
+        );
+    }
+}

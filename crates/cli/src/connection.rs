@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use k2cse_core::backup::{Backup, BackupKind};
+use k2cse_core::db::push::RowBackup;
 use k2cse_core::db::{self, Database, DbError, Target};
 
 use crate::UsageError;
@@ -88,8 +88,8 @@ pub fn server(ctx: &Context, options: &DbOptions, c: &Connected) -> String {
     target(ctx, options).map_or_else(|_| c.db.status().server.clone(), |t| t.server())
 }
 
-/// The automatic backup of the rows before a database write (`db set`, `db push`), into the
-/// backup folder, with retention. Returns where it went.
+/// The automatic backup of the rows before `db set` (the core's [`RowBackup`], as a push
+/// takes it), into the backup folder, with retention. Returns where it went.
 pub fn before_db_write(
     ctx: &Context,
     c: &mut Connected,
@@ -100,16 +100,15 @@ pub fn before_db_write(
     if no_backup {
         return Ok(None);
     }
-    let rows = c.run(async |db| db.raw_rows().await)?;
-    let backup = Backup::new(BackupKind::Automatic, format!("before {reason}")).with_database(
-        &server(ctx, options, c),
-        &c.db.status().database,
-        &c.db.status().shape,
-        rows,
-    );
-    let save = ctx.save_options(false, reason);
+    let policy = ctx.backup_policy();
     let store = ctx.backup_store();
-    let path = store.save(&backup, save.encryption.as_ref())?;
-    store.prune(ctx.keep)?;
+    let backup = RowBackup {
+        store: &store,
+        encryption: policy.encryption.as_ref(),
+        keep: policy.keep,
+        server: server(ctx, options, c),
+        reason: reason.to_owned(),
+    };
+    let path = c.runtime.block_on(backup.take(&mut c.db))?;
     Ok(Some(path))
 }

@@ -3,6 +3,7 @@
 use std::io::{self, BufRead as _};
 
 use anyhow::Context as _;
+use k2cse_core::db::push::{PushPlan, PushRequest, RowBackup};
 use k2cse_core::db::{
     self, DbError, DriftState, KeyStatus, LinkSource, Mapping, Token, TokenValue, TokenWrite,
 };
@@ -11,7 +12,7 @@ use k2cse_core::report::{DbWriteReport, Schema as _, TokenSkipped, TokenWritten,
 use serde_json::{Value, json};
 
 use crate::args::{DbCommand, DbOptions, MappingOption};
-use crate::connection::{Connected, connect};
+use crate::connection::{Connected, connect, server};
 use crate::context::Context;
 use crate::render::write_json;
 use crate::{Outcome, UsageError};
@@ -432,41 +433,67 @@ fn push(
     a: &crate::args::DbPushArgs,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
-    let (mut c, drifts) = drifts(ctx, &a.db, &a.mapping)?;
-    check_selection(&drifts, &a.entries)?;
-    let encrypt_new =
-        c.db.status().use_sql_encryption == Some(true) && c.db.status().has_symmetric_key;
-    let plan = db::link::push_plan(
-        &drifts,
-        &a.entries,
-        a.create,
-        encrypt_new,
-        &c.db.status().keys,
-    )?;
-    let skipped: Vec<&db::Drift> = drifts
-        .iter()
-        .filter(|d| {
-            d.state == DriftState::MissingInDatabase
-                && !a.create
-                && (a.entries.is_empty()
-                    || a.entries
-                        .iter()
-                        .any(|n| n.eq_ignore_ascii_case(&d.link.entry)))
-        })
-        .collect();
-    let mut backup = None;
-    if !plan.is_empty() && !a.dry_run {
-        if !a.yes {
-            show_push_plan(&plan, &drifts, c.db.status(), ctx.reveal)?;
-            crate::render::ask_yes(
-                "db push",
-                &format!("Write {} token(s) to the database?", plan.len()),
-            )?;
-        }
-        backup =
-            crate::connection::before_db_write(ctx, &mut c, &a.db, a.no_backup, "k2cse db push")?;
-        c.run(async |db| db.write(&plan).await)?;
+    // The core's push use case: plan, confirm here, back up the rows, write (read back).
+    let mut c = connect(ctx, &a.db)?;
+    let doc = ctx.load()?;
+    let entries = doc.entries()?;
+    let mapping = mapping(&a.mapping)?;
+    let request = PushRequest {
+        only: a.entries.clone(),
+        create: a.create,
+        dry_run: a.dry_run,
+    };
+    let planned = c
+        .runtime
+        .block_on(PushPlan::new(&mut c.db, &entries, &mapping, &request))?;
+    check_selection(planned.drifts(), &a.entries)?;
+    if !planned.is_empty() && !a.dry_run && !a.yes {
+        show_push_plan(
+            planned.writes(),
+            planned.drifts(),
+            c.db.status(),
+            ctx.reveal,
+        )?;
+        crate::render::ask_yes(
+            "db push",
+            &format!("Write {} token(s) to the database?", planned.writes().len()),
+        )?;
     }
+    let skipped: Vec<(String, Option<String>)> = planned
+        .skipped_missing()
+        .iter()
+        .map(|d| (d.link.entry.clone(), d.link.token.clone()))
+        .collect();
+    let policy = ctx.backup_policy();
+    let store = ctx.backup_store();
+    let server = server(ctx, &a.db, &c);
+    let row_backup = (!a.no_backup).then(|| RowBackup {
+        store: &store,
+        encryption: policy.encryption.as_ref(),
+        keep: policy.keep,
+        server,
+        reason: "k2cse db push".into(),
+    });
+    let outcome = c.runtime.block_on(planned.execute(&mut c.db, row_backup))?;
+    report_push(
+        ctx,
+        a.dry_run,
+        &outcome.writes,
+        &skipped,
+        outcome.backup.as_deref(),
+        out,
+    )
+}
+
+/// What a push did (or, with `dry_run`, would do), as text or JSON.
+fn report_push(
+    ctx: &Context,
+    dry_run: bool,
+    plan: &[TokenWrite],
+    skipped: &[(String, Option<String>)],
+    backup: Option<&std::path::Path>,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
     let action = |w: &TokenWrite| {
         if w.expected.is_some() {
             "update"
@@ -476,7 +503,7 @@ fn push(
     };
     if ctx.json {
         let report = DbWriteReport {
-            dry_run: a.dry_run,
+            dry_run,
             writes: plan
                 .iter()
                 .map(|w| TokenWritten {
@@ -487,12 +514,12 @@ fn push(
                 .collect(),
             skipped_missing: skipped
                 .iter()
-                .map(|d| TokenSkipped {
-                    entry: &d.link.entry,
-                    token: d.link.token.as_deref(),
+                .map(|(entry, token)| TokenSkipped {
+                    entry,
+                    token: token.as_deref(),
                 })
                 .collect(),
-            backup: backup.as_deref(),
+            backup,
         };
         write_json(out, &report.document())?;
         return Ok(Outcome::Ok);
@@ -503,8 +530,8 @@ fn push(
             "Nothing to push: every linked entry matches the database."
         )?;
     }
-    for w in &plan {
-        let verb = if a.dry_run { "would" } else { "did" };
+    for w in plan {
+        let verb = if dry_run { "would" } else { "did" };
         writeln!(
             out,
             "{verb} {} {}{}",
@@ -513,15 +540,14 @@ fn push(
             if w.encrypt { " (encrypted)" } else { "" }
         )?;
     }
-    for d in skipped {
+    for (entry, token) in skipped {
         writeln!(
             out,
-            "skipped {}: no token {} (pass --create to add it)",
-            d.link.entry,
-            d.link.token.as_deref().unwrap_or("-")
+            "skipped {entry}: no token {} (pass --create to add it)",
+            token.as_deref().unwrap_or("-")
         )?;
     }
-    if !plan.is_empty() && !a.dry_run {
+    if !plan.is_empty() && !dry_run {
         writeln!(
             out,
             "Wrote {} token(s) in one transaction; every value was read back before commit.",

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use k2cse_core::Change;
-use k2cse_core::backup::{Backup, BackupKind, BackupStore};
+use k2cse_core::backup::BackupStore;
 use k2cse_core::credentials::SecretKind;
+use k2cse_core::db::push::{PushPlan, PushRequest, RowBackup};
 use k2cse_core::db::{self, Credentials, Database, DbError, Drift, Mapping, Status, Target};
 use k2cse_core::entry::Entry;
 use k2cse_core::policy::{BackupPolicy, Environment, NoPrompt, SecretLookup};
@@ -218,27 +219,28 @@ impl DbSettings {
         let mapping = self.mapping().map_err(|e| e.to_string())?;
         let server = self.server();
         self.run(cancel, async |db| {
-            let before = snapshot(db, entries, &mapping).await?;
-            let encrypt_new =
-                before.status.use_sql_encryption == Some(true) && before.status.has_symmetric_key;
-            let plan = db::link::push_plan(
-                &before.drifts,
-                only,
+            // The core's push use case, as `k2cse db push` runs it: the question was asked
+            // before this job (the after-save dialog, the Database view's Push).
+            let request = PushRequest {
+                only: only.to_vec(),
                 create,
-                encrypt_new,
-                &before.status.keys,
-            )?;
-            if !plan.is_empty() {
-                // The automatic backup of the rows, as the CLI takes before `db push`.
-                let rows = db.raw_rows().await?;
-                let backup = Backup::new(BackupKind::Automatic, "before k2cse-gui database update")
-                    .with_database(&server, &before.status.database, &before.status.shape, rows);
-                backups.save(&backup, policy.encryption.as_ref())?;
-                backups.prune(policy.keep)?;
-            }
-            db.write(&plan).await?;
+                dry_run: false,
+            };
+            let plan = PushPlan::new(db, entries, &mapping, &request).await?;
+            let outcome = plan
+                .execute(
+                    db,
+                    Some(RowBackup {
+                        store: backups,
+                        encryption: policy.encryption.as_ref(),
+                        keep: policy.keep,
+                        server,
+                        reason: "k2cse-gui database update".into(),
+                    }),
+                )
+                .await?;
             Ok::<_, k2cse_core::Error>(DbOutcome::Pushed {
-                written: plan.len(),
+                written: outcome.writes.len(),
                 snapshot: snapshot(db, entries, &mapping).await?,
             })
         })
