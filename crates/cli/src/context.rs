@@ -104,15 +104,7 @@ impl Context {
     /// A DPAPI section is always tried: no key file can open it, so where the OS cannot (any
     /// machine but the one that encrypted it) the error says so, instead of asking for a key.
     pub fn load(&self) -> anyhow::Result<Document> {
-        let mut doc = Document::load(&self.path)?;
-        let dpapi = doc.protection().is_some_and(|p| {
-            k2cse_core::protect::provider::resolve(doc.main_file(), &p.provider)
-                .is_ok_and(|spec| spec.kind == k2cse_core::protect::ProviderKind::Dpapi)
-        });
-        if doc.protection().is_none() || !self.keys.is_empty() || dpapi {
-            doc.unlock(self.keys.clone())?;
-        }
-        Ok(doc)
+        Ok(k2cse_core::config::open(&self.path, &self.keys)?.into_document()?)
     }
 }
 
