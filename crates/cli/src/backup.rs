@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use k2cse_core::backup::{
     self, Backup, BackupKind, CurrentRows, Encryption, Manifest, Only, RestorePlan,
 };
+use k2cse_core::report::{BackupListReport, BackupPruneReport, Schema as _};
 use k2cse_core::secret::Secret;
 use serde_json::json;
 
@@ -64,7 +65,12 @@ pub fn run(
             if ctx.json {
                 write_json(
                     out,
-                    &json!({ "schema": "k2cse.backup-prune/1", "dir": store.dir(), "keep": ctx.keep, "deleted": deleted }),
+                    &BackupPruneReport {
+                        dir: store.dir(),
+                        keep: ctx.keep,
+                        deleted: &deleted,
+                    }
+                    .document(),
                 )?;
             } else {
                 for path in &deleted {
@@ -182,7 +188,11 @@ fn list(ctx: &Context, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     if ctx.json {
         write_json(
             out,
-            &json!({ "schema": "k2cse.backup-list/1", "dir": store.dir(), "backups": backups }),
+            &BackupListReport {
+                dir: store.dir(),
+                backups: &backups,
+            }
+            .document(),
         )?;
         return Ok(Outcome::Ok);
     }

@@ -9,9 +9,8 @@ use k2cse_core::credentials::{Keyring, SecretKind};
 use k2cse_core::policy::{
     Ask, BACKUP_ACCOUNT, Environment, PolicyError, SecretLookup, key_account,
 };
-use k2cse_core::report::{Schema as _, SecretReport};
+use k2cse_core::report::{Schema as _, SecretReport, SecretState, SecretStatusReport};
 use k2cse_core::secret::Secret;
-use serde_json::json;
 
 use crate::args::{SecretCommand, SecretKindArg};
 use crate::context::Context;
@@ -125,14 +124,19 @@ pub fn run(
                 rows.push((kind, account, stored));
             }
             if ctx.json {
-                let rows: Vec<_> = rows
-                    .iter()
-                    .map(|(kind, account, stored)| json!({ "kind": kind, "account": account, "stored": stored.as_ref().ok(), "error": stored.as_ref().err().map(ToString::to_string) }))
-                    .collect();
-                write_json(
-                    out,
-                    &json!({ "schema": "k2cse.secret-status/1", "store": keyring.name(), "secrets": rows }),
-                )?;
+                let report = SecretStatusReport {
+                    store: keyring.name(),
+                    secrets: rows
+                        .iter()
+                        .map(|(kind, account, stored)| SecretState {
+                            kind: *kind,
+                            account,
+                            stored: stored.as_ref().ok().copied(),
+                            error: stored.as_ref().err().map(ToString::to_string),
+                        })
+                        .collect(),
+                };
+                write_json(out, &report.document())?;
             } else {
                 writeln!(out, "Store: {}", keyring.name())?;
                 for (kind, account, stored) in rows {

@@ -137,6 +137,84 @@ impl Schema for SecretReport<'_> {
     const NAME: &'static str = "k2cse.secret/1";
 }
 
+/// `k2cse.error/1`: why a command failed.
+#[derive(Debug, Serialize)]
+pub struct ErrorReport<'a> {
+    /// The error.
+    pub error: ErrorBody<'a>,
+}
+
+/// The body of an [`ErrorReport`].
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    /// The message, with its causes.
+    pub message: String,
+    /// The process's exit code.
+    pub exit_code: u8,
+    /// Where in the file, when the error is about a place.
+    pub location: Option<&'a crate::Location>,
+    /// The lint errors that refused a save.
+    pub findings: Option<&'a [Diagnostic]>,
+}
+
+impl Schema for ErrorReport<'_> {
+    const NAME: &'static str = "k2cse.error/1";
+}
+
+/// `k2cse.backup-list/1`: the backups in a folder.
+#[derive(Debug, Serialize)]
+pub struct BackupListReport<'a> {
+    /// The backup folder.
+    pub dir: &'a Path,
+    /// Its backups.
+    pub backups: &'a [crate::backup::StoredBackup],
+}
+
+impl Schema for BackupListReport<'_> {
+    const NAME: &'static str = "k2cse.backup-list/1";
+}
+
+/// `k2cse.backup-prune/1`: what retention deleted.
+#[derive(Debug, Serialize)]
+pub struct BackupPruneReport<'a> {
+    /// The backup folder.
+    pub dir: &'a Path,
+    /// Automatic backups kept.
+    pub keep: usize,
+    /// The files deleted.
+    pub deleted: &'a [std::path::PathBuf],
+}
+
+impl Schema for BackupPruneReport<'_> {
+    const NAME: &'static str = "k2cse.backup-prune/1";
+}
+
+/// One secret of a [`SecretStatusReport`].
+#[derive(Debug, Serialize)]
+pub struct SecretState<'a> {
+    /// What the secret is for.
+    pub kind: SecretKind,
+    /// Its account.
+    pub account: &'a str,
+    /// Whether it is stored (null when the store could not say).
+    pub stored: Option<bool>,
+    /// Why the store could not say.
+    pub error: Option<String>,
+}
+
+/// `k2cse.secret-status/1`: which secrets the keyring holds.
+#[derive(Debug, Serialize)]
+pub struct SecretStatusReport<'a> {
+    /// The store's name.
+    pub store: &'static str,
+    /// The secrets k2cse would look up.
+    pub secrets: Vec<SecretState<'a>>,
+}
+
+impl Schema for SecretStatusReport<'_> {
+    const NAME: &'static str = "k2cse.secret-status/1";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
