@@ -8,8 +8,11 @@ use k2cse_core::db::{
     self, DbError, DriftState, KeyStatus, LinkSource, Mapping, Token, TokenValue, TokenWrite,
 };
 use k2cse_core::entry::{display_any, schema::looks_secret};
-use k2cse_core::report::{DbWriteReport, Schema as _, TokenSkipped, TokenWritten, WriteReport};
-use serde_json::{Value, json};
+use k2cse_core::report::{
+    DbTokenReport, DbTokensReport, DbWriteReport, Schema as _, TokenShown, TokenSkipped,
+    TokenWritten, WriteReport,
+};
+use serde_json::json;
 
 use crate::args::{DbCommand, DbOptions, MappingOption};
 use crate::connection::{Connected, connect, server};
@@ -63,7 +66,10 @@ pub fn run(ctx: &Context, command: DbCommand, out: &mut dyn io::Write) -> anyhow
             if ctx.json {
                 write_json(
                     out,
-                    &json!({ "schema": "k2cse.db-token/1", "token": token_json(&token, ctx.reveal) }),
+                    &DbTokenReport {
+                        token: token_json(&token, ctx.reveal),
+                    }
+                    .document(),
                 )?;
             } else {
                 writeln!(out, "{}", shown(&token.name, &token.value, ctx.reveal))?;
@@ -193,13 +199,16 @@ fn sql_server_of(level: i32) -> &'static str {
     }
 }
 
-fn token_json(t: &Token, reveal: bool) -> Value {
-    json!({
-        "name": t.name,
-        "encrypted": t.encrypted,
-        "readable": t.value != TokenValue::Unreadable,
-        "value": match &t.value { TokenValue::Text(_) => Some(shown(&t.name, &t.value, reveal)), _ => None },
-    })
+fn token_json(t: &Token, reveal: bool) -> TokenShown<'_> {
+    TokenShown {
+        name: &t.name,
+        encrypted: t.encrypted,
+        readable: t.value != TokenValue::Unreadable,
+        value: match &t.value {
+            TokenValue::Text(_) => Some(shown(&t.name, &t.value, reveal)),
+            _ => None,
+        },
+    }
 }
 
 fn tokens(
@@ -216,7 +225,10 @@ fn tokens(
     if ctx.json {
         write_json(
             out,
-            &json!({ "schema": "k2cse.db-tokens/1", "tokens": tokens.iter().map(|t| token_json(t, ctx.reveal)).collect::<Vec<_>>() }),
+            &DbTokensReport {
+                tokens: tokens.iter().map(|t| token_json(t, ctx.reveal)).collect(),
+            }
+            .document(),
         )?;
         return Ok(Outcome::Ok);
     }

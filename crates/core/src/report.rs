@@ -215,6 +215,52 @@ impl Schema for SecretStatusReport<'_> {
     const NAME: &'static str = "k2cse.secret-status/1";
 }
 
+/// A token as `db tokens` and `db get` show it: the value masked unless revealed.
+#[derive(Debug, Serialize)]
+pub struct TokenShown<'a> {
+    /// The token's name.
+    pub name: &'a str,
+    /// Whether it is stored encrypted.
+    pub encrypted: bool,
+    /// Whether its value could be read (decrypted).
+    pub readable: bool,
+    /// The value for display (null when NULL or unreadable).
+    pub value: Option<String>,
+}
+
+/// `k2cse.db-token/1`: one token.
+#[derive(Debug, Serialize)]
+pub struct DbTokenReport<'a> {
+    /// The token.
+    pub token: TokenShown<'a>,
+}
+
+impl Schema for DbTokenReport<'_> {
+    const NAME: &'static str = "k2cse.db-token/1";
+}
+
+/// `k2cse.db-tokens/1`: the tokens.
+#[derive(Debug, Serialize)]
+pub struct DbTokensReport<'a> {
+    /// The tokens.
+    pub tokens: Vec<TokenShown<'a>>,
+}
+
+impl Schema for DbTokensReport<'_> {
+    const NAME: &'static str = "k2cse.db-tokens/1";
+}
+
+/// `k2cse.rules/1`: the lint rules.
+#[derive(Debug, Serialize)]
+pub struct RulesReport {
+    /// Every rule, with its code, name, severity and summary.
+    pub rules: &'static [crate::lint::Rule],
+}
+
+impl Schema for RulesReport {
+    const NAME: &'static str = "k2cse.rules/1";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
