@@ -261,6 +261,67 @@ impl Schema for RulesReport {
     const NAME: &'static str = "k2cse.rules/1";
 }
 
+/// `k2cse.key/1`: a protection provider, its key and whether it opens the section.
+#[derive(Debug, Serialize)]
+pub struct KeyReport<'a> {
+    /// The provider as resolved.
+    pub provider: &'a crate::protect::ProviderSpec,
+    /// The provider the section names, when it is encrypted.
+    pub section_encrypted_with: Option<&'a str>,
+    /// Where the key comes from.
+    pub key_source: &'a str,
+    /// The RSA key's size.
+    pub key_bits: Option<usize>,
+    /// The public key's SHA-256.
+    pub public_key_sha256: Option<&'a str>,
+    /// Whether the private key is at hand (null without a key file).
+    pub has_private_key: Option<bool>,
+    /// Why the key could not be read.
+    pub key_error: Option<&'a str>,
+    /// Whether the key opens the section (null when not tried).
+    pub opens_section: Option<bool>,
+    /// Why it does not.
+    pub open_error: Option<&'a str>,
+}
+
+impl Schema for KeyReport<'_> {
+    const NAME: &'static str = "k2cse.key/1";
+}
+
+/// `k2cse.key-import/1`: a key imported into a container.
+#[derive(Debug, Serialize)]
+pub struct KeyImportReport<'a> {
+    /// The key container.
+    pub container: &'a str,
+    /// Whether it is in the machine store.
+    pub machine_store: bool,
+    /// What the import did.
+    pub outcome: crate::protect::ImportOutcome,
+    /// The public key's SHA-256.
+    pub public_key_sha256: String,
+}
+
+impl Schema for KeyImportReport<'_> {
+    const NAME: &'static str = "k2cse.key-import/1";
+}
+
+/// `k2cse.key-export/1`: a container's key written to a file.
+#[derive(Debug, Serialize)]
+pub struct KeyExportReport<'a> {
+    /// The key container.
+    pub container: &'a str,
+    /// Whether it is in the machine store.
+    pub machine_store: bool,
+    /// The file written.
+    pub file: &'a Path,
+    /// The public key's SHA-256.
+    pub public_key_sha256: String,
+}
+
+impl Schema for KeyExportReport<'_> {
+    const NAME: &'static str = "k2cse.key-export/1";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
