@@ -539,3 +539,122 @@ fn push_shows_the_plan_and_asks_first() {
     assert!(accepted.contains("Wrote 1 token(s)"), "{accepted}");
     assert_ne!(value(&scratch), before);
 }
+
+/// The field names of a JSON document, sorted.
+fn keys(v: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Asserts that every document names `schema` and that all have the same field set.
+fn same_fields(schema: &str, docs: &[(&str, serde_json::Value)]) {
+    let (first, reference) = &docs[0];
+    for (command, doc) in docs {
+        assert_eq!(doc["schema"], schema, "{command}: {doc}");
+        assert_eq!(
+            keys(doc),
+            keys(reference),
+            "`{command}` and `{first}` both emit {schema} with different fields"
+        );
+    }
+}
+
+#[test]
+fn every_command_emitting_a_schema_gives_it_the_same_fields() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    let smtp = "SourceCode.Net.Mail.SmtpConnection";
+    let writes = vec![
+        (
+            "set --dry-run",
+            json(&mut db(
+                &scratch,
+                &sim,
+                &["set", smtp, "Port=2526", "--dry-run"],
+            )),
+        ),
+        (
+            "set",
+            json(&mut db(&scratch, &sim, &["set", smtp, "Port=2526"])),
+        ),
+        (
+            "rename",
+            json(&mut db(
+                &scratch,
+                &sim,
+                &["rename", smtp, "SourceCode.Net.Mail.SmtpConnection:other"],
+            )),
+        ),
+        ("db pull", json(&mut db(&scratch, &sim, &["db", "pull"]))),
+        (
+            "db pull (nothing to pull)",
+            json(&mut db(&scratch, &sim, &["db", "pull"])),
+        ),
+    ];
+    same_fields("k2cse.write/1", &writes);
+
+    let db_writes = vec![
+        (
+            "db push",
+            json(&mut db(&scratch, &sim, &["db", "push", "--yes"])),
+        ),
+        (
+            "db set",
+            json(&mut db(
+                &scratch,
+                &sim,
+                &[
+                    "db",
+                    "set",
+                    "[ConnectionString:SourceCode.Net.Mail.SmtpConnection]",
+                    "Host Name=smtp.denallix.com;Port=2525",
+                ],
+            )),
+        ),
+    ];
+    same_fields("k2cse.db-write/1", &db_writes);
+
+    let connection = "Data Source=sql01,1433;Initial Catalog=K2;User ID=k2admin";
+    let secret = |args: &[&str], stdin: &str| {
+        let mut cmd = scratch.k2cse(args);
+        cmd.env("K2CSE_KEYRING", "mock")
+            .write_stdin(stdin.to_owned());
+        json(&mut cmd)
+    };
+    let secrets = vec![
+        (
+            "secret set",
+            secret(
+                &[
+                    "secret",
+                    "set",
+                    "sql-password",
+                    "--stdin",
+                    "--connection",
+                    connection,
+                ],
+                "s3cret\n",
+            ),
+        ),
+        (
+            "secret delete",
+            secret(
+                &[
+                    "secret",
+                    "delete",
+                    "sql-password",
+                    "--connection",
+                    connection,
+                ],
+                "",
+            ),
+        ),
+    ];
+    same_fields("k2cse.secret/1", &secrets);
+}

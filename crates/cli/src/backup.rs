@@ -8,12 +8,13 @@ use k2cse_core::backup::{
     self, Backup, BackupKind, CurrentRows, Encryption, Manifest, Only, Recovery, RestorePlan,
     RestoreRun,
 };
+use k2cse_core::report::{BackupListReport, BackupPruneReport, Schema as _};
 use k2cse_core::secret::Secret;
 use serde_json::json;
 
 use crate::args::{BackupCommand, BackupCreateArgs, BackupRestoreArgs, DbOptions, OnlyArg};
+use crate::connection::{Connected, connect, server};
 use crate::context::Context;
-use crate::db::{Connected, connect};
 use crate::progress::Steps;
 use crate::render::write_json;
 use crate::{Outcome, UsageError};
@@ -21,12 +22,7 @@ use crate::{Outcome, UsageError};
 /// How the CLI encrypts: the core's default cost, unless `K2CSE_BACKUP_SCRYPT_LOG_N` sets it
 /// (tests, slow machines; documented in docs/backup-format.md).
 pub fn encryption_for(passphrase: Secret) -> Encryption {
-    Encryption {
-        passphrase,
-        work_factor: std::env::var("K2CSE_BACKUP_SCRYPT_LOG_N")
-            .ok()
-            .and_then(|v| v.parse().ok()),
-    }
+    k2cse_core::policy::Environment::process().encryption_for(passphrase)
 }
 
 /// Runs a `backup` command.
@@ -70,7 +66,12 @@ pub fn run(
             if ctx.json {
                 write_json(
                     out,
-                    &json!({ "schema": "k2cse.backup-prune/1", "dir": store.dir(), "keep": ctx.keep, "deleted": deleted }),
+                    &BackupPruneReport {
+                        dir: store.dir(),
+                        keep: ctx.keep,
+                        deleted: &deleted,
+                    }
+                    .document(),
                 )?;
             } else {
                 for path in &deleted {
@@ -172,32 +173,6 @@ fn create(
     Ok(Outcome::Ok)
 }
 
-/// The automatic backup of the rows before a database write (`db set`, `db push`), into the
-/// backup folder, with retention. Returns where it went.
-pub fn before_db_write(
-    ctx: &Context,
-    c: &mut Connected,
-    options: &DbOptions,
-    no_backup: bool,
-    reason: &str,
-) -> anyhow::Result<Option<PathBuf>> {
-    if no_backup {
-        return Ok(None);
-    }
-    let rows = c.run(async |db| db.raw_rows().await)?;
-    let backup = Backup::new(BackupKind::Automatic, format!("before {reason}")).with_database(
-        &server(ctx, options, c),
-        &c.db.status().database,
-        &c.db.status().shape,
-        rows,
-    );
-    let save = ctx.save_options(false, reason);
-    let store = ctx.backup_store();
-    let path = store.save(&backup, save.encryption.as_ref())?;
-    store.prune(ctx.keep)?;
-    Ok(Some(path))
-}
-
 fn has_hostserver_db(ctx: &Context) -> bool {
     ctx.load()
         .ok()
@@ -209,17 +184,17 @@ fn has_hostserver_db(ctx: &Context) -> bool {
         })
 }
 
-fn server(ctx: &Context, options: &DbOptions, c: &Connected) -> String {
-    crate::db::target(ctx, options).map_or_else(|_| c.db.status().server.clone(), |t| t.server())
-}
-
 fn list(ctx: &Context, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     let store = ctx.backup_store();
     let backups = store.list()?;
     if ctx.json {
         write_json(
             out,
-            &json!({ "schema": "k2cse.backup-list/1", "dir": store.dir(), "backups": backups }),
+            &BackupListReport {
+                dir: store.dir(),
+                backups: &backups,
+            }
+            .document(),
         )?;
         return Ok(Outcome::Ok);
     }
@@ -558,7 +533,8 @@ fn restore(
 /// read, else the backup's own `HostserverDB` (the current file may be the broken part).
 fn restore_db_options(ctx: &Context, options: &DbOptions, backup: &Backup) -> DbOptions {
     let mut options = options.clone();
-    if options.connection.is_some() || ctx.demo || crate::db::target(ctx, &options).is_ok() {
+    if options.connection.is_some() || ctx.demo || crate::connection::target(ctx, &options).is_ok()
+    {
         return options;
     }
     options.connection = backup.files().next().and_then(|(part, bytes)| {

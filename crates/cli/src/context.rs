@@ -8,10 +8,12 @@ use anyhow::Context as _;
 use k2cse_core::Document;
 use k2cse_core::backup::BackupStore;
 use k2cse_core::config::discover_config;
+use k2cse_core::policy::{BackupPolicy, Environment, SecretLookup};
 use k2cse_core::protect::{KeyStore, RsaKey};
 use k2cse_core::save::SaveOptions;
 
 use crate::args::Global;
+use crate::terminal::Terminal;
 
 /// The resolved config file and output settings.
 #[derive(Debug)]
@@ -36,6 +38,8 @@ pub struct Context {
     pub backup_dir: Option<PathBuf>,
     /// `--keep`.
     pub keep: usize,
+    /// Where settings and secrets are read (the process environment).
+    pub env: Environment,
     /// With --demo, the temporary folder holding the sample (removed on exit).
     _demo_dir: Option<tempfile::TempDir>,
 }
@@ -73,7 +77,12 @@ impl Context {
                 Err(e) => return Err(e.into()),
             }
         };
-        let key = global.key_file.as_deref().map(load_key).transpose()?;
+        let env = Environment::process();
+        let key = global
+            .key_file
+            .as_deref()
+            .map(|path| load_key(path, &SecretLookup::open(&env, &Terminal)))
+            .transpose()?;
         Ok(Self {
             path,
             json: global.json,
@@ -85,6 +94,7 @@ impl Context {
             keep: global.keep,
             #[cfg(feature = "simulator")]
             simulator: std::cell::OnceCell::new(),
+            env,
             _demo_dir: demo_dir,
         })
     }
@@ -94,15 +104,7 @@ impl Context {
     /// A DPAPI section is always tried: no key file can open it, so where the OS cannot (any
     /// machine but the one that encrypted it) the error says so, instead of asking for a key.
     pub fn load(&self) -> anyhow::Result<Document> {
-        let mut doc = Document::load(&self.path)?;
-        let dpapi = doc.protection().is_some_and(|p| {
-            k2cse_core::protect::provider::resolve(doc.main_file(), &p.provider)
-                .is_ok_and(|spec| spec.kind == k2cse_core::protect::ProviderKind::Dpapi)
-        });
-        if doc.protection().is_none() || !self.keys.is_empty() || dpapi {
-            doc.unlock(self.keys.clone())?;
-        }
-        Ok(doc)
+        Ok(k2cse_core::config::open(&self.path, &self.keys)?.into_document()?)
     }
 }
 
@@ -118,6 +120,22 @@ impl Context {
         }
     }
 
+    /// The core's secret lookup, asking on the terminal.
+    pub fn secrets(&self) -> SecretLookup<'_> {
+        SecretLookup::open(&self.env, &Terminal)
+    }
+
+    /// The core's backup policy with `--backup-dir` and `--keep` (which clap reads from
+    /// `K2CSE_BACKUP_DIR` and `K2CSE_BACKUP_KEEP` when not given).
+    pub fn backup_policy(&self) -> BackupPolicy {
+        BackupPolicy::with(
+            self.backup_dir.clone(),
+            self.keep,
+            &self.env,
+            &self.secrets(),
+        )
+    }
+
     /// The backup folder: `--backup-dir`, else `k2cse-backups` next to the config.
     pub fn backup_store(&self) -> BackupStore {
         BackupStore::for_config(&self.path, self.backup_dir.as_deref())
@@ -126,32 +144,16 @@ impl Context {
     /// How a write saves: the automatic backup (encrypted when a backup passphrase is in the
     /// environment or the keyring), retention, and what the write is.
     pub fn save_options(&self, no_backup: bool, reason: &str) -> SaveOptions {
-        let encryption = if no_backup {
-            None
-        } else {
-            // No prompt here: an automatic backup must not stop a scripted write.
-            crate::secrets::backup_passphrase(false, false)
-                .ok()
-                .flatten()
-                .map(crate::backup::encryption_for)
-        };
-        SaveOptions {
-            no_backup,
-            backup_dir: self.backup_dir.clone(),
-            keep: self.keep,
-            encryption,
-            reason: reason.to_owned(),
-            plaintext_backup: false,
-        }
+        self.backup_policy().save_options(no_backup, reason)
     }
 }
 
 /// Reads a key file, asking for the passphrase of a password-protected PEM key only then.
-fn load_key(path: &std::path::Path) -> anyhow::Result<RsaKey> {
+fn load_key(path: &std::path::Path, secrets: &SecretLookup<'_>) -> anyhow::Result<RsaKey> {
     let text =
         k2cse_core::bounded::read_to_string(path, 1024 * 1024, "key file").unwrap_or_default();
     let passphrase = if RsaKey::needs_passphrase(&text) {
-        crate::secrets::key_passphrase(path)
+        secrets.key_passphrase(path)
     } else {
         None
     };

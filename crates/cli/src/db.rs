@@ -1,90 +1,24 @@
 //! `k2cse db ...`: the K2 database's configuration tokens, and their drift from the file.
 
 use std::io::{self, BufRead as _};
-use std::time::Duration;
 
 use anyhow::Context as _;
+use k2cse_core::db::push::{PushPlan, PushRequest, RowBackup};
 use k2cse_core::db::{
-    self, Database, DbError, DriftState, KeyStatus, LinkSource, Mapping, Target, Token, TokenValue,
-    TokenWrite,
+    self, DbError, DriftState, KeyStatus, LinkSource, Mapping, Token, TokenValue, TokenWrite,
 };
 use k2cse_core::entry::{display_any, schema::looks_secret};
-use serde_json::{Value, json};
+use k2cse_core::report::{
+    DbTokenReport, DbTokensReport, DbWriteReport, Schema as _, TokenShown, TokenSkipped,
+    TokenWritten, WriteReport,
+};
+use serde_json::json;
 
 use crate::args::{DbCommand, DbOptions, MappingOption};
+use crate::connection::{Connected, connect, server};
 use crate::context::Context;
 use crate::render::write_json;
 use crate::{Outcome, UsageError};
-
-/// An open connection and what keeps it alive.
-pub struct Connected {
-    pub runtime: tokio::runtime::Runtime,
-    pub db: Database,
-}
-
-impl Connected {
-    pub fn run<T>(
-        &mut self,
-        f: impl AsyncFnOnce(&mut Database) -> Result<T, DbError>,
-    ) -> anyhow::Result<T> {
-        Ok(self.runtime.block_on(f(&mut self.db))?)
-    }
-}
-
-/// The connection target: `--connection`, or the config's `HostserverDB` entry.
-pub fn target(ctx: &Context, options: &DbOptions) -> anyhow::Result<Target> {
-    let text =
-        match &options.connection {
-            Some(text) => text.clone(),
-            None if ctx.demo => return Err(UsageError(
-                "with --demo the database is simulated; its connection is made by the db commands"
-                    .into(),
-            )
-            .into()),
-            None => {
-                let doc = ctx.load()?;
-                let entry = doc
-                    .entries()?
-                    .into_iter()
-                    .find(|e| e.name.as_str().eq_ignore_ascii_case("HostserverDB"))
-                    .ok_or(DbError::NoConnection)?;
-                entry.value.clone().ok_or(DbError::NoConnection)?
-            }
-        };
-    let mut target = Target::from_connection_string(&text)?;
-    target.trust_server_certificate |= options.trust_server_cert;
-    target.command_timeout = Duration::from_secs(options.timeout.max(1));
-    Ok(target)
-}
-
-pub fn connect(ctx: &Context, options: &DbOptions) -> anyhow::Result<Connected> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    #[cfg(feature = "simulator")]
-    if ctx.demo && options.connection.is_none() {
-        let simulator = if let Some(s) = ctx.simulator.get() {
-            s
-        } else {
-            let started = k2cse_mssql_sim::Simulator::start(k2cse_mssql_sim::SimConfig::default())?;
-            ctx.simulator.get_or_init(|| started)
-        };
-        let target = Target::from_connection_string(&simulator.connection_string())?;
-        let credentials = db::Credentials {
-            sql_password: None,
-            master_key_password: Some(k2cse_core::secret::Secret::new(
-                k2cse_mssql_sim::SAMPLE_MASTER_KEY_PASSWORD,
-            )),
-        };
-        let db = runtime.block_on(Database::connect(&target, &credentials))?;
-        return Ok(Connected { runtime, db });
-    }
-    let target = target(ctx, options)?;
-    let credentials = crate::secrets::credentials(&target);
-    let db = runtime.block_on(Database::connect(&target, &credentials))?;
-    Ok(Connected { runtime, db })
-}
 
 /// Connects, reads every token and compares the config's entries with them.
 fn drifts(
@@ -132,7 +66,10 @@ pub fn run(ctx: &Context, command: DbCommand, out: &mut dyn io::Write) -> anyhow
             if ctx.json {
                 write_json(
                     out,
-                    &json!({ "schema": "k2cse.db-token/1", "token": token_json(&token, ctx.reveal) }),
+                    &DbTokenReport {
+                        token: token_json(&token, ctx.reveal),
+                    }
+                    .document(),
                 )?;
             } else {
                 writeln!(out, "{}", shown(&token.name, &token.value, ctx.reveal))?;
@@ -148,10 +85,7 @@ pub fn run(ctx: &Context, command: DbCommand, out: &mut dyn io::Write) -> anyhow
             let changes = db::link::pull_changes(&drifts, &a.entries);
             if changes.is_empty() {
                 if ctx.json {
-                    write_json(
-                        out,
-                        &json!({ "schema": "k2cse.write/1", "dry_run": a.write.dry_run, "changed": false, "files": [] }),
-                    )?;
+                    write_json(out, &WriteReport::unchanged(a.write.dry_run).document())?;
                 } else {
                     writeln!(
                         out,
@@ -265,13 +199,16 @@ fn sql_server_of(level: i32) -> &'static str {
     }
 }
 
-fn token_json(t: &Token, reveal: bool) -> Value {
-    json!({
-        "name": t.name,
-        "encrypted": t.encrypted,
-        "readable": t.value != TokenValue::Unreadable,
-        "value": match &t.value { TokenValue::Text(_) => Some(shown(&t.name, &t.value, reveal)), _ => None },
-    })
+fn token_json(t: &Token, reveal: bool) -> TokenShown<'_> {
+    TokenShown {
+        name: &t.name,
+        encrypted: t.encrypted,
+        readable: t.value != TokenValue::Unreadable,
+        value: match &t.value {
+            TokenValue::Text(_) => Some(shown(&t.name, &t.value, reveal)),
+            _ => None,
+        },
+    }
 }
 
 fn tokens(
@@ -288,7 +225,10 @@ fn tokens(
     if ctx.json {
         write_json(
             out,
-            &json!({ "schema": "k2cse.db-tokens/1", "tokens": tokens.iter().map(|t| token_json(t, ctx.reveal)).collect::<Vec<_>>() }),
+            &DbTokensReport {
+                tokens: tokens.iter().map(|t| token_json(t, ctx.reveal)).collect(),
+            }
+            .document(),
         )?;
         return Ok(Outcome::Ok);
     }
@@ -366,14 +306,25 @@ fn set(
     };
     let mut backup = None;
     if !a.dry_run {
-        backup = crate::backup::before_db_write(ctx, &mut c, &a.db, a.no_backup, "k2cse db set")?;
+        backup =
+            crate::connection::before_db_write(ctx, &mut c, &a.db, a.no_backup, "k2cse db set")?;
         let writes = [write.clone()];
         c.run(async |db| db.write(&writes).await)?;
     }
     if ctx.json {
         write_json(
             out,
-            &json!({ "schema": "k2cse.db-write/1", "dry_run": a.dry_run, "writes": [{ "action": action, "token": write.token, "encrypted": encrypt }], "backup": backup }),
+            &DbWriteReport {
+                dry_run: a.dry_run,
+                writes: vec![TokenWritten {
+                    action,
+                    token: &write.token,
+                    encrypted: encrypt,
+                }],
+                skipped_missing: Vec::new(),
+                backup: backup.as_deref(),
+            }
+            .document(),
         )?;
     } else {
         let verb = if a.dry_run { "Would" } else { "Did" };
@@ -494,40 +445,67 @@ fn push(
     a: &crate::args::DbPushArgs,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
-    let (mut c, drifts) = drifts(ctx, &a.db, &a.mapping)?;
-    check_selection(&drifts, &a.entries)?;
-    let encrypt_new =
-        c.db.status().use_sql_encryption == Some(true) && c.db.status().has_symmetric_key;
-    let plan = db::link::push_plan(
-        &drifts,
-        &a.entries,
-        a.create,
-        encrypt_new,
-        &c.db.status().keys,
-    )?;
-    let skipped: Vec<&db::Drift> = drifts
-        .iter()
-        .filter(|d| {
-            d.state == DriftState::MissingInDatabase
-                && !a.create
-                && (a.entries.is_empty()
-                    || a.entries
-                        .iter()
-                        .any(|n| n.eq_ignore_ascii_case(&d.link.entry)))
-        })
-        .collect();
-    let mut backup = None;
-    if !plan.is_empty() && !a.dry_run {
-        if !a.yes {
-            show_push_plan(&plan, &drifts, c.db.status(), ctx.reveal)?;
-            crate::render::ask_yes(
-                "db push",
-                &format!("Write {} token(s) to the database?", plan.len()),
-            )?;
-        }
-        backup = crate::backup::before_db_write(ctx, &mut c, &a.db, a.no_backup, "k2cse db push")?;
-        c.run(async |db| db.write(&plan).await)?;
+    // The core's push use case: plan, confirm here, back up the rows, write (read back).
+    let mut c = connect(ctx, &a.db)?;
+    let doc = ctx.load()?;
+    let entries = doc.entries()?;
+    let mapping = mapping(&a.mapping)?;
+    let request = PushRequest {
+        only: a.entries.clone(),
+        create: a.create,
+        dry_run: a.dry_run,
+    };
+    let planned = c
+        .runtime
+        .block_on(PushPlan::new(&mut c.db, &entries, &mapping, &request))?;
+    check_selection(planned.drifts(), &a.entries)?;
+    if !planned.is_empty() && !a.dry_run && !a.yes {
+        show_push_plan(
+            planned.writes(),
+            planned.drifts(),
+            c.db.status(),
+            ctx.reveal,
+        )?;
+        crate::render::ask_yes(
+            "db push",
+            &format!("Write {} token(s) to the database?", planned.writes().len()),
+        )?;
     }
+    let skipped: Vec<(String, Option<String>)> = planned
+        .skipped_missing()
+        .iter()
+        .map(|d| (d.link.entry.clone(), d.link.token.clone()))
+        .collect();
+    let policy = ctx.backup_policy();
+    let store = ctx.backup_store();
+    let server = server(ctx, &a.db, &c);
+    let row_backup = (!a.no_backup).then(|| RowBackup {
+        store: &store,
+        encryption: policy.encryption.as_ref(),
+        keep: policy.keep,
+        server,
+        reason: "k2cse db push".into(),
+    });
+    let outcome = c.runtime.block_on(planned.execute(&mut c.db, row_backup))?;
+    report_push(
+        ctx,
+        a.dry_run,
+        &outcome.writes,
+        &skipped,
+        outcome.backup.as_deref(),
+        out,
+    )
+}
+
+/// What a push did (or, with `dry_run`, would do), as text or JSON.
+fn report_push(
+    ctx: &Context,
+    dry_run: bool,
+    plan: &[TokenWrite],
+    skipped: &[(String, Option<String>)],
+    backup: Option<&std::path::Path>,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
     let action = |w: &TokenWrite| {
         if w.expected.is_some() {
             "update"
@@ -536,18 +514,26 @@ fn push(
         }
     };
     if ctx.json {
-        let writes: Vec<_> = plan
-            .iter()
-            .map(|w| json!({ "action": action(w), "token": w.token, "encrypted": w.encrypt }))
-            .collect();
-        let skipped: Vec<_> = skipped
-            .iter()
-            .map(|d| json!({ "entry": d.link.entry, "token": d.link.token }))
-            .collect();
-        write_json(
-            out,
-            &json!({ "schema": "k2cse.db-write/1", "dry_run": a.dry_run, "writes": writes, "skipped_missing": skipped, "backup": backup }),
-        )?;
+        let report = DbWriteReport {
+            dry_run,
+            writes: plan
+                .iter()
+                .map(|w| TokenWritten {
+                    action: action(w),
+                    token: &w.token,
+                    encrypted: w.encrypt,
+                })
+                .collect(),
+            skipped_missing: skipped
+                .iter()
+                .map(|(entry, token)| TokenSkipped {
+                    entry,
+                    token: token.as_deref(),
+                })
+                .collect(),
+            backup,
+        };
+        write_json(out, &report.document())?;
         return Ok(Outcome::Ok);
     }
     if plan.is_empty() {
@@ -556,8 +542,8 @@ fn push(
             "Nothing to push: every linked entry matches the database."
         )?;
     }
-    for w in &plan {
-        let verb = if a.dry_run { "would" } else { "did" };
+    for w in plan {
+        let verb = if dry_run { "would" } else { "did" };
         writeln!(
             out,
             "{verb} {} {}{}",
@@ -566,15 +552,14 @@ fn push(
             if w.encrypt { " (encrypted)" } else { "" }
         )?;
     }
-    for d in skipped {
+    for (entry, token) in skipped {
         writeln!(
             out,
-            "skipped {}: no token {} (pass --create to add it)",
-            d.link.entry,
-            d.link.token.as_deref().unwrap_or("-")
+            "skipped {entry}: no token {} (pass --create to add it)",
+            token.as_deref().unwrap_or("-")
         )?;
     }
-    if !plan.is_empty() && !a.dry_run {
+    if !plan.is_empty() && !dry_run {
         writeln!(
             out,
             "Wrote {} token(s) in one transaction; every value was read back before commit.",

@@ -5,7 +5,8 @@
 use std::io::{self, Write as _};
 
 use k2cse_core::protect::{self, Declared, ProviderKind, ProviderSpec, provider};
-use serde_json::json;
+
+use k2cse_core::report::{KeyExportReport, KeyImportReport, KeyReport, Schema as _};
 
 use crate::Outcome;
 use crate::args::{ContainerChoice, KeyExportArgs, KeyImportArgs, KeyInspectArgs};
@@ -50,18 +51,21 @@ pub fn inspect(
     if ctx.json {
         write_json(
             out,
-            &json!({
-                "schema": "k2cse.key/1",
-                "provider": spec,
-                "section_encrypted_with": section_provider,
-                "key_source": source,
-                "key_bits": bits,
-                "public_key_sha256": fingerprint,
-                "has_private_key": private,
-                "key_error": key_error,
-                "opens_section": opens_section.as_ref().map(Result::is_ok),
-                "open_error": opens_section.and_then(Result::err),
-            }),
+            &KeyReport {
+                provider: &spec,
+                section_encrypted_with: section_provider.as_deref(),
+                key_source: &source,
+                key_bits: bits,
+                public_key_sha256: fingerprint.as_deref(),
+                has_private_key: private,
+                key_error: key_error.as_deref(),
+                opens_section: opens_section.as_ref().map(Result::is_ok),
+                open_error: opens_section
+                    .as_ref()
+                    .and_then(|r| r.as_ref().err())
+                    .map(String::as_str),
+            }
+            .document(),
         )?;
         return Ok(Outcome::Ok);
     }
@@ -219,13 +223,13 @@ pub fn import(
     if ctx.json {
         write_json(
             out,
-            &json!({
-                "schema": "k2cse.key-import/1",
-                "container": spec.key_container,
-                "machine_store": spec.use_machine_container,
-                "outcome": outcome,
-                "public_key_sha256": key.fingerprint(),
-            }),
+            &KeyImportReport {
+                container: &spec.key_container,
+                machine_store: spec.use_machine_container,
+                outcome,
+                public_key_sha256: key.fingerprint(),
+            }
+            .document(),
         )?;
         return Ok(Outcome::Ok);
     }
@@ -279,13 +283,13 @@ pub fn export(
     if ctx.json {
         write_json(
             out,
-            &json!({
-                "schema": "k2cse.key-export/1",
-                "container": spec.key_container,
-                "machine_store": spec.use_machine_container,
-                "file": args.to,
-                "public_key_sha256": key.fingerprint(),
-            }),
+            &KeyExportReport {
+                container: &spec.key_container,
+                machine_store: spec.use_machine_container,
+                file: &args.to,
+                public_key_sha256: key.fingerprint(),
+            }
+            .document(),
         )?;
     } else {
         writeln!(

@@ -5,6 +5,7 @@
 
 mod args;
 mod backup;
+mod connection;
 mod context;
 mod db;
 mod demo;
@@ -13,12 +14,15 @@ mod progress;
 mod read;
 mod render;
 mod secrets;
+mod terminal;
 mod write;
 
 use std::io::{self, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser as _;
+
+use k2cse_core::report::{ErrorBody, ErrorReport, Schema as _};
 
 use crate::args::{Cli, Command};
 use crate::context::Context;
@@ -149,18 +153,19 @@ fn report(err: &anyhow::Error, json: bool, out: &mut dyn io::Write) -> u8 {
         k2cse_core::entry::mask_text(&chain(err))
     };
     if json {
-        let value = serde_json::json!({
-            "schema": "k2cse.error/1",
-            "error": {
-                "message": message,
-                "exit_code": code,
-                "location": core.and_then(k2cse_core::Error::location),
-                "findings": match core {
-                    Some(k2cse_core::Error::LintErrors { diagnostics }) => serde_json::to_value(diagnostics).ok(),
-                    _ => None,
-                },
-            }
-        });
+        let findings = match core {
+            Some(k2cse_core::Error::LintErrors { diagnostics }) => Some(diagnostics.as_slice()),
+            _ => None,
+        };
+        let report = ErrorReport {
+            error: ErrorBody {
+                message,
+                exit_code: code,
+                location: core.and_then(k2cse_core::Error::location),
+                findings,
+            },
+        };
+        let value = serde_json::to_value(report.document()).unwrap_or_default();
         let _ = writeln!(out, "{value:#}");
     } else {
         let _ = writeln!(io::stderr(), "error: {message}");

@@ -10,6 +10,8 @@ use k2cse_core::secret::shown_value;
 use serde::Serialize;
 use serde_json::json;
 
+use k2cse_core::report::{RulesReport, Schema as _};
+
 use crate::args::{LintArgs, ListArgs, ShowArgs};
 use crate::context::Context;
 use crate::render::{
@@ -270,7 +272,7 @@ pub fn show(ctx: &Context, args: &ShowArgs, out: &mut dyn io::Write) -> anyhow::
 /// `k2cse lint --rules`: the rule table (needs no config file).
 pub fn rules(json: bool, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     if json {
-        write_json(out, &json!({ "schema": "k2cse.rules/1", "rules": RULES }))?;
+        write_json(out, &RulesReport { rules: RULES }.document())?;
     } else {
         for r in RULES {
             writeln!(

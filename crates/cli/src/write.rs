@@ -6,9 +6,9 @@ use std::io::{self, Write as _};
 use anyhow::Context as _;
 use k2cse_core::edit::{Values, read_batch};
 use k2cse_core::lint::LintOptions;
+use k2cse_core::report::{Schema as _, WriteReport};
 use k2cse_core::save::SaveOptions;
 use k2cse_core::{Change, EditSession};
-use serde_json::json;
 
 use crate::args::{Command, PickArgs, ValueArgs, WriteOptions};
 use crate::context::Context;
@@ -76,7 +76,7 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
         Command::Replace(a) => {
             let connection_string = match a.connection_string {
                 Some(text) => text,
-                None => crate::secrets::read_stdin_line("the connection string", a.allow_empty)?,
+                None => crate::terminal::read_stdin_line("the connection string", a.allow_empty)?,
             };
             (
                 vec![picked(
@@ -162,16 +162,17 @@ fn apply_with(
         if ctx.json {
             write_json(
                 out,
-                &json!({
-                    "schema": "k2cse.write/1",
-                    "dry_run": true,
-                    "changed": session.is_changed(),
-                    "would_refuse": refused,
-                    "diff": diff,
-                    "introduced": check.introduced,
-                    "resolved": check.resolved,
-                    "files": [],
-                }),
+                &WriteReport {
+                    dry_run: true,
+                    changed: session.is_changed(),
+                    would_refuse: refused,
+                    diff: Some(diff),
+                    introduced: &check.introduced,
+                    resolved: &check.resolved,
+                    files: &[],
+                    warning: None,
+                }
+                .document(),
             )?;
         } else {
             out.write_all(diff.as_bytes())?;
@@ -250,17 +251,17 @@ fn report_saved(
     if ctx.json {
         write_json(
             out,
-            &json!({
-                "schema": "k2cse.write/1",
-                "dry_run": false,
-                "changed": !saved.is_empty(),
-                "would_refuse": false,
-                "diff": null,
-                "introduced": check.introduced,
-                "resolved": check.resolved,
-                "files": saved,
-                "warning": warning,
-            }),
+            &WriteReport {
+                dry_run: false,
+                changed: !saved.is_empty(),
+                would_refuse: false,
+                diff: None,
+                introduced: &check.introduced,
+                resolved: &check.resolved,
+                files: saved,
+                warning,
+            }
+            .document(),
         )?;
     } else {
         report_check(out, check)?;
@@ -358,7 +359,7 @@ fn values(args: &ValueArgs) -> anyhow::Result<Values> {
         values.push((key.trim().to_owned(), value.to_owned()));
     }
     if let Some(key) = stdin_key {
-        let value = crate::secrets::read_stdin_line(&format!("the value of {key}"), *allow_empty)?;
+        let value = crate::terminal::read_stdin_line(&format!("the value of {key}"), *allow_empty)?;
         values.push((key.to_owned(), value));
     }
     if let Some(key) = prompt_key {

@@ -12,7 +12,10 @@
 //! - [`save`]: atomic writes with backups and lost-update protection;
 //! - [`backup`]: backups of the file and the database rows, verification, restore;
 //! - [`db`]: the K2 database's configuration tokens, over TDS, and their drift from the file;
-//! - [`credentials`]: secrets kept in the OS keyring.
+//! - [`credentials`]: secrets kept in the OS keyring;
+//! - [`policy`]: backup folder, retention and encryption, and the secret lookup chain
+//!   (environment → keyring → the front end's question), the same for every front end;
+//! - [`report`]: the JSON documents front ends emit, one typed struct per schema.
 //!
 //! The crate prints nothing and owns no runtime; it returns data and [`Error`]s.
 
@@ -30,7 +33,9 @@ mod error;
 mod filelock;
 pub mod lint;
 pub mod platform;
+pub mod policy;
 pub mod protect;
+pub mod report;
 pub mod sample;
 pub mod save;
 pub mod secret;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use k2cse_core::Change;
 use k2cse_core::lint::LintOptions;
+use k2cse_core::policy::{BackupPolicy, Environment, NoPrompt, SecretLookup};
 use k2cse_core::protect::{KeyStore, RsaKey};
 use k2cse_core::save::SavedFile;
 
@@ -31,6 +32,8 @@ pub struct Options {
     /// The day dated lint rules compare against (default: today); tests pin it so that their
     /// pictures do not change when a date passes.
     pub lint: LintOptions,
+    /// Where backup settings and secrets are read (the process environment; tests pin one).
+    pub environment: Environment,
 }
 
 impl Default for Options {
@@ -42,6 +45,7 @@ impl Default for Options {
             select: None,
             jobs: Mode::Threaded,
             lint: LintOptions::default(),
+            environment: Environment::process(),
         }
     }
 }
@@ -184,6 +188,8 @@ pub struct GuiApp {
     pub(crate) saving: Vec<String>,
     pub(crate) close_confirmed: bool,
     pub(crate) select_on_open: Option<String>,
+    /// Where backup settings and secrets are read.
+    pub(crate) env: Environment,
     pub(crate) lint: LintOptions,
     /// What the panels asked for this frame, applied once after they are drawn.
     pub(crate) commands: Vec<Command>,
@@ -229,6 +235,7 @@ impl GuiApp {
             saving: Vec::new(),
             close_confirmed: false,
             select_on_open: options.select.clone(),
+            env: options.environment.clone(),
             lint: options.lint,
             commands: Vec::new(),
             after_save: None,
@@ -255,6 +262,13 @@ impl GuiApp {
             }
         }
         app
+    }
+
+    /// The core's backup policy for this environment (folder, retention, encryption from a
+    /// passphrase in the environment or the keyring), as the CLI applies it.
+    pub(crate) fn backup_policy(&self) -> Result<BackupPolicy, String> {
+        BackupPolicy::from_env(&self.env, &SecretLookup::open(&self.env, &NoPrompt))
+            .map_err(|e| e.to_string())
     }
 
     /// The open workspace (tests).
@@ -445,6 +459,11 @@ impl GuiApp {
     /// Saves in the background (after the review). The workspace moves into the job only
     /// when the job starts: a refused save gives it back with every edit.
     pub(crate) fn save(&mut self, force: bool) {
+        let policy = match self.backup_policy() {
+            Ok(policy) => policy,
+            Err(e) => return self.error("The backup settings cannot be used", &e),
+        };
+        let options = policy.save_options(false, "k2cse-gui save");
         let Some(ws) = self.ws.take() else { return };
         // The entries this save changes: the question afterwards is about them only.
         self.saving = ws
@@ -459,7 +478,7 @@ impl GuiApp {
             .unwrap_or_default();
         let label = format!("Saving {}", ws.path().display());
         let started = self.jobs.start_with(label, ws, move |mut ws, _| {
-            let result = ws.save(force).map_err(|e| e.to_string());
+            let result = ws.save(force, &options).map_err(|e| e.to_string());
             JobResult::Saved(Box::new(ws), result)
         });
         if let Err((busy, ws)) = started {
@@ -481,9 +500,15 @@ impl GuiApp {
         let Some(store) = self.backup_store() else {
             return;
         };
+        let policy = match self.backup_policy() {
+            Ok(policy) => policy,
+            Err(e) => return self.error("The backup settings cannot be used", &e),
+        };
         self.db_job(
             "Updating the K2 database",
-            move |settings, entries, cancel| settings.push(&entries, &only, false, &store, cancel),
+            move |settings, entries, cancel| {
+                settings.push(&entries, &only, false, &store, &policy, cancel)
+            },
         );
     }
 

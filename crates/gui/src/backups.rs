@@ -8,6 +8,7 @@ use k2cse_core::backup::{
     self, Backup, BackupKind, BackupStore, CurrentRows, Encryption, Manifest, RestorePlan,
     RestoreReport, StoredBackup,
 };
+use k2cse_core::policy::BackupPolicy;
 use k2cse_core::protect::KeyStore;
 use k2cse_core::secret::Secret;
 
@@ -67,9 +68,9 @@ pub enum BackupOutcome {
 impl GuiApp {
     /// The backup folder of the open file.
     pub(crate) fn backup_store(&self) -> Option<BackupStore> {
-        self.ws
-            .as_ref()
-            .map(|ws| BackupStore::for_config(ws.path(), None))
+        self.ws.as_ref().map(|ws| {
+            BackupStore::for_config(ws.path(), BackupPolicy::dir_from_env(&self.env).as_deref())
+        })
     }
 
     /// Lists the backup folder.
@@ -189,9 +190,16 @@ impl GuiApp {
         self.started(started);
     }
 
+    /// The passphrase typed in the Backups view when chosen, else the policy's (a backup
+    /// passphrase in the environment or the keyring), as `k2cse backup create` does.
     fn backup_encryption(&self) -> Option<Encryption> {
-        (self.backups.encrypt && !self.backups.passphrase.is_empty())
-            .then(|| Encryption::new(Secret::new(&self.backups.passphrase)))
+        if self.backups.encrypt && !self.backups.passphrase.is_empty() {
+            return Some(
+                self.env
+                    .encryption_for(Secret::new(&self.backups.passphrase)),
+            );
+        }
+        self.backup_policy().ok().and_then(|p| p.encryption)
     }
 
     /// Handles a finished backup job.

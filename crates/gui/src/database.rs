@@ -5,10 +5,12 @@
 use std::time::Duration;
 
 use k2cse_core::Change;
-use k2cse_core::backup::{Backup, BackupKind, BackupStore};
-use k2cse_core::credentials::{Keyring, SecretKind};
+use k2cse_core::backup::BackupStore;
+use k2cse_core::credentials::SecretKind;
+use k2cse_core::db::push::{PushPlan, PushRequest, RowBackup};
 use k2cse_core::db::{self, Credentials, Database, DbError, Drift, Mapping, Status, Target};
 use k2cse_core::entry::Entry;
+use k2cse_core::policy::{BackupPolicy, Environment, NoPrompt, SecretLookup};
 use k2cse_core::secret::Secret;
 
 use crate::jobs::CancelFlag;
@@ -72,38 +74,24 @@ impl DbSettings {
         Ok(target)
     }
 
+    /// The typed passwords, else the core's lookup chain (environment, then keyring; the
+    /// GUI asks in its Database view, not in a prompt).
     fn credentials(&self, target: &Target) -> Credentials {
-        let keyring = Keyring::platform().ok();
-        let lookup =
-            |typed: &str, var: &str, kind: SecretKind, account: Option<String>| -> Option<Secret> {
-                if !typed.is_empty() {
-                    return Some(Secret::new(typed));
-                }
-                if let Ok(v) = std::env::var(var) {
-                    return Some(Secret::new(v));
-                }
-                keyring.as_ref()?.get(kind, &account?).ok().flatten()
-            };
+        let env = Environment::process();
+        let found = SecretLookup::open(&env, &NoPrompt).credentials(target);
+        let typed = |text: &str| (!text.is_empty()).then(|| Secret::new(text));
         Credentials {
-            sql_password: lookup(
-                &self.sql_password,
-                "K2CSE_SQL_PASSWORD",
-                SecretKind::SqlPassword,
-                target.password_account(),
-            ),
-            master_key_password: lookup(
-                &self.master_key_password,
-                "K2CSE_MASTER_KEY_PASSWORD",
-                SecretKind::MasterKeyPassword,
-                Some(target.master_key_account()),
-            ),
+            sql_password: typed(&self.sql_password).or(found.sql_password),
+            master_key_password: typed(&self.master_key_password).or(found.master_key_password),
         }
     }
 
     /// Stores the typed passwords in the OS keyring.
     pub fn remember(&self) -> Result<String, String> {
         let target = self.target().map_err(|e| e.to_string())?;
-        let keyring = Keyring::platform().map_err(|e| e.to_string())?;
+        let keyring = Environment::process()
+            .keyring()
+            .map_err(|e| e.to_string())?;
         let mut stored = Vec::new();
         if let (false, Some(account)) = (self.sql_password.is_empty(), target.password_account()) {
             keyring
@@ -225,32 +213,34 @@ impl DbSettings {
         only: &[String],
         create: bool,
         backups: &BackupStore,
+        policy: &BackupPolicy,
         cancel: &CancelFlag,
     ) -> Result<DbOutcome, String> {
         let mapping = self.mapping().map_err(|e| e.to_string())?;
         let server = self.server();
         self.run(cancel, async |db| {
-            let before = snapshot(db, entries, &mapping).await?;
-            let encrypt_new =
-                before.status.use_sql_encryption == Some(true) && before.status.has_symmetric_key;
-            let plan = db::link::push_plan(
-                &before.drifts,
-                only,
+            // The core's push use case, as `k2cse db push` runs it: the question was asked
+            // before this job (the after-save dialog, the Database view's Push).
+            let request = PushRequest {
+                only: only.to_vec(),
                 create,
-                encrypt_new,
-                &before.status.keys,
-            )?;
-            if !plan.is_empty() {
-                // The automatic backup of the rows, as the CLI takes before `db push`.
-                let rows = db.raw_rows().await?;
-                let backup = Backup::new(BackupKind::Automatic, "before k2cse-gui database update")
-                    .with_database(&server, &before.status.database, &before.status.shape, rows);
-                backups.save(&backup, None)?;
-                backups.prune(k2cse_core::backup::DEFAULT_KEEP)?;
-            }
-            db.write(&plan).await?;
+                dry_run: false,
+            };
+            let plan = PushPlan::new(db, entries, &mapping, &request).await?;
+            let outcome = plan
+                .execute(
+                    db,
+                    Some(RowBackup {
+                        store: backups,
+                        encryption: policy.encryption.as_ref(),
+                        keep: policy.keep,
+                        server,
+                        reason: "k2cse-gui database update".into(),
+                    }),
+                )
+                .await?;
             Ok::<_, k2cse_core::Error>(DbOutcome::Pushed {
-                written: plan.len(),
+                written: outcome.writes.len(),
                 snapshot: snapshot(db, entries, &mapping).await?,
             })
         })

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use k2cse_core::config::Unlock;
 use k2cse_core::edit::Check;
 use k2cse_core::entry::{Entry, Kind, fold_name};
 use k2cse_core::lint::{self, Diagnostic, LintOptions, Severity};
@@ -103,36 +104,37 @@ impl Workspace {
 
     /// [`Workspace::open`], linting with `lint` (the day dated rules compare against).
     pub fn open_with(path: &Path, keys: &KeyStore, lint: LintOptions) -> Result<Self, OpenError> {
-        let mut doc = Document::load(path).map_err(OpenError::Failed)?;
-        if let Some(protection) = doc.protection() {
-            if keys.is_empty() {
+        // The core's open-and-unlock, as the CLI's: a DPAPI section is always tried.
+        let opened = k2cse_core::config::open(path, keys).map_err(OpenError::Failed)?;
+        match opened.unlock {
+            Unlock::Plain | Unlock::Unlocked => {}
+            Unlock::NoKey { provider } => {
                 return Err(OpenError::NeedsKey {
                     path: path.to_owned(),
-                    provider: protection.provider.clone(),
                     message: format!(
-                        "The connection strings are encrypted (provider \"{}\"). Choose the key file exported with aspnet_regiis -px.",
-                        protection.provider
+                        "The connection strings are encrypted (provider \"{provider}\"). Choose the key file exported with aspnet_regiis -px."
                     ),
+                    provider,
                 });
             }
-            if let Err(e) = doc.unlock(keys.clone()) {
+            Unlock::Failed { provider, error } => {
                 // With no key file this was the Windows key store (the container or DPAPI):
                 // say so, and that a key file is the way on.
                 let message = if keys.rsa.is_none() {
                     format!(
-                        "The connection strings are encrypted (provider \"{}\") and this machine's key store cannot open them: {e}. Choose the key file exported with aspnet_regiis -px.",
-                        protection.provider
+                        "The connection strings are encrypted (provider \"{provider}\") and this machine's key store cannot open them: {error}. Choose the key file exported with aspnet_regiis -px."
                     )
                 } else {
-                    e.to_string()
+                    error.to_string()
                 };
                 return Err(OpenError::NeedsKey {
                     path: path.to_owned(),
-                    provider: protection.provider,
+                    provider,
                     message,
                 });
             }
         }
+        let doc = opened.doc;
         Self::from_document_with(doc, lint).map_err(OpenError::Failed)
     }
 
@@ -268,14 +270,15 @@ impl Workspace {
         })
     }
 
-    /// Saves (backup, atomic replace, lost-update check); the saved state becomes the new base
+    /// Saves with `options` (the core's backup policy: backup, retention, encryption; atomic
+    /// replace, lost-update check); the saved state becomes the new base
     /// and the undo history starts again.
-    pub fn save(&mut self, force: bool) -> k2cse_core::Result<Vec<SavedFile>> {
-        let options = SaveOptions {
-            reason: "k2cse-gui save".into(),
-            ..SaveOptions::default()
-        };
-        let saved = self.session.save(&options, force)?;
+    pub fn save(
+        &mut self,
+        force: bool,
+        options: &SaveOptions,
+    ) -> k2cse_core::Result<Vec<SavedFile>> {
+        let saved = self.session.save(options, force)?;
         self.base = self.session.document().clone();
         self.changes.clear();
         self.redo.clear();
@@ -379,6 +382,34 @@ mod tests {
 
     use super::*;
     use k2cse_core::edit::Values;
+
+    /// The GUI opens and unlocks as the CLI does (the core's `config::open`): a DPAPI section
+    /// is tried even without a key file, and what the OS said is shown, instead of asking for
+    /// a key file that cannot open DPAPI.
+    #[test]
+    fn a_dpapi_section_is_tried_without_a_key_file_as_the_cli_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("K2HostServer.exe.config");
+        std::fs::write(
+            &path,
+            "<configuration>\n  <connectionStrings configProtectionProvider=\"DataProtectionConfigurationProvider\">\n    <EncryptedData>\n      <CipherData>\n        <CipherValue>AQAAANCMnd8BFdERjHoAwE/Cl+s=</CipherValue>\n      </CipherData>\n    </EncryptedData>\n  </connectionStrings>\n</configuration>\n",
+        )
+        .unwrap();
+        let keys = KeyStore::new(None);
+        let cli = k2cse_core::config::open(&path, &keys)
+            .unwrap()
+            .into_document();
+        let Err(cli_error) = cli else {
+            panic!("a DPAPI blob from elsewhere cannot be opened here")
+        };
+        match Workspace::open(&path, &keys) {
+            Err(OpenError::NeedsKey { message, .. }) => assert!(
+                message.contains(&cli_error.to_string()),
+                "the GUI says what the CLI says ({cli_error}): {message}"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
 
     const EWS: &str = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection";
 

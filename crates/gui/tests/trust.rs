@@ -478,3 +478,63 @@ fn a_cancelled_review_cancels_what_waited_for_the_save() {
         h.state().notice()
     );
 }
+
+/// The GUI's automatic backup follows the core's policy, as the CLI's does (docs/cli.md):
+/// `K2CSE_BACKUP_DIR` is the folder, and a backup passphrase in the environment encrypts it.
+#[test]
+fn the_automatic_backup_follows_the_backup_policy() {
+    let (_a, path) = sample();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut h = harness_with(
+        &Options {
+            config: Some(path.clone()),
+            jobs: Mode::Inline,
+            environment: k2cse_core::policy::Environment::fixed([
+                ("K2CSE_BACKUP_DIR", elsewhere.path().to_str().unwrap()),
+                ("K2CSE_BACKUP_PASSPHRASE", "gui backup passphrase"),
+                ("K2CSE_BACKUP_SCRYPT_LOG_N", "10"),
+                ("K2CSE_KEYRING", "mock"),
+            ]),
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("Port=587;")
+    );
+    let backups: Vec<PathBuf> = std::fs::read_dir(elsewhere.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".k2cse.tar.age"))
+        .collect();
+    assert_eq!(
+        backups.len(),
+        1,
+        "one encrypted backup in K2CSE_BACKUP_DIR: {backups:?}"
+    );
+    assert!(k2cse_core::backup::is_encrypted_file(&backups[0]).unwrap());
+    let passphrase = k2cse_core::secret::Secret::new("gui backup passphrase");
+    let opened = k2cse_core::backup::open(&backups[0], Some(&passphrase)).unwrap();
+    assert!(
+        opened.manifest().reason.contains("k2cse-gui save"),
+        "{}",
+        opened.manifest().reason
+    );
+    assert!(
+        !path.parent().unwrap().join("k2cse-backups").exists()
+            || std::fs::read_dir(path.parent().unwrap().join("k2cse-backups"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "nothing went to the default folder"
+    );
+}

@@ -7,6 +7,7 @@ mod discover;
 mod document;
 mod file;
 mod layout;
+mod open;
 mod protected;
 #[cfg(test)]
 mod protected_tests;
@@ -18,4 +19,5 @@ pub use discover::{DEFAULT_FILE_NAMES, discover_config, k2_folder_from_image_pat
 pub use document::{Document, Protection};
 pub use file::{ConfigFile, MAX_CONFIG_BYTES};
 pub use layout::Layout;
+pub use open::{Opened, Unlock, open};
 pub use section::{SectionNames, SectionNote, SectionView, Slot};
