@@ -36,7 +36,13 @@ title=""
 for _ in $(seq 60); do
   sleep 0.5
   if command -v xdotool >/dev/null; then
-    title=$(DISPLAY=$display xdotool search --pid "$app" getwindowname 2>/dev/null | head -n1 || true)
+    # The program may own several X windows (winit's helpers): the title is the name of the
+    # one that has it.
+    title=""
+    for id in $(DISPLAY=$display xdotool search --pid "$app" 2>/dev/null || true); do
+      name=$(DISPLAY=$display xdotool getwindowname "$id" 2>/dev/null || true)
+      case "$name" in *K2HostServer.exe.config*) title=$name; break ;; esac
+    done
   else
     title=$(DISPLAY=$display xwininfo -root -tree 2>/dev/null \
       | sed -n 's/^ *0x[0-9a-f]* "\(.*K2HostServer\.exe\.config.*\)": .*/\1/p' | head -n1 || true)
