@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building, testing and benchmarking k2cse needs on Debian 12 (bookworm).
+#   scripts/setup.sh [--fuzz]
 #
 #   Mono's .NET class library  the interop oracles (tests/oracle/*.cs) - required by the tests
 #   mingw-w64                  the Windows build (x86_64-pc-windows-gnu), scripts/package.sh
@@ -15,7 +16,8 @@
 #   ansible-core (PyPI), openssh-server, openssh-client
 #                              the Ansible module's tests: ansible-playbook against a local
 #                              host and an sshd on 127.0.0.1 (tests/tests/ansible.rs)
-#   nightly Rust, cargo-fuzz   the fuzz targets (fuzz/run.sh, fuzz/replay.sh)
+#   nightly Rust, cargo-fuzz   only with --fuzz: new fuzzing runs (fuzz/run.sh, fuzz/replay.sh);
+#                              the committed corpora are replayed by `cargo test` on stable
 #
 # Safe to run again: packages already installed are skipped, unless CI=true (then apt-get
 # update and install always run, as on a fresh machine).
@@ -80,11 +82,13 @@ fi
 if command -v rustup >/dev/null; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
   rustup target add x86_64-pc-windows-gnu >/dev/null
-  # The fuzz targets (fuzz/, docs/reliability.md) build with nightly and cargo-fuzz.
-  rustup toolchain install nightly --profile minimal >/dev/null 2>&1
 fi
-if ! command -v cargo-fuzz >/dev/null && ! [ -x "$HOME/.cargo/bin/cargo-fuzz" ]; then
-  echo "setup: installing cargo-fuzz"
-  cargo install cargo-fuzz --locked --quiet
+if [ "${1:-}" = "--fuzz" ]; then
+  # New fuzzing runs (fuzz/run.sh, docs/reliability.md) build with nightly and cargo-fuzz.
+  rustup toolchain install nightly --profile minimal >/dev/null 2>&1
+  if ! command -v cargo-fuzz >/dev/null && ! [ -x "$HOME/.cargo/bin/cargo-fuzz" ]; then
+    echo "setup: installing cargo-fuzz"
+    cargo install cargo-fuzz --locked --quiet
+  fi
 fi
 echo "setup: ready ($(cargo --version), $(mono --version | head -n1))"

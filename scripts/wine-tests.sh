@@ -5,8 +5,9 @@
 #   2. prepares a 64-bit Wine prefix with the bcryptprimitives.dll stand-in (tests/wine/);
 #   3. on a virtual X display, runs tests/tests/wine_cli.rs, wine_ansible.rs and wine_gui.rs
 #      (the .exe files against the Linux build, a real CryptoAPI container, DPAPI, Credential Manager, the
-#      registry, the GUI window), then the core's unit tests and the GUI's kittest suites built
-#      for Windows (release profile, sharing the .exe files' dependencies), through Wine.
+#      registry, the GUI window), then the unit tests of the core, the GUI and the Ansible module
+#      and the GUI's kittest suites built for Windows (release profile, sharing the .exe files'
+#      dependencies), through Wine.
 # Needs wine, wine64, gcc-mingw-w64-x86-64, xvfb and imagemagick (scripts/setup.sh). Fails,
 # never skips, when one is missing.
 #   scripts/wine-tests.sh            K2CSE_WINE_PREFIX=DIR keeps the prefix somewhere else
@@ -56,8 +57,10 @@ cargo test --locked -p k2cse-tests --test wine_cli --test wine_db --test wine_an
 
 echo "wine-tests: the core's unit tests and the GUI's kittest suites, built for Windows"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
-# In the release profile: its dependencies are the ones the .exe files above were built with, so
-# the GUI stack is not compiled a second time, in debug, only for these tests.
-cargo test --release --locked --target "$target" -p k2cse-core --lib
-cargo test --release --locked --target "$target" -p k2cse-gui --test ui --test snapshots
+# In the release profile and with the package set of scripts/release-build.sh (plus the core):
+# cargo resolves features over the packages of one invocation, so these are the features the
+# .exe files above were built with, and no dependency is compiled a second time for the tests.
+# (crates/gui/Cargo.toml turns on the one feature the GUI tests' dependencies would add.)
+cargo test --release --locked --target "$target" -p k2cse -p k2cse-gui -p k2cse-ansible -p k2cse-core \
+  --lib --test ui --test snapshots
 echo "wine-tests: screenshots in target/wine/"

@@ -1,11 +1,9 @@
-//! The key-file reader (`<RSAKeyValue>` exports, PEM) never panics on any text.
+//! libFuzzer target `rsa_key`: the property is `checks::rsa_key` (fuzz/checks.rs), which
+//! `cargo test` also runs over this target's committed corpus (tests/tests/fuzz_corpus.rs).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[allow(dead_code)] // each target uses one of the shared checks
+#[path = "../checks.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let _ = k2cse_core::protect::RsaKey::from_text(std::path::Path::new("key.xml"), text);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::rsa_key(data));

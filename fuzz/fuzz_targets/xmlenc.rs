@@ -1,18 +1,9 @@
-//! The XML-Encryption reader (`<EncryptedData>`) never panics on any text.
+//! libFuzzer target `xmlenc`: the property is `checks::xmlenc` (fuzz/checks.rs), which
+//! `cargo test` also runs over this target's committed corpus (tests/tests/fuzz_corpus.rs).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[allow(dead_code)] // each target uses one of the shared checks
+#[path = "../checks.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let _ = k2cse_core::protect::xmlenc::parse(text, 0..text.len());
-    // As part of a config file, through the document loader.
-    let config = format!(
-        "<configuration><connectionStrings configProtectionProvider=\"K2ConfigurationKey\">{text}</connectionStrings></configuration>"
-    );
-    if let Ok(doc) = k2cse_core::Document::from_bytes(std::path::Path::new("f.config"), config.into_bytes()) {
-        let _ = doc.protection();
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::xmlenc(data));
