@@ -762,18 +762,20 @@ fn fields(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that `doc` is a `schema` document with exactly the `documented` fields, in order.
+fn expect(doc: &serde_json::Value, schema: &str, documented: &[&str]) {
+    assert_eq!(doc["schema"], schema, "{doc}");
+    let mut want: Vec<String> = documented.iter().map(|f| (*f).to_owned()).collect();
+    want.insert(0, "schema".to_owned());
+    assert_eq!(fields(doc), want, "{schema}");
+}
+
 /// The schemas given a typed struct keep the fields docs/cli.md lists, in every command that
 /// prints them: what JSON consumers (and the Ansible module) read.
 #[test]
-fn the_show_db_and_backup_schemas_keep_their_documented_fields() {
+fn the_show_and_db_schemas_keep_their_documented_fields() {
     let sim = SimProcess::start(&[]);
     let scratch = Scratch::sample();
-    let expect = |doc: &serde_json::Value, schema: &str, documented: &[&str]| {
-        assert_eq!(doc["schema"], schema, "{doc}");
-        let mut want: Vec<String> = documented.iter().map(|f| (*f).to_owned()).collect();
-        want.insert(0, "schema".to_owned());
-        assert_eq!(fields(doc), want, "{schema}");
-    };
     let show = json(&mut db(
         &scratch,
         &sim,
@@ -852,7 +854,13 @@ fn the_show_db_and_backup_schemas_keep_their_documented_fields() {
             assert_eq!(fields(m), ["entry", "match"]);
         }
     }
+}
 
+/// As [`the_show_and_db_schemas_keep_their_documented_fields`], for `backup`.
+#[test]
+fn the_backup_schemas_keep_their_documented_fields() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
     let created = json(&mut db(&scratch, &sim, &["backup", "create"]));
     let shown = ["path", "verified", "manifest"];
     expect(&created, "k2cse.backup/1", &shown);
@@ -906,4 +914,33 @@ fn the_show_db_and_backup_schemas_keep_their_documented_fields() {
         fields(&restored["report"]),
         ["pre_restore_backup", "files", "rows_changed"]
     );
+}
+
+/// The `db push` a save suggests is the one that brings the entry's token up to date.
+#[test]
+fn the_push_a_save_suggests_brings_the_token_in_sync() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    let smtp = "SourceCode.Net.Mail.SmtpConnection";
+    let state = |scratch: &Scratch| {
+        let drift = json(&mut db(scratch, &sim, &["db", "drift"]));
+        drift["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["entry"] == smtp)
+            .unwrap()["state"]["state"]
+            .clone()
+    };
+    let saved = json(&mut db(&scratch, &sim, &["set", smtp, "Port=2600"]));
+    assert_eq!(state(&scratch), "differs");
+    let steps = saved["next_steps"].as_array().unwrap();
+    let push = steps.iter().find(|s| s["step"] == "db-push").unwrap();
+    assert_eq!(push["entries"], serde_json::json!([smtp]));
+    let command: Vec<&str> = push["command"].as_str().unwrap().split(' ').collect();
+    assert_eq!(command[..3], ["k2cse", "db", "push"]);
+    let mut args = command[1..].to_vec();
+    args.push("--yes");
+    db(&scratch, &sim, &args).assert().success();
+    assert_eq!(state(&scratch), "in-sync");
 }
