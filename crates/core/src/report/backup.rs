@@ -61,8 +61,8 @@ pub struct BackupRestoreReport<'a> {
     pub rows: &'a [String],
     /// What the restore warns about (another server, another database...).
     pub warnings: &'a [String],
-    /// After a restore: what it did (left out when nothing was restored).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// After a restore: what it did (null when nothing was restored; before this struct the
+    /// field was left out then).
     pub report: Option<&'a RestoreReport>,
     /// Whether an interrupted restore was resolved by this one.
     pub recovered: bool,
