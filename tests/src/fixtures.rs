@@ -187,3 +187,67 @@ pub fn k2cse_view(config: &Path) -> std::collections::BTreeMap<String, String> {
         })
         .collect()
 }
+
+/// The sample config with `n` more EWS entries (about 240 bytes each, named
+/// `...ExchangeWebServicesConnection:user00000@denallix.com` on): a file large enough for a
+/// save to be interrupted while it runs.
+pub fn large_sample(n: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    const EWS: &str = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection";
+    let text = String::from_utf8(SAMPLE.to_vec()).unwrap();
+    let at = text.find("  </connectionStrings>").unwrap();
+    let mut extra = String::new();
+    for i in 0..n {
+        let _ = write!(
+            extra,
+            "    <add name=\"{EWS}:user{i:05}@denallix.com\" connectionString=\"Autodiscover=False;OAuth Resource=EWS;OAuth Resource Audience=https://outlook.office365.com;User ID=user{i:05}@denallix.com;Poll Interval=1M\" />\r\n"
+        );
+    }
+    format!("{}{extra}{}", &text[..at], &text[at..]).into_bytes()
+}
+
+/// Runs an oracle tool (`openssl`, `xmlsec1`) and returns its standard output; fails the test
+/// (never skips it) when the tool is missing or refuses.
+pub fn tool(program: &str, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); scripts/setup.sh installs it"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// [`tool`]'s output as text.
+pub fn tool_text(program: &str, args: &[&str]) -> String {
+    String::from_utf8(tool(program, args)).unwrap()
+}
+
+/// Every file under `dir`, in its subfolders too.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Runs a `k2cse ... list --json` command and returns each entry's connection string by
+/// name; fails the test when the command fails.
+pub fn listed(cmd: &mut Command) -> std::collections::BTreeMap<String, String> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    listed_entries(&out.stdout).into_iter().collect()
+}

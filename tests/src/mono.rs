@@ -156,13 +156,17 @@ pub fn config_view(config: &Path) -> Result<std::collections::BTreeMap<String, S
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
-    Ok(String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
+    Ok(parse_view(&String::from_utf8(out.stdout).unwrap()))
+}
+
+/// The connection strings in the `ConfigReader` oracle's output (`hex(name) hex(value)` a
+/// line), machine.config's `LocalSql...` defaults left out.
+pub fn parse_view<C: FromIterator<(String, String)>>(out: &str) -> C {
+    out.lines()
         .map(|l| {
             let (name, value) = l.split_once(' ').unwrap();
             (unhex(name), unhex(value))
         })
         .filter(|(name, _)| !name.starts_with("LocalSql"))
-        .collect())
+        .collect()
 }

@@ -66,6 +66,34 @@ fn rows_digest(scratch: &Scratch, sim: &SimProcess) -> String {
         .to_owned()
 }
 
+/// The sample config on `sim`, backed up (`backup create --json`): the scratch folder, the
+/// file's bytes and the rows' digest before, and the report.
+fn backed_up(sim: &SimProcess) -> (Scratch, Vec<u8>, String, serde_json::Value) {
+    let s = Scratch::sample();
+    let original = s.bytes();
+    let original_rows = rows_digest(&s, sim);
+    let created = json(&mut k2(&s, Some(sim), &["backup", "create"]));
+    (s, original, original_rows, created)
+}
+
+/// Breaks the SMTP entry in the file and its token in the database, as a bad edit would.
+fn break_file_and_token(s: &Scratch, sim: &SimProcess) {
+    k2(
+        s,
+        Some(sim),
+        &["set", SMTP, "Host Name=wrong.example.com", "--force"],
+    )
+    .assert()
+    .success();
+    k2(
+        s,
+        Some(sim),
+        &["db", "set", SMTP_TOKEN, "Host Name=wrong.example.com"],
+    )
+    .assert()
+    .success();
+}
+
 fn rand_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -76,12 +104,8 @@ fn rand_suffix() -> u128 {
 #[test]
 fn back_up_break_and_restore_gives_back_identical_bytes_and_rows() {
     let sim = SimProcess::start(&[]);
-    let s = Scratch::sample();
-    let original = s.bytes();
-    let original_rows = rows_digest(&s, &sim);
-
     // 1. Back up.
-    let created = json(&mut k2(&s, Some(&sim), &["backup", "create"]));
+    let (s, original, original_rows, created) = backed_up(&sim);
     assert_eq!(created["schema"], "k2cse.backup/1");
     let backup = PathBuf::from(created["path"].as_str().unwrap());
     let m = &created["manifest"];
@@ -98,20 +122,7 @@ fn back_up_break_and_restore_gives_back_identical_bytes_and_rows() {
     }
 
     // 2. Break: the file and a token.
-    k2(
-        &s,
-        Some(&sim),
-        &["set", SMTP, "Host Name=wrong.example.com", "--force"],
-    )
-    .assert()
-    .success();
-    k2(
-        &s,
-        Some(&sim),
-        &["db", "set", SMTP_TOKEN, "Host Name=wrong.example.com"],
-    )
-    .assert()
-    .success();
+    break_file_and_token(&s, &sim);
     assert_ne!(s.bytes(), original);
     assert_ne!(rows_digest(&s, &sim), original_rows);
 
@@ -375,25 +386,9 @@ fn a_backup_beside_an_unreachable_database_keeps_the_file_and_says_why() {
 #[test]
 fn an_interrupted_restore_is_reported_then_finished_by_resume() {
     let sim = SimProcess::start(&[]);
-    let s = Scratch::sample();
-    let original = s.bytes();
-    let original_rows = rows_digest(&s, &sim);
-    let created = json(&mut k2(&s, Some(&sim), &["backup", "create"]));
+    let (s, original, original_rows, created) = backed_up(&sim);
     let backup = PathBuf::from(created["path"].as_str().unwrap());
-    k2(
-        &s,
-        Some(&sim),
-        &["set", SMTP, "Host Name=wrong.example.com", "--force"],
-    )
-    .assert()
-    .success();
-    k2(
-        &s,
-        Some(&sim),
-        &["db", "set", SMTP_TOKEN, "Host Name=wrong.example.com"],
-    )
-    .assert()
-    .success();
+    break_file_and_token(&s, &sim);
     let other = s.backups().last().unwrap().clone();
 
     // The state a restore killed after the file's rename leaves: its journal, the file

@@ -9,37 +9,19 @@
     reason = "test code: a panic is the failure report; times fit"
 )]
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use k2cse_core::Document;
 use k2cse_core::protect::{KeyStore, RsaKey};
-use k2cse_tests::fixtures::{SAMPLE, binary};
+use k2cse_tests::fixtures::{binary, large_sample};
 
 /// How many kills per command; `set` gets the most (it is what admins run).
 const SET_KILLS: usize = 500;
 const OTHER_KILLS: usize = 120;
 
 const EWS: &str = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection";
-
-/// The sample config with `n` more EWS entries (about 240 bytes each).
-fn large_config(n: usize) -> Vec<u8> {
-    let text = String::from_utf8(SAMPLE.to_vec()).unwrap();
-    let at = text.find("  </connectionStrings>").unwrap();
-    let mut extra = String::new();
-    for i in 0..n {
-        let _ = write!(
-            extra,
-            "    <add name=\"{EWS}:user{i:05}@denallix.com\" connectionString=\"Autodiscover=False;OAuth Resource=EWS;OAuth Resource Audience=https://outlook.office365.com;User ID=user{i:05}@denallix.com;Poll Interval=1M\" />\r\n"
-        );
-    }
-    let mut out = text[..at].to_owned();
-    out.push_str(&extra);
-    out.push_str(&text[at..]);
-    out.into_bytes()
-}
 
 /// A small deterministic generator (the seed is printed, so a failure can be replayed).
 struct Rng(u64);
@@ -160,7 +142,7 @@ fn setup() -> Setup {
     Setup {
         config,
         dir,
-        old: large_config(2000),
+        old: large_sample(2000),
         target: format!("{EWS}:user01000@denallix.com"),
         rng: Rng(seed),
     }

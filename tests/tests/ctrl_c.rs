@@ -9,55 +9,31 @@
     reason = "test code: a panic is the failure report; times fit"
 )]
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use k2cse_tests::fixtures::{SAMPLE, binary};
+use k2cse_tests::fixtures::{binary, files_under, large_sample};
 
 const EWS: &str = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection";
 const RUNS: usize = 40;
 
-/// The sample config with `n` more EWS entries (about 240 bytes each).
-fn large_config(n: usize) -> Vec<u8> {
-    let text = String::from_utf8(SAMPLE.to_vec()).unwrap();
-    let at = text.find("  </connectionStrings>").unwrap();
-    let mut extra = String::new();
-    for i in 0..n {
-        let _ = write!(
-            extra,
-            "    <add name=\"{EWS}:user{i:05}@denallix.com\" connectionString=\"Autodiscover=False;OAuth Resource=EWS;OAuth Resource Audience=https://outlook.office365.com;User ID=user{i:05}@denallix.com;Poll Interval=1M\" />\r\n"
-        );
-    }
-    let mut out = text[..at].to_owned();
-    out.push_str(&extra);
-    out.push_str(&text[at..]);
-    out.into_bytes()
-}
-
 /// Every file under `dir` whose name says it is a temporary.
 fn temporaries(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(temporaries(&path));
-        } else if path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().ends_with(".tmp"))
-        {
-            out.push(path);
-        }
-    }
-    out
+    files_under(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().ends_with(".tmp"))
+        })
+        .collect()
 }
 
 #[test]
 fn ctrl_c_during_a_write_exits_130_and_leaves_no_temporaries() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("K2HostServer.exe.config");
-    let old = large_config(20_000);
+    let old = large_sample(20_000);
     let k2cse = binary("k2cse");
     let run = || {
         let mut cmd = Command::new(&k2cse);

@@ -658,3 +658,288 @@ fn every_command_emitting_a_schema_gives_it_the_same_fields() {
     ];
     same_fields("k2cse.secret/1", &secrets);
 }
+
+/// The text of every `.rs` file under `dir` (relative to the workspace), with its path.
+fn sources(dir: &str) -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut pending = vec![root.join(dir)];
+    let mut found = Vec::new();
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let name = path.strip_prefix(&root).unwrap().display().to_string();
+            found.push((name, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    found
+}
+
+/// Every `k2cse.<what>/<version>` named in `text`.
+fn schema_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("k2cse.") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "./-".contains(c)))
+            .unwrap_or(tail.len());
+        let name = &tail[..end];
+        if name.contains('/') {
+            names.push(name.to_owned());
+        }
+        rest = &tail[end.max(1)..];
+    }
+    names
+}
+
+/// One typed struct per documented schema: each schema of docs/cli.md's "JSON output" is named
+/// exactly once in the code, as a struct's schema (`const NAME` of `core::report`, or the
+/// `schema` field of a typed struct), and no front end builds a document with `json!`.
+#[test]
+fn every_documented_schema_has_exactly_one_typed_struct() {
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cli.md"),
+    )
+    .unwrap();
+    let mut documented: Vec<String> = docs
+        .lines()
+        .filter(|l| l.starts_with("### `k2cse."))
+        .flat_map(schema_names)
+        .collect();
+    documented.sort();
+    documented.dedup();
+    assert!(documented.len() >= 20, "{documented:?}");
+
+    let mut code = sources("crates/core/src/report");
+    code.extend(
+        sources("crates/core/src")
+            .into_iter()
+            .filter(|(p, _)| p.ends_with("report.rs")),
+    );
+    for front_end in ["crates/cli/src", "crates/gui/src", "crates/ansible/src"] {
+        code.extend(sources(front_end));
+    }
+    let mut typed: Vec<String> = Vec::new();
+    for (path, text) in &code {
+        // Unit tests may name a schema to check it.
+        let text = text.split("#[cfg(test)]").next().unwrap();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with("//") {
+                continue;
+            }
+            for name in schema_names(line) {
+                let quoted = format!("\"{name}\"");
+                let is_struct =
+                    line.starts_with("const NAME: &'static str = ") || line.starts_with("schema: ");
+                assert!(
+                    is_struct && line.contains(&quoted),
+                    "{path}: schema {name} named outside a typed struct: {line}"
+                );
+                typed.push(name);
+            }
+        }
+        // The Ansible module's own results are Ansible's format, not a k2cse schema.
+        assert!(
+            path.starts_with("crates/ansible") || !text.contains("json!("),
+            "{path} builds JSON with `json!`: give the document a typed struct in core::report"
+        );
+    }
+    typed.sort();
+    let mut once = typed.clone();
+    once.dedup();
+    assert_eq!(typed, once, "a schema has more than one struct");
+    assert_eq!(once, documented, "typed schemas vs docs/cli.md");
+}
+
+/// The fields of an object, in document order.
+fn fields(v: &serde_json::Value) -> Vec<String> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Asserts that `doc` is a `schema` document with exactly the `documented` fields, in order.
+fn expect(doc: &serde_json::Value, schema: &str, documented: &[&str]) {
+    assert_eq!(doc["schema"], schema, "{doc}");
+    let mut want: Vec<String> = documented.iter().map(|f| (*f).to_owned()).collect();
+    want.insert(0, "schema".to_owned());
+    assert_eq!(fields(doc), want, "{schema}");
+}
+
+/// The schemas given a typed struct keep the fields docs/cli.md lists, in every command that
+/// prints them: what JSON consumers (and the Ansible module) read.
+#[test]
+fn the_show_and_db_schemas_keep_their_documented_fields() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    let show = json(&mut db(
+        &scratch,
+        &sim,
+        &["show", "SourceCode.Net.Mail.SmtpConnection"],
+    ));
+    expect(&show, "k2cse.show/1", &["entry", "findings"]);
+    let entry = &show["entry"];
+    assert!(
+        entry["kind_title"].is_string() && entry["unset_keys"].is_array(),
+        "{entry}"
+    );
+    assert!(
+        entry["pairs"].is_array() && entry["name"].is_string(),
+        "{entry}"
+    );
+    for unset in entry["unset_keys"].as_array().unwrap() {
+        assert_eq!(fields(unset), ["key", "default", "description"]);
+    }
+
+    let status = json(&mut db(&scratch, &sim, &["db", "status"]));
+    expect(
+        &status,
+        "k2cse.db-status/1",
+        &[
+            "server",
+            "database",
+            "version",
+            "product_version",
+            "compatibility_level",
+            "collation",
+            "table_shape",
+            "configuration_table",
+            "master_key",
+            "certificate",
+            "symmetric_key",
+            "keys_open",
+            "keys",
+            "use_sql_encryption",
+        ],
+    );
+    assert_eq!(
+        fields(&status["table_shape"]),
+        [
+            "variable_value",
+            "encrypted",
+            "writable",
+            "encrypted_values"
+        ]
+    );
+
+    let drift = json(&mut db(&scratch, &sim, &["db", "drift"]));
+    expect(&drift, "k2cse.db-drift/1", &["entries", "different"]);
+    for e in drift["entries"].as_array().unwrap() {
+        assert_eq!(
+            fields(e),
+            [
+                "entry",
+                "token",
+                "link",
+                "encrypted",
+                "state",
+                "file_value",
+                "db_value"
+            ]
+        );
+        assert!(e["state"]["state"].is_string(), "{e}");
+    }
+
+    let discover = json(&mut db(&scratch, &sim, &["db", "discover"]));
+    expect(&discover, "k2cse.db-discover/1", &["tokens", "unreadable"]);
+    let tokens = discover["tokens"].as_array().unwrap();
+    assert!(!tokens.is_empty());
+    for t in tokens {
+        assert_eq!(fields(t), ["token", "encrypted", "linked_to", "matches"]);
+        for m in t["matches"].as_array().unwrap() {
+            assert_eq!(fields(m), ["entry", "match"]);
+        }
+    }
+}
+
+/// As [`the_show_and_db_schemas_keep_their_documented_fields`], for `backup`.
+#[test]
+fn the_backup_schemas_keep_their_documented_fields() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    let created = json(&mut db(&scratch, &sim, &["backup", "create"]));
+    let shown = ["path", "verified", "manifest"];
+    expect(&created, "k2cse.backup/1", &shown);
+    let path = created["path"].as_str().unwrap().to_owned();
+    expect(
+        &json(&mut db(&scratch, &sim, &["backup", "show", &path])),
+        "k2cse.backup-show/1",
+        &shown,
+    );
+    expect(
+        &json(&mut db(&scratch, &sim, &["backup", "verify", &path])),
+        "k2cse.backup-verify/1",
+        &shown,
+    );
+
+    let plan = [
+        "backup",
+        "dry_run",
+        "changed",
+        "diff",
+        "rows",
+        "warnings",
+        "report",
+        "recovered",
+        "next_steps",
+    ];
+    expect(
+        &json(&mut db(
+            &scratch,
+            &sim,
+            &["backup", "restore", &path, "--dry-run"],
+        )),
+        "k2cse.backup-restore/1",
+        &plan,
+    );
+    db(
+        &scratch,
+        &sim,
+        &["set", "SourceCode.Net.Mail.SmtpConnection", "Port=2600"],
+    )
+    .assert()
+    .success();
+    let restored = json(&mut db(
+        &scratch,
+        &sim,
+        &["backup", "restore", &path, "--yes"],
+    ));
+    expect(&restored, "k2cse.backup-restore/1", &plan);
+    assert_eq!(
+        fields(&restored["report"]),
+        ["pre_restore_backup", "files", "rows_changed"]
+    );
+}
+
+/// The `db push` a save suggests is the one that brings the entry's token up to date.
+#[test]
+fn the_push_a_save_suggests_brings_the_token_in_sync() {
+    let sim = SimProcess::start(&[]);
+    let scratch = Scratch::sample();
+    let smtp = "SourceCode.Net.Mail.SmtpConnection";
+    let state = |scratch: &Scratch| {
+        let drift = json(&mut db(scratch, &sim, &["db", "drift"]));
+        drift["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["entry"] == smtp)
+            .unwrap()["state"]["state"]
+            .clone()
+    };
+    let saved = json(&mut db(&scratch, &sim, &["set", smtp, "Port=2600"]));
+    assert_eq!(state(&scratch), "differs");
+    let steps = saved["next_steps"].as_array().unwrap();
+    let push = steps.iter().find(|s| s["step"] == "db-push").unwrap();
+    assert_eq!(push["entries"], serde_json::json!([smtp]));
+    let command: Vec<&str> = push["command"].as_str().unwrap().split(' ').collect();
+    assert_eq!(command[..3], ["k2cse", "db", "push"]);
+    let mut args = command[1..].to_vec();
+    args.push("--yes");
+    db(&scratch, &sim, &args).assert().success();
+    assert_eq!(state(&scratch), "in-sync");
+}

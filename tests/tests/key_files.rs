@@ -6,28 +6,18 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use k2cse_core::protect::RsaKey;
 use k2cse_core::secret::Secret;
-use k2cse_tests::fixtures::{Scratch, listed_entries, plain_k2};
+use k2cse_tests::fixtures::{Scratch, listed, plain_k2, tool_text};
 use predicates::prelude::*;
 
 /// A passphrase with non-ASCII letters: PKCS#12 turns it into UTF-16, PBES1 uses its UTF-8.
 const PASSPHRASE: &str = "Sésame ouvre-toi 1";
 
-/// Runs openssl; fails the test (never skips it) when openssl is missing or refuses.
+/// Runs openssl (the oracle).
 fn openssl(args: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("openssl is needed for this test: {e}"));
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    tool_text("openssl", args)
 }
 
 /// Each `-v1` form with the extra openssl arguments it needs (single DES lives in OpenSSL 3's
@@ -46,23 +36,16 @@ const FORMS: &[(&str, &[&str])] = &[
 ];
 
 fn entries(s: &Scratch, key: &Path, passphrase: &str) -> BTreeMap<String, String> {
-    let out = s
-        .k2cse(&[
+    listed(
+        s.k2cse(&[
             "--key-file",
             key.to_str().unwrap(),
             "--reveal",
             "list",
             "--json",
         ])
-        .env("K2CSE_KEY_PASSPHRASE", passphrase)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    listed_entries(&out.stdout).into_iter().collect()
+        .env("K2CSE_KEY_PASSPHRASE", passphrase),
+    )
 }
 
 #[test]

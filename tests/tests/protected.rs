@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use k2cse_core::protect::RsaKey;
-use k2cse_tests::fixtures::{Scratch, declaration, listed_entries, plain_k2};
+use k2cse_tests::fixtures::{Scratch, declaration, files_under, listed, plain_k2, tool, tool_text};
 use k2cse_tests::mono::{self, Sandbox};
 use predicates::prelude::*;
 
@@ -45,16 +45,7 @@ fn dotnet_encrypted(oaep: bool, algorithm: &str) -> Scratch {
 
 /// `k2cse list --json --reveal`: entry name -> connection string.
 fn k2cse_entries(s: &Scratch, key: &str) -> BTreeMap<String, String> {
-    let out = s
-        .k2cse(&["--key-file", key, "--reveal", "list", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    listed_entries(&out.stdout).into_iter().collect()
+    listed(&mut s.k2cse(&["--key-file", key, "--reveal", "list", "--json"]))
 }
 
 fn plain_entries() -> BTreeMap<String, String> {
@@ -76,15 +67,7 @@ fn dotnet_reader() -> Sandbox {
 }
 
 fn dotnet_entries(reader: &Sandbox, config: &Path) -> BTreeMap<String, String> {
-    let out = reader.run(&["read", config.to_str().unwrap()]).unwrap();
-    out.lines()
-        .map(|l| {
-            l.split_once(' ')
-                .map(|(n, v)| (mono::unhex(n), mono::unhex(v)))
-                .unwrap()
-        })
-        .filter(|(n, _)| !n.starts_with("LocalSql"))
-        .collect()
+    mono::parse_view(&reader.run(&["read", config.to_str().unwrap()]).unwrap())
 }
 
 /// The file with the text of every `<CipherValue>` removed.
@@ -207,18 +190,17 @@ fn xmlsec1_decrypts_k2cse_output_and_k2cse_decrypts_xmlsec1_output() {
     );
     // xmlsec1 encrypts (OAEP, AES-256, wrapped base64), k2cse decrypts.
     let public = dir.path().join("pub.pem");
-    let status = Command::new("openssl")
-        .args([
+    tool(
+        "openssl",
+        &[
             "pkey",
             "-in",
             pem.to_str().unwrap(),
             "-pubout",
             "-out",
             public.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
+        ],
+    );
     let section = dir.path().join("section.xml");
     std::fs::write(&section, "<connectionStrings>\n    <add name=\"HostserverDB\" connectionString=\"Data Source=SQL9;Password=xmlsec-secret\" />\n  </connectionStrings>\n").unwrap();
     let template = dir.path().join("template.xml");
@@ -257,16 +239,7 @@ const XMLSEC_TEMPLATE: &str = "<EncryptedData xmlns=\"http://www.w3.org/2001/04/
 <CipherData><CipherValue/></CipherData></EncryptedData>";
 
 fn xmlsec(args: &[&str]) -> String {
-    let out = Command::new("xmlsec1")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run xmlsec1 ({e}); scripts/setup.sh installs it"));
-    assert!(
-        out.status.success(),
-        "xmlsec1 {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    tool_text("xmlsec1", args)
 }
 
 #[test]
@@ -310,17 +283,12 @@ fn no_plain_text_ever_reaches_the_disk() {
     assert!(k2cse_entries(&s, &key())[SMTP].contains("User ID=NewUser-7Q"));
 }
 
+/// The files under `dir` but the batch files (the user's own, holding the new secrets).
 fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else if path.extension().is_none_or(|e| e != "toml") {
-            out.push(path);
-        }
-    }
-    out
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_none_or(|e| e != "toml"))
+        .collect()
 }
 
 #[test]
@@ -376,18 +344,17 @@ fn key_inspect_shows_the_public_fingerprint_never_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("key.pem");
     std::fs::write(&pem, rsa.private_pkcs8_pem().unwrap().as_bytes()).unwrap();
-    let der = Command::new("openssl")
-        .args([
+    let der = tool(
+        "openssl",
+        &[
             "pkey",
             "-in",
             pem.to_str().unwrap(),
             "-pubout",
             "-outform",
             "DER",
-        ])
-        .output()
-        .unwrap()
-        .stdout;
+        ],
+    );
     let digest = Command::new("sha256sum")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -550,26 +550,10 @@ fn an_interrupted_restore_is_reported_at_the_next_run_until_finished() {
         .stderr(predicate::str::contains("did not finish").not());
 }
 
-/// The sample with `n` more entries (about 240 bytes each).
-#[cfg(unix)]
-fn large_sample(n: usize) -> Vec<u8> {
-    use std::fmt::Write as _;
-    let text = String::from_utf8(k2cse_tests::fixtures::SAMPLE.to_vec()).unwrap();
-    let at = text.find("  </connectionStrings>").unwrap();
-    let mut extra = String::new();
-    for i in 0..n {
-        let _ = write!(
-            extra,
-            "    <add name=\"SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:user{i:06}@denallix.com\" connectionString=\"Autodiscover=False;OAuth Resource=EWS;User ID=user{i:06}@denallix.com;Poll Interval=1M\" />\r\n"
-        );
-    }
-    format!("{}{extra}{}", &text[..at], &text[at..]).into_bytes()
-}
-
 #[test]
 #[cfg(unix)]
 fn ctrl_c_during_a_save_leaves_no_temporary_file() {
-    let old = large_sample(60_000);
+    let old = k2cse_tests::fixtures::large_sample(60_000);
     let s = Scratch::with(&old);
     let bin = k2cse_tests::fixtures::binary("k2cse");
     let run = |delay: Option<std::time::Duration>| {

@@ -5,9 +5,9 @@
 //! `--reveal`, which asks for secrets, is the one exception and is not run here.
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use k2cse_tests::fixtures::{Scratch, plain_k2};
+use k2cse_tests::fixtures::{Scratch, files_under, plain_k2};
 
 /// Every secret of the test config contains it.
 const MARKER: &str = "Mk7Q-zz-SECRET";
@@ -41,19 +41,6 @@ fn marked_config() -> Scratch {
         .assert()
         .success();
     s
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[test]
@@ -140,7 +127,7 @@ fn the_secret_marker_never_leaves_k2cse_in_clear() {
             !stdout.contains(MARKER) && !stderr.contains(MARKER),
             "{args:?} printed a secret:\n{stdout}\n{stderr}"
         );
-        for file in walk(dir) {
+        for file in files_under(dir) {
             if file == batch_bad || file == batch_ok {
                 continue;
             }

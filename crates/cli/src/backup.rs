@@ -8,9 +8,11 @@ use k2cse_core::backup::{
     self, Backup, BackupKind, CurrentRows, Encryption, Manifest, Only, Recovery, RestorePlan,
     RestoreRun,
 };
-use k2cse_core::report::{BackupListReport, BackupPruneReport, Schema as _};
+use k2cse_core::report::{
+    BackupCreatedReport, BackupListReport, BackupPruneReport, BackupRestoreReport,
+    BackupShowReport, BackupShown, BackupVerifyReport, NextStep, Schema,
+};
 use k2cse_core::secret::Secret;
-use serde_json::json;
 
 use crate::args::{BackupCommand, BackupCreateArgs, BackupRestoreArgs, DbOptions, OnlyArg};
 use crate::connection::{Connected, connect, server};
@@ -39,14 +41,14 @@ pub fn run(
         BackupCommand::Show(args) => {
             let path = resolve(ctx, &args.backup)?;
             let backup = open(&path)?;
-            show(ctx, &path, backup.manifest(), "k2cse.backup-show/1", out)
+            show(ctx, &path, backup.manifest(), BackupShowReport, out)
         }
         BackupCommand::Verify(args) => {
             let path = resolve(ctx, &args.backup)?;
             let backup = open(&path)?;
             let m = backup.manifest();
             if ctx.json {
-                show(ctx, &path, m, "k2cse.backup-verify/1", out)
+                show(ctx, &path, m, BackupVerifyReport, out)
             } else {
                 let parts = m.files.len() + usize::from(m.database.is_some());
                 writeln!(
@@ -155,7 +157,7 @@ fn create(
     drop(steps);
     // Show what was written, as read back: the manifest with the database part's digest.
     let written = backup::open(&path, encryption.as_ref().map(|e| &e.passphrase))?;
-    show(ctx, &path, written.manifest(), "k2cse.backup/1", out)?;
+    show(ctx, &path, written.manifest(), BackupCreatedReport, out)?;
     if let Some(reason) = &db_left_out {
         // Said on stderr too, so that --json output stays one document.
         writeln!(
@@ -222,18 +224,20 @@ fn list(ctx: &Context, out: &mut dyn io::Write) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-fn show(
+fn show<'a, R: Schema>(
     ctx: &Context,
-    path: &Path,
-    m: &Manifest,
-    schema: &str,
+    path: &'a Path,
+    m: &'a Manifest,
+    report: fn(BackupShown<'a>) -> R,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
     if ctx.json {
-        write_json(
-            out,
-            &json!({ "schema": schema, "path": path, "verified": true, "manifest": m }),
-        )?;
+        let shown = BackupShown {
+            path,
+            verified: true,
+            manifest: m,
+        };
+        write_json(out, &report(shown).document())?;
         return Ok(Outcome::Ok);
     }
     writeln!(out, "Backup {}", path.display())?;
@@ -452,23 +456,21 @@ fn restore(
             }
         }
     }
-    let json_plan = || {
-        json!({
-            "schema": "k2cse.backup-restore/1",
-            "backup": path,
-            "dry_run": args.dry_run,
-            "changed": !plan.is_empty(),
-            "diff": diff,
-            "rows": rows,
-            "warnings": plan.warnings,
-        })
+    let json_plan = |report, recovered, next_steps| BackupRestoreReport {
+        backup: &path,
+        dry_run: args.dry_run,
+        changed: !plan.is_empty(),
+        diff: &diff,
+        rows: &rows,
+        warnings: &plan.warnings,
+        report,
+        recovered,
+        next_steps,
     };
     if plan.is_empty() || args.dry_run {
         let settled = !args.dry_run && run.settle_unchanged(&plan);
         if ctx.json {
-            let mut value = json_plan();
-            value["recovered"] = json!(settled);
-            write_json(out, &value)?;
+            write_json(out, &json_plan(None, settled, Vec::new()).document())?;
         } else if plan.is_empty() {
             writeln!(
                 out,
@@ -501,11 +503,12 @@ fn restore(
             .block_on(run.execute(&plan, None, auto_encryption.as_ref())),
     }?;
     drop(steps);
+    let next_steps = NextStep::after_restore(&report, plan.database.is_some());
     if ctx.json {
-        let mut value = json_plan();
-        value["report"] = serde_json::to_value(&report)?;
-        value["recovered"] = json!(recovering);
-        write_json(out, &value)?;
+        write_json(
+            out,
+            &json_plan(Some(&report), recovering, next_steps).document(),
+        )?;
     } else {
         for file in &report.files {
             writeln!(out, "restored {}", file.display())?;
@@ -525,6 +528,7 @@ fn restore(
         if recovering {
             say_resolved(out, &path)?;
         }
+        crate::write::say_next(out, &next_steps)?;
     }
     Ok(Outcome::Ok)
 }

@@ -9,10 +9,9 @@ use k2cse_core::db::{
 };
 use k2cse_core::entry::{display_any, schema::looks_secret};
 use k2cse_core::report::{
-    DbTokenReport, DbTokensReport, DbWriteReport, Schema as _, TokenShown, TokenSkipped,
-    TokenWritten, WriteReport,
+    DbDiscoverReport, DbDriftReport, DbStatusReport, DbTokenReport, DbTokensReport, DbWriteReport,
+    DiscoveryShown, DriftShown, Schema as _, TokenShown, TokenSkipped, TokenWritten, WriteReport,
 };
-use serde_json::json;
 
 use crate::args::{DbCommand, DbOptions, MappingOption};
 use crate::connection::{Connected, connect, server};
@@ -94,7 +93,7 @@ pub fn run(ctx: &Context, command: DbCommand, out: &mut dyn io::Write) -> anyhow
                 }
                 return Ok(Outcome::Ok);
             }
-            crate::write::apply(ctx, changes, &a.write, "k2cse db pull", out)
+            crate::write::apply_pulled(ctx, changes, &a.write, out)
         }
         DbCommand::Discover(a) => discover(ctx, &a.db, &a.mapping, out),
     }
@@ -104,26 +103,7 @@ fn status(ctx: &Context, options: &DbOptions, out: &mut dyn io::Write) -> anyhow
     let c = connect(ctx, options)?;
     let s = c.db.status();
     if ctx.json {
-        write_json(
-            out,
-            &json!({
-                "schema": "k2cse.db-status/1",
-                "server": s.server, "database": s.database, "version": s.version,
-                "product_version": s.product_version,
-                "compatibility_level": s.compatibility_level,
-                "collation": s.collation,
-                "table_shape": {
-                    "variable_value": s.shape.value_type_name(),
-                    "encrypted": s.shape.flag_type_name(),
-                    "writable": s.shape.write_refusal().is_none(),
-                    "encrypted_values": s.shape.can_hold_ciphertext(),
-                },
-                "configuration_table": s.has_configuration_table,
-                "master_key": s.has_master_key, "certificate": s.has_certificate, "symmetric_key": s.has_symmetric_key,
-                "keys_open": s.keys == KeyStatus::Open, "keys": s.keys.to_string(),
-                "use_sql_encryption": s.use_sql_encryption,
-            }),
-        )?;
+        write_json(out, &DbStatusReport::of(s).document())?;
         return Ok(Outcome::Ok);
     }
     let yes = |b: bool| if b { "present" } else { "missing" };
@@ -373,21 +353,14 @@ fn drift(
         })
         .count();
     if ctx.json {
-        let items: Vec<_> = drifts
-            .iter()
-            .map(|d| {
-                json!({
-                    "entry": d.link.entry, "token": d.link.token, "link": d.link.source, "encrypted": d.encrypted,
-                    "state": d.state,
-                    "file_value": d.file_value.as_deref().map(|v| display_any(v, ctx.reveal)),
-                    "db_value": d.db_value.as_deref().map(|v| display_any(v, ctx.reveal)),
-                })
-            })
-            .collect();
-        write_json(
-            out,
-            &json!({ "schema": "k2cse.db-drift/1", "entries": items, "different": different }),
-        )?;
+        let report = DbDriftReport {
+            entries: drifts
+                .iter()
+                .map(|d| DriftShown::of(d, |v| display_any(v, ctx.reveal)))
+                .collect(),
+            different,
+        };
+        write_json(out, &report.document())?;
     } else {
         for d in &drifts {
             writeln!(
@@ -626,14 +599,11 @@ fn discover(
         .map(|t| t.name.as_str())
         .collect();
     if ctx.json {
-        let items: Vec<_> = found
-            .iter()
-            .map(|d| json!({ "token": d.token, "encrypted": d.encrypted, "linked_to": d.linked_to, "matches": d.matches.iter().map(|(e, m)| json!({ "entry": e, "match": m })).collect::<Vec<_>>() }))
-            .collect();
-        write_json(
-            out,
-            &json!({ "schema": "k2cse.db-discover/1", "tokens": items, "unreadable": unreadable }),
-        )?;
+        let report = DbDiscoverReport {
+            tokens: found.iter().map(DiscoveryShown::of).collect(),
+            unreadable,
+        };
+        write_json(out, &report.document())?;
         return Ok(Outcome::Ok);
     }
     writeln!(

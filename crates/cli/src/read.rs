@@ -8,9 +8,8 @@ use k2cse_core::lint::{self, Diagnostic, LintOptions, RULES};
 use k2cse_core::protect::Scheme;
 use k2cse_core::secret::shown_value;
 use serde::Serialize;
-use serde_json::json;
 
-use k2cse_core::report::{RulesReport, Schema as _};
+use k2cse_core::report::{RulesReport, Schema as _, ShowReport, ShownEntry, UnsetKey};
 
 use crate::args::{LintArgs, ListArgs, ShowArgs};
 use crate::context::Context;
@@ -197,22 +196,15 @@ pub fn show(ctx: &Context, args: &ShowArgs, out: &mut dyn io::Write) -> anyhow::
         })
         .unwrap_or_default();
     if ctx.json {
-        let mut value = serde_json::to_value(entry_json(
-            &entry,
-            ctx.reveal,
-            &findings.iter().collect::<Vec<_>>(),
-        ))?;
-        value["kind_title"] = json!(spec.map(|s| s.title));
-        value["unset_keys"] = json!(
-            unset
-                .iter()
-                .map(|k| json!({"key": k.name, "default": k.default, "description": k.description}))
-                .collect::<Vec<_>>()
-        );
-        write_json(
-            out,
-            &json!({ "schema": "k2cse.show/1", "entry": value, "findings": findings }),
-        )?;
+        let report = ShowReport {
+            entry: ShownEntry {
+                listed: entry_json(&entry, ctx.reveal, &findings.iter().collect::<Vec<_>>()),
+                kind_title: spec.map(|s| s.title),
+                unset_keys: unset.iter().map(|k| UnsetKey::from(*k)).collect(),
+            },
+            findings: &findings,
+        };
+        write_json(out, &report.document())?;
         return Ok(Outcome::Ok);
     }
     writeln!(out, "{}", entry.name)?;

@@ -6,7 +6,7 @@ use std::io::{self, Write as _};
 use anyhow::Context as _;
 use k2cse_core::edit::{Values, read_batch};
 use k2cse_core::lint::LintOptions;
-use k2cse_core::report::{Schema as _, WriteReport};
+use k2cse_core::report::{NextStep, Schema as _, WriteReport};
 use k2cse_core::save::SaveOptions;
 use k2cse_core::{Change, EditSession};
 
@@ -100,7 +100,11 @@ pub fn run(ctx: &Context, command: Command, out: &mut dyn io::Write) -> anyhow::
         Command::Unprotect(a) => (vec![Change::Unprotect], a.write),
         other => anyhow::bail!("internal: {other:?} is not a write command"),
     };
-    apply_with(ctx, changes, &options, &reason, plaintext_backup, out)
+    let how = How {
+        plaintext_backup,
+        from_database: false,
+    };
+    apply_with(ctx, changes, &options, &reason, how, out)
 }
 
 /// `change`, aimed at one of several same-named entries when `--nth`/`--line` says which.
@@ -137,17 +141,51 @@ pub fn apply(
     reason: &str,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
-    apply_with(ctx, changes, options, reason, false, out)
+    apply_with(ctx, changes, options, reason, How::default(), out)
 }
 
-/// [`apply`], saying whether an unencrypted backup of a section about to be encrypted is
-/// accepted (`protect --plaintext-backup`).
+/// [`apply`] for `db pull`: the values come from the database tokens, which therefore need
+/// no push afterwards.
+pub fn apply_pulled(
+    ctx: &Context,
+    changes: Vec<Change>,
+    options: &WriteOptions,
+    out: &mut dyn io::Write,
+) -> anyhow::Result<Outcome> {
+    let how = How {
+        plaintext_backup: false,
+        from_database: true,
+    };
+    apply_with(ctx, changes, options, "k2cse db pull", how, out)
+}
+
+/// How a write differs from a plain edit.
+#[derive(Debug, Default, Clone, Copy)]
+struct How {
+    /// An unencrypted backup of a section about to be encrypted is accepted
+    /// (`protect --plaintext-backup`).
+    plaintext_backup: bool,
+    /// The changes copy the database's tokens into the file (`db pull`).
+    from_database: bool,
+}
+
+/// Whether the administrator told k2cse about a K2 database (a connection string or a token
+/// mapping in the environment, or the demo's simulated database): then any saved entry may
+/// have a token to update.
+fn database_configured(ctx: &Context) -> bool {
+    ctx.demo
+        || ["K2CSE_CONNECTION", "K2CSE_MAPPING"]
+            .iter()
+            .any(|var| ctx.env.var(var).is_some_and(|v| !v.trim().is_empty()))
+}
+
+/// [`apply`], written as `how` says.
 fn apply_with(
     ctx: &Context,
     changes: Vec<Change>,
     options: &WriteOptions,
     reason: &str,
-    plaintext_backup: bool,
+    how: How,
     out: &mut dyn io::Write,
 ) -> anyhow::Result<Outcome> {
     let unprotecting = changes.iter().any(|c| matches!(c, Change::Unprotect));
@@ -171,6 +209,7 @@ fn apply_with(
                     resolved: &check.resolved,
                     files: &[],
                     warning: None,
+                    next_steps: &[],
                 }
                 .document(),
             )?;
@@ -199,7 +238,7 @@ fn apply_with(
         });
     }
     let save_options = SaveOptions {
-        plaintext_backup,
+        plaintext_backup: how.plaintext_backup,
         ..ctx.save_options(options.no_backup, reason)
     };
     let saved = session.save(&save_options, options.force)?;
@@ -214,7 +253,14 @@ fn apply_with(
         // Loud on purpose, and on stderr so that it is seen even when stdout is redirected.
         let _ = writeln!(io::stderr().lock(), "WARNING: {warning}");
     }
-    let reported = report_saved(ctx, out, &check, &saved, warning.as_deref());
+    let next_steps = if saved.is_empty() {
+        Vec::new()
+    } else if how.from_database {
+        vec![NextStep::restart()]
+    } else {
+        NextStep::after_file_save(session.changes(), database_configured(ctx))
+    };
+    let reported = report_saved(ctx, out, &check, &saved, warning.as_deref(), &next_steps);
     match reported {
         Ok(()) => {}
         // The file is saved: a failed report (stdout full, closed) must not look like a
@@ -247,6 +293,7 @@ fn report_saved(
     check: &k2cse_core::edit::Check,
     saved: &[k2cse_core::save::SavedFile],
     warning: Option<&str>,
+    next_steps: &[NextStep],
 ) -> io::Result<()> {
     if ctx.json {
         write_json(
@@ -260,6 +307,7 @@ fn report_saved(
                 resolved: &check.resolved,
                 files: saved,
                 warning,
+                next_steps,
             }
             .document(),
         )?;
@@ -279,8 +327,21 @@ fn report_saved(
                 None => writeln!(out, "saved {} (no backup)", file.path.display())?,
             }
         }
+        say_next(out, next_steps)?;
     }
     out.flush()
+}
+
+/// The "Next:" block that ends a write's text report: what the administrator still has to do.
+pub fn say_next(out: &mut dyn io::Write, steps: &[NextStep]) -> io::Result<()> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "Next:")?;
+    for step in steps {
+        writeln!(out, "  - {step}")?;
+    }
+    Ok(())
 }
 
 /// The loud warning after a save that changed the section's encryption: decrypted on disk, or

@@ -10,6 +10,21 @@ use std::path::Path;
 
 use serde::Serialize;
 
+mod backup;
+mod db;
+mod next;
+mod show;
+
+pub use backup::{
+    BackupCreatedReport, BackupRestoreReport, BackupShowReport, BackupShown, BackupVerifyReport,
+};
+pub use db::{
+    DbDiscoverReport, DbDriftReport, DbStatusReport, DiscoveryShown, DriftShown, EntryMatch,
+    TableShapeShown,
+};
+pub use next::{K2_SERVICE, NextStep};
+pub use show::{ShowReport, ShownEntry, UnsetKey};
+
 use crate::credentials::SecretKind;
 use crate::lint::Diagnostic;
 use crate::save::SavedFile;
@@ -58,6 +73,8 @@ pub struct WriteReport<'a> {
     pub files: &'a [SavedFile],
     /// The loud warning after a save that changed the section's encryption.
     pub warning: Option<&'a str>,
+    /// What the administrator still has to do after a save (empty when nothing was written).
+    pub next_steps: &'a [NextStep],
 }
 
 impl WriteReport<'_> {
@@ -73,6 +90,7 @@ impl WriteReport<'_> {
             resolved: &[],
             files: &[],
             warning: None,
+            next_steps: &[],
         }
     }
 }
@@ -345,6 +363,7 @@ mod tests {
             "resolved",
             "files",
             "warning",
+            "next_steps",
         ] {
             assert!(keys.contains(&key), "{key} missing from {keys:?}");
         }

@@ -10,10 +10,12 @@ use k2cse_core::backup::{
     self, Backup, BackupError, BackupKind, BackupStore, CurrentRows, Encryption, Only, Recovery,
     RestorePlan, RestoreRun,
 };
-use k2cse_core::db::{Credentials, Database, RawRow, StoredValue, TableShape, Target, TokenWrite};
+use k2cse_core::db::{Database, RawRow, StoredValue, TableShape, Target, TokenWrite};
 use k2cse_core::protect::KeyStore;
 use k2cse_core::secret::Secret;
-use k2cse_mssql_sim::{Faults, SAMPLE_MASTER_KEY_PASSWORD, SimConfig, Simulator};
+mod common;
+use common::open_db;
+use k2cse_mssql_sim::{Faults, SimConfig, Simulator};
 
 fn fast(passphrase: &str) -> Encryption {
     // A low scrypt cost keeps the tests fast; the format is the same.
@@ -208,21 +210,6 @@ fn encrypted_backups_need_the_right_passphrase_and_detect_any_change() {
 
 // ---- through the simulator ----
 
-fn credentials() -> Credentials {
-    Credentials {
-        sql_password: None,
-        master_key_password: Some(Secret::new(SAMPLE_MASTER_KEY_PASSWORD)),
-    }
-}
-
-async fn open_db(sim: &Simulator) -> (Database, Target) {
-    let target = Target::from_connection_string(&sim.connection_string()).unwrap();
-    (
-        Database::connect(&target, &credentials()).await.unwrap(),
-        target,
-    )
-}
-
 struct Setup {
     _dir: tempfile::TempDir,
     config: PathBuf,
@@ -253,22 +240,7 @@ async fn backed_up_then_broken(sim: &Simulator, db: &mut Database, target: &Targ
         );
     let backup = store.save(&backup, None).unwrap();
     // Break both sides: a changed and a new token, a changed file.
-    db.write(&[
-        TokenWrite {
-            token: "[K2SERVER]".into(),
-            expected: Some("K2SERVER01".into()),
-            new: "BROKEN".into(),
-            encrypt: false,
-        },
-        TokenWrite {
-            token: "[ADDED]".into(),
-            expected: None,
-            new: "x".into(),
-            encrypt: true,
-        },
-    ])
-    .await
-    .unwrap();
+    common::break_rows(db, true).await;
     std::fs::write(&config, b"<configuration>broken</configuration>").unwrap();
     let _ = sim;
     Setup {
@@ -287,20 +259,7 @@ async fn plan_for(
     target: &Target,
     only: Option<Only>,
 ) -> RestorePlan {
-    let backup = backup::open(&s.backup, None).unwrap();
-    RestorePlan::new(
-        &s.backup,
-        &backup,
-        only,
-        None,
-        Some(CurrentRows {
-            rows: db.raw_rows().await.unwrap(),
-            server: target.server(),
-            database: "K2".into(),
-            shape: db.status().shape.clone(),
-        }),
-    )
-    .unwrap()
+    plan_path(&s.backup, db, target, only).await
 }
 
 #[tokio::test]
@@ -510,13 +469,18 @@ async fn a_restore_whose_commit_answer_is_lost_is_finished_by_running_it_again()
     }
 }
 
-/// Plans restoring the backup at `path` into the simulated database.
-async fn plan_path(path: &Path, db: &mut Database, target: &Target) -> RestorePlan {
+/// Plans restoring the backup at `path` (limited by `only`) into the simulated database.
+async fn plan_path(
+    path: &Path,
+    db: &mut Database,
+    target: &Target,
+    only: Option<Only>,
+) -> RestorePlan {
     let backup = backup::open(path, None).unwrap();
     RestorePlan::new(
         path,
         &backup,
-        None,
+        only,
         None,
         Some(CurrentRows {
             rows: db.raw_rows().await.unwrap(),
@@ -569,7 +533,7 @@ async fn an_interrupted_restore_is_finished_or_rolled_back_at_the_next_run() {
             Err(Error::Backup(BackupError::RestorePending { .. }))
         ));
         let path = next.recovery_backup(recovery).unwrap();
-        let plan = plan_path(&path, &mut db, &target).await;
+        let plan = plan_path(&path, &mut db, &target, None).await;
         if recovery == Recovery::Finish {
             // Only what still differs: the rows (the file is already restored).
             assert!(plan.files.iter().all(|f| !f.is_changed()));

@@ -5,13 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use k2cse_core::db::{
-    Credentials, Database, DbError, FlagType, KeyStatus, RawRow, StoredValue, TableShape, Target,
-    TokenValue, TokenWrite, ValueType,
+    Database, DbError, FlagType, KeyStatus, RawRow, StoredValue, TableShape, Target, TokenValue,
+    TokenWrite, ValueType,
 };
-use k2cse_core::secret::Secret;
-use k2cse_mssql_sim::{
-    DatabaseOptions, SAMPLE_MASTER_KEY_PASSWORD, SAMPLE_TOKENS, SimConfig, Simulator,
-};
+mod common;
+use common::{credentials, open};
+use k2cse_mssql_sim::{DatabaseOptions, SAMPLE_TOKENS, SimConfig, Simulator};
 
 const PROFILES: &[&str] = &[
     "varbinary:bit",
@@ -31,18 +30,6 @@ fn start(profile: &str, level: u16) -> Simulator {
         ..SimConfig::default()
     })
     .unwrap()
-}
-
-fn credentials() -> Credentials {
-    Credentials {
-        sql_password: None,
-        master_key_password: Some(Secret::new(SAMPLE_MASTER_KEY_PASSWORD)),
-    }
-}
-
-async fn open(sim: &Simulator) -> Database {
-    let target = Target::from_connection_string(&sim.connection_string()).unwrap();
-    Database::connect(&target, &credentials()).await.unwrap()
 }
 
 fn expected_shape(profile: &str) -> (ValueType, FlagType) {
@@ -207,22 +194,7 @@ async fn backup_and_restore_keep_every_value_and_flag() {
                     .unwrap();
                 assert!(matches!(flag.value, StoredValue::Nvarchar(_)));
             }
-            db.write(&[
-                TokenWrite {
-                    token: "[K2SERVER]".into(),
-                    expected: Some("K2SERVER01".into()),
-                    new: "BROKEN".into(),
-                    encrypt: false,
-                },
-                TokenWrite {
-                    token: "[ADDED]".into(),
-                    expected: None,
-                    new: "x".into(),
-                    encrypt: false,
-                },
-            ])
-            .await
-            .unwrap();
+            common::break_rows(&mut db, false).await;
             let before = db.raw_rows().await.unwrap();
             let statements_before = sim.counters().statements;
             db.restore_rows(Some(&before), &original, || Ok(()))

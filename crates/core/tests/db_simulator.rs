@@ -11,22 +11,12 @@ use k2cse_core::db::{
 };
 use k2cse_core::secret::Secret;
 use k2cse_core::{Document, EditSession};
-use k2cse_mssql_sim::{Faults, SAMPLE_MASTER_KEY_PASSWORD, ServerEncryption, SimConfig, Simulator};
+mod common;
+use common::{credentials, open};
+use k2cse_mssql_sim::{Faults, ServerEncryption, SimConfig, Simulator};
 
 fn sim() -> Simulator {
     Simulator::start(SimConfig::default()).unwrap()
-}
-
-fn credentials() -> Credentials {
-    Credentials {
-        sql_password: None,
-        master_key_password: Some(Secret::new(SAMPLE_MASTER_KEY_PASSWORD)),
-    }
-}
-
-async fn open(sim: &Simulator) -> Database {
-    let target = Target::from_connection_string(&sim.connection_string()).unwrap();
-    Database::connect(&target, &credentials()).await.unwrap()
 }
 
 fn sample_entries() -> Vec<k2cse_core::entry::Entry> {
