@@ -444,7 +444,7 @@ fn review_and_save(
                 "{} {}: {}",
                 d.code,
                 d.entry.as_deref().unwrap_or("-"),
-                super::editor::shown_message(&d.message)
+                d.message
             ),
         );
     }

@@ -177,7 +177,7 @@ fn finding_line(ui: &mut egui::Ui, findings: &[&Diagnostic], width: f32) {
         "{} {}: {}{more}",
         first.code,
         first.severity.label(),
-        shown_message(&first.message)
+        first.message
     );
     let details = findings
         .iter()
@@ -186,7 +186,7 @@ fn finding_line(ui: &mut egui::Ui, findings: &[&Diagnostic], width: f32) {
                 "{} {}: {}\nWhat to do: {}",
                 d.code,
                 d.severity.label(),
-                shown_message(&d.message),
+                d.message,
                 d.hint
             )
         })
@@ -199,34 +199,6 @@ fn finding_line(ui: &mut egui::Ui, findings: &[&Diagnostic], width: f32) {
             .halign(egui::Align::Min),
     )
     .on_hover_text(details);
-}
-
-/// A finding's message with values as the user typed them: the core quotes values Rust's
-/// `{:?}` way, which doubles every backslash (`"SQL01\\K2"`); an administrator reads
-/// `"SQL01\K2"`. Only escapes inside quotes are undone; the rest is left as it is.
-pub(crate) fn shown_message(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut quoted = false;
-    let mut chars = message.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                out.push(c);
-            }
-            '\\' if quoted => match chars.next() {
-                Some(e @ ('\\' | '"' | '\'')) => out.push(e),
-                Some('t') => out.push('\t'),
-                Some(other) => {
-                    out.push('\\');
-                    out.push(other);
-                }
-                None => out.push('\\'),
-            },
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// The value .NET sees for `spec` (under any of its spellings) and the key as written.
@@ -550,42 +522,5 @@ fn raw_string(app: &mut GuiApp, ui: &mut egui::Ui, entry: &Entry, changes: &mut 
             name: name.to_owned(),
             connection_string: new,
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shown_message;
-
-    #[test]
-    fn values_in_findings_read_as_typed() {
-        // The core's own finding for a bad boolean that holds a backslash.
-        let text = "<configuration>\n  <connectionStrings>\n    <add name=\"SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:a@b.com\" connectionString=\"Autodiscover=Tr\\ue;User ID=a@b.com\" />\n  </connectionStrings>\n</configuration>\n";
-        let doc = k2cse_core::Document::from_bytes(
-            std::path::Path::new("t.config"),
-            text.as_bytes().to_vec(),
-        )
-        .unwrap();
-        let findings = k2cse_core::lint::entry_diagnostics(
-            &doc,
-            &k2cse_core::lint::LintOptions::default(),
-            "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:a@b.com",
-        )
-        .unwrap();
-        let message = &findings
-            .iter()
-            .find(|d| d.message.contains("True or False"))
-            .unwrap()
-            .message;
-        assert!(message.contains(r#""Tr\\ue""#), "{message}");
-        assert!(
-            shown_message(message).contains(r#"not "Tr\ue""#),
-            "{message}"
-        );
-        // Quotes that are not Rust's, and backslashes outside quotes, stay.
-        assert_eq!(
-            shown_message(r#"K2 fails with "Value cannot be null" at C:\K2"#),
-            r#"K2 fails with "Value cannot be null" at C:\K2"#
-        );
     }
 }
