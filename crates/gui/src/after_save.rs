@@ -9,6 +9,20 @@ use k2cse_core::db::DriftState;
 
 use crate::app::{Dialog, GuiApp};
 
+/// A save and what follows it.
+#[derive(Debug, Default)]
+pub struct SaveFlow {
+    /// The entries the save in progress changes.
+    pub changing: Vec<String>,
+    /// What to do once the save in progress has succeeded (the unsaved-changes question's
+    /// "Save").
+    pub then: Option<crate::commands::Pending>,
+    /// After a save: the entries it changed, to offer once the database has been read.
+    pub offer_after_read: Option<Vec<String>>,
+    /// What the administrator still has to do after the last save.
+    pub next_steps: Vec<String>,
+}
+
 /// One entry the question offers to write to the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offer {
@@ -30,12 +44,12 @@ impl GuiApp {
     /// (reading it first when it was read before in this session, so that only the entries
     /// whose tokens now differ are offered).
     pub(crate) fn after_saved(&mut self, changed: Vec<String>) {
-        self.next_steps = vec![RESTART.to_owned()];
-        if changed.is_empty() || self.db.connection.trim().is_empty() {
+        self.save_flow.next_steps = vec![RESTART.to_owned()];
+        if changed.is_empty() || self.db.settings.connection.trim().is_empty() {
             return;
         }
-        if self.snapshot.is_some() {
-            self.offer_after_read = Some(changed);
+        if self.db.snapshot.is_some() {
+            self.save_flow.offer_after_read = Some(changed);
             self.db_refresh();
             return;
         }
@@ -44,13 +58,13 @@ impl GuiApp {
             .iter()
             .filter_map(|name| self.offer(name, None))
             .collect();
-        self.next_steps.push(push_step(&changed, false));
+        self.save_flow.next_steps.push(push_step(&changed, false));
         self.dialog = Some(Dialog::UpdateDatabase { offers });
     }
 
     /// The database was read after a save: offer the entries of that save whose tokens differ.
     pub(crate) fn offer_changed_after_read(&mut self, changed: &[String]) {
-        let Some(snapshot) = &self.snapshot else {
+        let Some(snapshot) = &self.db.snapshot else {
             return;
         };
         let differing: Vec<(String, Option<String>)> = snapshot
@@ -68,7 +82,7 @@ impl GuiApp {
             return;
         }
         let names: Vec<String> = differing.iter().map(|(e, _)| e.clone()).collect();
-        self.next_steps.push(push_step(&names, true));
+        self.save_flow.next_steps.push(push_step(&names, true));
         let offers = differing
             .into_iter()
             .filter_map(|(entry, token)| self.offer(&entry, token))
@@ -89,12 +103,14 @@ impl GuiApp {
 
     /// The tokens were written: that step is done.
     pub(crate) fn pushed(&mut self) {
-        self.next_steps.retain(|s| !s.starts_with(PUSH_PREFIX));
+        self.save_flow
+            .next_steps
+            .retain(|s| !s.starts_with(PUSH_PREFIX));
     }
 
     /// The steps still to do after the last save.
     pub fn next_steps(&self) -> &[String] {
-        &self.next_steps
+        &self.save_flow.next_steps
     }
 }
 

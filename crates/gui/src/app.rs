@@ -9,11 +9,16 @@ use k2cse_core::policy::{BackupPolicy, Environment, NoPrompt, SecretLookup};
 use k2cse_core::protect::{KeyStore, RsaKey};
 use k2cse_core::save::SavedFile;
 
+use crate::after_save::SaveFlow;
 use crate::backups::{BackupOutcome, BackupsState};
 use crate::commands::{Command, Pending};
-use crate::database::{DbOutcome, DbSettings, Snapshot};
+use crate::database::{DatabaseView, DbOutcome, DbSettings, Snapshot};
+use crate::entries_view::EntriesView;
 use crate::jobs::{Busy, Jobs, Mode};
 use crate::panels;
+use crate::settings::Settings;
+use crate::window::WindowState;
+pub use crate::window::{Notice, View};
 use crate::workspace::{OpenError, Review, Workspace};
 
 /// How the app starts.
@@ -61,17 +66,6 @@ pub enum JobResult {
     Db(Result<DbOutcome, String>),
     /// A backup job finished.
     Backup(Result<BackupOutcome, String>),
-}
-
-/// Which half of the window is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    /// Entries and the editor.
-    Entries,
-    /// The K2 database.
-    Database,
-    /// Backups of the file and the database rows.
-    Backups,
 }
 
 /// A modal dialog.
@@ -143,17 +137,6 @@ pub enum Dialog {
     RestoreBackup,
 }
 
-/// A message in the status area: shown once, details expandable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    /// One line.
-    pub text: String,
-    /// More, on demand.
-    pub details: Option<String>,
-    /// An error (red) or information.
-    pub error: bool,
-}
-
 /// A simulated K2 database for `--demo`.
 #[cfg(feature = "simulator")]
 pub(crate) struct Demo {
@@ -167,39 +150,20 @@ pub(crate) struct Demo {
 pub struct GuiApp {
     pub(crate) ws: Option<Workspace>,
     pub(crate) jobs: Jobs<JobResult>,
-    pub(crate) view: View,
-    pub(crate) selected: Option<String>,
-    /// The entry list's state (filter, folded groups, its cache).
-    pub(crate) list: panels::entries::ListCache,
-    /// The editor's state (fields being typed in, passwords shown).
-    pub(crate) editor: panels::editor::EditorState,
+    /// The view shown, the notice, the title.
+    pub(crate) window: WindowState,
+    /// The Entries view: selection, list, editor.
+    pub(crate) entries: EntriesView,
     pub(crate) dialog: Option<Dialog>,
-    pub(crate) notice: Option<Notice>,
-    pub(crate) recent: Vec<PathBuf>,
-    pub(crate) keys: KeyStore,
-    pub(crate) db: DbSettings,
-    pub(crate) snapshot: Option<Snapshot>,
+    /// Recent files, keys, environment, lint dates.
+    pub(crate) settings: Settings,
+    /// The Database view: connection settings, last read.
+    pub(crate) db: DatabaseView,
     pub(crate) backups: BackupsState,
-    /// After a save: the entries it changed, to offer once the database has been read.
-    pub(crate) offer_after_read: Option<Vec<String>>,
-    /// What the administrator still has to do after the last save.
-    pub(crate) next_steps: Vec<String>,
-    /// The entries the save in progress changes.
-    pub(crate) saving: Vec<String>,
-    pub(crate) close_confirmed: bool,
-    pub(crate) select_on_open: Option<String>,
-    /// Where backup settings and secrets are read.
-    pub(crate) env: Environment,
-    pub(crate) lint: LintOptions,
+    /// The save in progress and what follows it.
+    pub(crate) save_flow: SaveFlow,
     /// What the panels asked for this frame, applied once after they are drawn.
     pub(crate) commands: Vec<Command>,
-    /// What to do once the save in progress has succeeded (the unsaved-changes question's
-    /// "Save").
-    pub(crate) after_save: Option<Pending>,
-    /// The window title last sent.
-    pub(crate) title: String,
-    /// The readable sizes and colours are set on the context.
-    pub(crate) styled: bool,
     #[cfg(feature = "simulator")]
     pub(crate) demo: Option<Demo>,
 }
@@ -208,7 +172,7 @@ impl std::fmt::Debug for GuiApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GuiApp")
             .field("ws", &self.ws)
-            .field("selected", &self.selected)
+            .field("selected", &self.entries.selected)
             .finish_non_exhaustive()
     }
 }
@@ -219,28 +183,17 @@ impl GuiApp {
         let mut app = Self {
             ws: None,
             jobs: Jobs::new(options.jobs),
-            view: View::Entries,
-            selected: None,
-            list: panels::entries::ListCache::default(),
-            editor: panels::editor::EditorState::default(),
+            window: WindowState::default(),
+            entries: EntriesView {
+                select_on_open: options.select.clone(),
+                ..EntriesView::default()
+            },
             dialog: None,
-            notice: None,
-            recent: Vec::new(),
-            keys: KeyStore::new(None),
-            db: DbSettings::default(),
-            snapshot: None,
+            settings: Settings::new(options.environment.clone(), options.lint),
+            db: DatabaseView::default(),
             backups: BackupsState::default(),
-            offer_after_read: None,
-            next_steps: Vec::new(),
-            saving: Vec::new(),
-            close_confirmed: false,
-            select_on_open: options.select.clone(),
-            env: options.environment.clone(),
-            lint: options.lint,
+            save_flow: SaveFlow::default(),
             commands: Vec::new(),
-            after_save: None,
-            title: String::new(),
-            styled: false,
             #[cfg(feature = "simulator")]
             demo: None,
         };
@@ -267,8 +220,11 @@ impl GuiApp {
     /// The core's backup policy for this environment (folder, retention, encryption from a
     /// passphrase in the environment or the keyring), as the CLI applies it.
     pub(crate) fn backup_policy(&self) -> Result<BackupPolicy, String> {
-        BackupPolicy::from_env(&self.env, &SecretLookup::open(&self.env, &NoPrompt))
-            .map_err(|e| e.to_string())
+        BackupPolicy::from_env(
+            &self.settings.env,
+            &SecretLookup::open(&self.settings.env, &NoPrompt),
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// The open workspace (tests).
@@ -278,12 +234,12 @@ impl GuiApp {
 
     /// The selected entry.
     pub fn selected(&self) -> Option<&str> {
-        self.selected.as_deref()
+        self.entries.selected.as_deref()
     }
 
     /// The current notice.
     pub fn notice(&self) -> Option<&Notice> {
-        self.notice.as_ref()
+        self.window.notice.as_ref()
     }
 
     /// Whether a job is running.
@@ -298,22 +254,22 @@ impl GuiApp {
 
     /// The last database snapshot.
     pub fn snapshot(&self) -> Option<&Snapshot> {
-        self.snapshot.as_ref()
+        self.db.snapshot.as_ref()
     }
 
     /// Recent files (most recent first).
     pub fn recent(&self) -> &[PathBuf] {
-        &self.recent
+        &self.settings.recent
     }
 
     /// The window title last sent to the window (file name, `*` when modified).
     pub fn window_title(&self) -> &str {
-        &self.title
+        &self.window.title
     }
 
     /// The database connection string the Database view uses.
     pub fn db_connection(&self) -> &str {
-        &self.db.connection
+        &self.db.settings.connection
     }
 
     /// The job queue (tests start jobs of their own on it to hold it busy).
@@ -324,11 +280,11 @@ impl GuiApp {
 
     /// Restores the recent-file list.
     pub fn set_recent(&mut self, recent: Vec<PathBuf>) {
-        self.recent = recent;
+        self.settings.recent = recent;
     }
 
     pub(crate) fn info(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
+        self.window.notice = Some(Notice {
             text: text.into(),
             details: None,
             error: false,
@@ -336,7 +292,7 @@ impl GuiApp {
     }
 
     pub(crate) fn error(&mut self, text: &str, details: &str) {
-        self.notice = Some(Notice {
+        self.window.notice = Some(Notice {
             text: text.to_owned(),
             details: Some(admin_words(details)),
             error: true,
@@ -359,7 +315,7 @@ impl GuiApp {
 
     pub(crate) fn use_key_file(&mut self, path: &Path) {
         match RsaKey::from_file(path) {
-            Ok(key) => self.keys = KeyStore::new(Some(key)),
+            Ok(key) => self.settings.keys = KeyStore::new(Some(key)),
             Err(e) => self.error("The key file cannot be used", &e.to_string()),
         }
     }
@@ -367,8 +323,8 @@ impl GuiApp {
     /// Opens `path` in the background.
     pub fn open(&mut self, path: &Path) {
         let path = path.to_owned();
-        let keys = self.keys.clone();
-        let lint = self.lint;
+        let keys = self.settings.keys.clone();
+        let lint = self.settings.lint;
         let label = format!("Opening {}", path.display());
         let started = self.jobs.start(label, move |_| {
             JobResult::Opened(Box::new(Workspace::open_with(&path, &keys, lint)))
@@ -389,9 +345,9 @@ impl GuiApp {
         #[cfg(feature = "simulator")]
         match k2cse_mssql_sim::Simulator::start(k2cse_mssql_sim::SimConfig::default()) {
             Ok(simulator) => {
-                self.db.connection = simulator.connection_string();
+                self.db.settings.connection = simulator.connection_string();
                 k2cse_mssql_sim::SAMPLE_MASTER_KEY_PASSWORD
-                    .clone_into(&mut self.db.master_key_password);
+                    .clone_into(&mut self.db.settings.master_key_password);
                 self.demo = Some(Demo {
                     _dir: dir,
                     config: path,
@@ -425,7 +381,7 @@ impl GuiApp {
                 Err(e) => self.error("Undo failed", &e.to_string()),
             }
         }
-        self.editor.drafts.clear();
+        self.entries.editor.drafts.clear();
     }
 
     pub(crate) fn redo(&mut self) {
@@ -435,7 +391,7 @@ impl GuiApp {
                 Err(e) => self.error("Redo failed", &e.to_string()),
             }
         }
-        self.editor.drafts.clear();
+        self.entries.editor.drafts.clear();
     }
 
     /// Opens the save review (Ctrl+S).
@@ -466,7 +422,7 @@ impl GuiApp {
         let options = policy.save_options(false, "k2cse-gui save");
         let Some(ws) = self.ws.take() else { return };
         // The entries this save changes: the question afterwards is about them only.
-        self.saving = ws
+        self.save_flow.changing = ws
             .review()
             .map(|r| {
                 r.entries
@@ -483,7 +439,7 @@ impl GuiApp {
         });
         if let Err((busy, ws)) = started {
             self.ws = Some(ws);
-            self.after_save = None;
+            self.save_flow.then = None;
             self.started(Err(busy));
         }
     }
@@ -536,38 +492,36 @@ impl GuiApp {
             Ok(e) => e,
             Err(e) => return self.error("The entries cannot be read", &e.to_string()),
         };
-        if self.db.connection.trim().is_empty()
+        if self.db.settings.connection.trim().is_empty()
             && let Some(hostserver) = entries
                 .iter()
                 .find(|e| e.name.as_str().eq_ignore_ascii_case("HostserverDB"))
         {
-            self.db.connection = hostserver.value.clone().unwrap_or_default();
+            self.db.settings.connection = hostserver.value.clone().unwrap_or_default();
         }
-        let settings = self.db.clone();
+        let settings = self.db.settings.clone();
         let started = self.jobs.start(label, move |cancel| {
             JobResult::Db(job(settings, entries, cancel))
         });
         if !self.started(started) {
-            self.offer_after_read = None;
+            self.save_flow.offer_after_read = None;
         }
     }
 
     /// A file was opened: it replaces the workspace.
     fn opened(&mut self, ws: Workspace) {
         let path = ws.path().to_owned();
-        self.recent.retain(|p| p != &path);
-        self.recent.insert(0, path.clone());
-        self.recent.truncate(8);
+        self.settings.opened(&path);
         // Another file is another K2 server: nothing of the first file's
         // database (connection, passwords, last reading) may be used for it.
         let same_file = self.ws.as_ref().is_some_and(|w| w.path() == path);
         if !same_file {
-            self.db = DbSettings::default();
-            self.snapshot = None;
+            self.db.settings = DbSettings::default();
+            self.db.snapshot = None;
             self.backups = BackupsState::default();
         }
-        if !same_file || self.db.connection.is_empty() {
-            self.db.connection = ws
+        if !same_file || self.db.settings.connection.is_empty() {
+            self.db.settings.connection = ws
                 .entry("HostserverDB")
                 .and_then(|e| e.value.clone())
                 .unwrap_or_default();
@@ -576,15 +530,19 @@ impl GuiApp {
         if let Some(demo) = &self.demo
             && demo.config == path
         {
-            self.db.connection = demo.simulator.connection_string();
+            self.db.settings.connection = demo.simulator.connection_string();
             k2cse_mssql_sim::SAMPLE_MASTER_KEY_PASSWORD
-                .clone_into(&mut self.db.master_key_password);
+                .clone_into(&mut self.db.settings.master_key_password);
         }
-        let wanted = self.select_on_open.take().filter(|n| ws.entry(n).is_some());
-        self.selected = wanted.or_else(|| ws.rows().first().map(|r| r.name.clone()));
+        let wanted = self
+            .entries
+            .select_on_open
+            .take()
+            .filter(|n| ws.entry(n).is_some());
+        self.entries.selected = wanted.or_else(|| ws.rows().first().map(|r| r.name.clone()));
         self.ws = Some(ws);
-        self.snapshot = None;
-        self.editor.drafts.clear();
+        self.db.snapshot = None;
+        self.entries.editor.drafts.clear();
         let text = self
             .backups
             .notice_after_open
@@ -611,7 +569,7 @@ impl GuiApp {
             },
             JobResult::Saved(ws, result) => {
                 self.ws = Some(*ws);
-                let then = self.after_save.take();
+                let then = self.save_flow.then.take();
                 match result {
                     Ok(saved) => {
                         let backup = saved
@@ -620,7 +578,7 @@ impl GuiApp {
                             .map(|b| format!(" (backup: {})", b.display()))
                             .unwrap_or_default();
                         self.info(format!("Saved{backup}."));
-                        let changed = std::mem::take(&mut self.saving);
+                        let changed = std::mem::take(&mut self.save_flow.changing);
                         self.after_saved(changed);
                         if let Some(then) = then {
                             self.proceed(then);
@@ -631,19 +589,19 @@ impl GuiApp {
             }
             JobResult::Backup(outcome) => self.finish_backup(outcome),
             JobResult::Db(Err(e)) => {
-                if let Some(changed) = self.offer_after_read.take() {
-                    self.next_steps.push(format!("Check the K2 database tokens of {}: the database could not be read after the save (Database view, Connect).", changed.join(", ")));
+                if let Some(changed) = self.save_flow.offer_after_read.take() {
+                    self.save_flow.next_steps.push(format!("Check the K2 database tokens of {}: the database could not be read after the save (Database view, Connect).", changed.join(", ")));
                 }
                 self.error("The K2 database could not be used", &e);
             }
             JobResult::Db(Ok(DbOutcome::Read(snapshot))) => {
-                self.snapshot = Some(snapshot);
-                if let Some(changed) = self.offer_after_read.take() {
+                self.db.snapshot = Some(snapshot);
+                if let Some(changed) = self.save_flow.offer_after_read.take() {
                     self.offer_changed_after_read(&changed);
                 }
             }
             JobResult::Db(Ok(DbOutcome::Pushed { written, snapshot })) => {
-                self.snapshot = Some(snapshot);
+                self.db.snapshot = Some(snapshot);
                 self.pushed();
                 self.info(format!(
                     "Wrote {written} token(s) to the K2 database in one transaction."
@@ -655,7 +613,7 @@ impl GuiApp {
                 match ws.apply_group(changes) {
                     Ok(()) => {
                         self.info(format!("Brought {n} database value(s) into the editor (one undo step); review and save to write the file."));
-                        self.view = View::Entries;
+                        self.window.view = View::Entries;
                     }
                     Err(e) => self.error("The database values cannot be applied", &e.to_string()),
                 }
@@ -666,9 +624,9 @@ impl GuiApp {
     /// Draws the whole window into `ui` (the eframe app and the tests both call this).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        if !self.styled {
+        if !self.window.styled {
             crate::theme::apply(&ctx);
-            self.styled = true;
+            self.window.styled = true;
         }
         self.jobs.set_context(&ctx);
         while let Some(result) = self.jobs.poll() {
@@ -677,7 +635,7 @@ impl GuiApp {
         // Unsaved changes: keep the window open and ask.
         if ctx.input(|i| i.viewport().close_requested())
             && self.ws.as_ref().is_some_and(Workspace::is_dirty)
-            && !self.close_confirmed
+            && !self.window.close_confirmed
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.dialog = Some(Dialog::Unsaved {
@@ -775,7 +733,7 @@ impl eframe::App for GuiApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, "recent", &self.recent);
+        eframe::set_value(storage, "recent", &self.settings.recent);
     }
 }
 

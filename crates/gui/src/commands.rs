@@ -101,10 +101,10 @@ impl GuiApp {
             }
             Command::Proceed(pending) => self.run_pending(pending, ctx),
             Command::SaveThen(pending) => {
-                self.after_save = Some(pending);
+                self.save_flow.then = Some(pending);
                 self.request_save();
                 if !matches!(self.dialog, Some(Dialog::Review { .. })) {
-                    self.after_save = None;
+                    self.save_flow.then = None;
                 }
             }
             Command::RequestSave => self.request_save(),
@@ -141,12 +141,12 @@ impl GuiApp {
             Pending::Open(path) => self.open(&path),
             Pending::Reload => {
                 if let Some(path) = self.ws.as_ref().map(|w| w.path().to_owned()) {
-                    self.select_on_open = self.selected.clone();
+                    self.entries.select_on_open = self.entries.selected.clone();
                     self.open(&path);
                 }
             }
             Pending::Quit => {
-                self.close_confirmed = true;
+                self.window.close_confirmed = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
         }
@@ -173,9 +173,9 @@ impl GuiApp {
                 format!("{mark}{name}{folder} — k2cse")
             }
         };
-        if title != self.title {
+        if title != self.window.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
-            self.title = title;
+            self.window.title = title;
         }
     }
 }
@@ -213,7 +213,7 @@ mod tests {
         app.save(false);
         let ws = app.ws.as_ref().expect("the workspace is still open");
         assert!(ws.is_dirty());
-        assert!(app.notice.as_ref().is_some_and(|n| n.error));
+        assert!(app.window.notice.as_ref().is_some_and(|n| n.error));
         release.send(()).unwrap();
     }
 }

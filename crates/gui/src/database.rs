@@ -50,6 +50,15 @@ pub struct Snapshot {
     pub drifts: Vec<Drift>,
 }
 
+/// The Database view's state: how to connect, and what the last read found.
+#[derive(Debug, Default)]
+pub struct DatabaseView {
+    /// Connection settings (typed in the view, or taken from `HostserverDB`).
+    pub settings: DbSettings,
+    /// The last successful read.
+    pub snapshot: Option<Snapshot>,
+}
+
 /// Results of database jobs.
 #[derive(Debug)]
 pub enum DbOutcome {

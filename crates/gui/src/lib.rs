@@ -11,11 +11,14 @@ pub mod app;
 pub mod backups;
 pub mod commands;
 pub mod database;
+pub mod entries_view;
 pub mod jobs;
 pub mod panels;
 pub mod renderer;
 pub mod review;
+pub mod settings;
 pub mod theme;
+pub mod window;
 pub mod workspace;
 
 pub use app::{GuiApp, Options};

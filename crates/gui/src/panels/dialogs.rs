@@ -96,7 +96,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
         app.dialog = Some(dialog);
     } else if escaped && matches!(dialog, Dialog::Review { .. }) {
         // The review was cancelled: what was waiting for the save does not happen either.
-        app.after_save = None;
+        app.save_flow.then = None;
     }
 }
 
@@ -293,7 +293,7 @@ fn add(
             values,
         }) {
             Ok(()) => {
-                app.selected = Some(name);
+                app.entries.selected = Some(name);
                 return Next::Close;
             }
             // The vendor tool's duplicate check, with the core's words.
@@ -378,7 +378,7 @@ fn rename(
         };
         match result {
             Ok(()) => {
-                app.selected = Some(to);
+                app.entries.selected = Some(to);
                 return Next::Close;
             }
             Err(e) => *error = Some(e.to_string()),
@@ -395,7 +395,7 @@ fn remove(app: &mut GuiApp, ui: &mut egui::Ui, name: &str, understood: &mut bool
         if app.apply(Change::Remove {
             name: name.to_owned(),
         }) {
-            app.selected = app
+            app.entries.selected = app
                 .ws
                 .as_ref()
                 .and_then(|w| w.rows().first())
@@ -481,7 +481,7 @@ fn review_and_save(
         return Next::Close;
     }
     if cancel {
-        app.after_save = None;
+        app.save_flow.then = None;
         return Next::Close;
     }
     Next::Keep
@@ -556,8 +556,8 @@ fn update_database(
                 });
             }
         });
-    if app.snapshot.is_none() {
-        let server = app.db.server();
+    if app.db.snapshot.is_none() {
+        let server = app.db.settings.server();
         let server = if server.is_empty() {
             "the database named in HostserverDB".to_owned()
         } else {

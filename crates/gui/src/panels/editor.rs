@@ -22,7 +22,7 @@ pub struct EditorState {
 
 /// Draws the selected entry's editor.
 pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
-    let Some(name) = app.selected.clone() else {
+    let Some(name) = app.entries.selected.clone() else {
         ui.label("Select an entry on the left, or add one.");
         return;
     };
@@ -311,7 +311,7 @@ fn value_widget(
         }
         ValueType::Secret => {
             let id = (name.to_owned(), spec.name.to_owned());
-            let revealed = app.editor.revealed.contains(&id);
+            let revealed = app.entries.editor.revealed.contains(&id);
             if let Some(new) = text_field(
                 app,
                 ui,
@@ -329,9 +329,9 @@ fn value_widget(
                 .clicked()
             {
                 if revealed {
-                    app.editor.revealed.remove(&id);
+                    app.entries.editor.revealed.remove(&id);
                 } else {
-                    app.editor.revealed.insert(id);
+                    app.entries.editor.revealed.insert(id);
                 }
             }
         }
@@ -393,6 +393,7 @@ fn text_field(
 ) -> Option<String> {
     let id = (entry.to_owned(), key.to_owned());
     let mut text = app
+        .entries
         .editor
         .drafts
         .get(&id)
@@ -407,10 +408,10 @@ fn text_field(
         )
         .labelled_by(label);
     if response.changed() {
-        app.editor.drafts.insert(id.clone(), text.clone());
+        app.entries.editor.drafts.insert(id.clone(), text.clone());
     }
     if response.lost_focus() {
-        app.editor.drafts.remove(&id);
+        app.entries.editor.drafts.remove(&id);
         if text != current {
             return Some(text);
         }
@@ -443,6 +444,7 @@ fn other_keys(
             let label = ui.label(key);
             let secret = entry.is_secret(key)
                 && !app
+                    .entries
                     .editor
                     .revealed
                     .contains(&(name.to_owned(), key.clone()));
@@ -482,7 +484,13 @@ fn other_keys(
     });
     ui.horizontal(|ui| {
         let id = (name.to_owned(), "\u{0}new-key".to_owned());
-        let mut draft = app.editor.drafts.get(&id).cloned().unwrap_or_default();
+        let mut draft = app
+            .entries
+            .editor
+            .drafts
+            .get(&id)
+            .cloned()
+            .unwrap_or_default();
         let label = ui.label("New key=value");
         let response = ui
             .add(
@@ -492,14 +500,14 @@ fn other_keys(
             )
             .labelled_by(label.id);
         if response.changed() {
-            app.editor.drafts.insert(id.clone(), draft.clone());
+            app.entries.editor.drafts.insert(id.clone(), draft.clone());
         }
         let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.button("Add key").clicked() || enter) && draft.contains('=') {
             if let Some((k, v)) = draft.split_once('=') {
                 changes.push(set(name, k.trim(), v));
             }
-            app.editor.drafts.remove(&id);
+            app.entries.editor.drafts.remove(&id);
         }
     });
 }

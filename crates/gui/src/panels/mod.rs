@@ -20,7 +20,7 @@ pub fn layout(app: &mut GuiApp, ui: &mut egui::Ui) {
     egui::Panel::top("menu").show(ui, |ui| menu_bar(app, ui));
     egui::Panel::top("toolbar").show(ui, |ui| toolbar(app, ui));
     egui::Panel::bottom("status").show(ui, |ui| status_bar(app, ui));
-    if app.view == View::Entries && app.ws.is_some() {
+    if app.window.view == View::Entries && app.ws.is_some() {
         // The editor keeps at least EDITOR_MIN_WIDTH: the list is as wide as the user drags it,
         // up to what is left (a width remembered from a wider window is clamped too).
         let widest = (ui.available_width() - EDITOR_MIN_WIDTH).max(LIST_MIN_WIDTH);
@@ -31,11 +31,13 @@ pub fn layout(app: &mut GuiApp, ui: &mut egui::Ui) {
             .max_size(widest)
             .show(ui, |ui| entries::show(app, ui));
     }
-    egui::CentralPanel::default_margins().show(ui, |ui| match (app.view, app.ws.is_some()) {
-        (_, false) => welcome(app, ui),
-        (View::Entries, true) => editor::show(app, ui),
-        (View::Database, true) => database::show(app, ui),
-        (View::Backups, true) => backups::show(app, ui),
+    egui::CentralPanel::default_margins().show(ui, |ui| {
+        match (app.window.view, app.ws.is_some()) {
+            (_, false) => welcome(app, ui),
+            (View::Entries, true) => editor::show(app, ui),
+            (View::Database, true) => database::show(app, ui),
+            (View::Backups, true) => backups::show(app, ui),
+        }
     });
 }
 
@@ -50,7 +52,13 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 app.push(Command::Guarded(Pending::OpenDialog));
             }
             // Files that are gone (a deleted demo folder) are not offered.
-            let recent: Vec<_> = app.recent.iter().filter(|p| p.exists()).cloned().collect();
+            let recent: Vec<_> = app
+                .settings
+                .recent
+                .iter()
+                .filter(|p| p.exists())
+                .cloned()
+                .collect();
             if !recent.is_empty() {
                 ui.add_enabled_ui(idle, |ui| {
                     ui.menu_button("Open recent", |ui| {
@@ -115,17 +123,17 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
             }
         });
         ui.separator();
-        let entries = ui.selectable_label(app.view == View::Entries, "Entries");
+        let entries = ui.selectable_label(app.window.view == View::Entries, "Entries");
         if entries.clicked() {
-            app.view = View::Entries;
+            app.window.view = View::Entries;
         }
-        let database = ui.selectable_label(app.view == View::Database, "Database");
+        let database = ui.selectable_label(app.window.view == View::Database, "Database");
         if database.clicked() {
-            app.view = View::Database;
+            app.window.view = View::Database;
         }
-        let backups = ui.selectable_label(app.view == View::Backups, "Backups");
+        let backups = ui.selectable_label(app.window.view == View::Backups, "Backups");
         if backups.clicked() {
-            app.view = View::Backups;
+            app.window.view = View::Backups;
             app.push(Command::BackupsRefresh);
         }
     });
@@ -195,7 +203,7 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
             ui.label(format!("{}{dirty}", ws.path().display()));
         }
     });
-    if let Some(notice) = app.notice.clone() {
+    if let Some(notice) = app.window.notice.clone() {
         ui.horizontal(|ui| {
             let color = if notice.error {
                 ui.visuals().error_fg_color
@@ -204,7 +212,7 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
             };
             ui.colored_label(color, &notice.text);
             if ui.small_button("Dismiss").clicked() {
-                app.notice = None;
+                app.window.notice = None;
             }
         });
         if let Some(details) = &notice.details {
@@ -215,14 +223,14 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 });
         }
     }
-    if !app.next_steps.is_empty() {
+    if !app.save_flow.next_steps.is_empty() {
         ui.horizontal(|ui| {
             ui.strong("Still to do after this save:");
             if ui.small_button("Done").clicked() {
-                app.next_steps.clear();
+                app.save_flow.next_steps.clear();
             }
         });
-        for step in &app.next_steps {
+        for step in &app.save_flow.next_steps {
             ui.label(format!("• {step}"));
         }
     }
@@ -238,7 +246,13 @@ fn welcome(app: &mut GuiApp, ui: &mut egui::Ui) {
                 path: String::new(),
             });
         }
-        for path in app.recent.clone().into_iter().filter(|p| p.exists()) {
+        for path in app
+            .settings
+            .recent
+            .clone()
+            .into_iter()
+            .filter(|p| p.exists())
+        {
             if ui.link(path.display().to_string()).clicked() {
                 app.push(Command::Guarded(Pending::Open(path)));
             }
