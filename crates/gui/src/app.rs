@@ -14,6 +14,7 @@ use crate::backups::{BackupOutcome, BackupsState};
 use crate::commands::{Command, Pending};
 use crate::database::{DatabaseView, DbOutcome, DbSettings, Snapshot};
 use crate::entries_view::EntriesView;
+use crate::entry_edits::OPENING;
 use crate::jobs::{Busy, Jobs, Mode};
 use crate::panels;
 use crate::settings::Settings;
@@ -325,7 +326,7 @@ impl GuiApp {
         let path = path.to_owned();
         let keys = self.settings.keys.clone();
         let lint = self.settings.lint;
-        let label = format!("Opening {}", path.display());
+        let label = format!("{OPENING}{}", path.display());
         let started = self.jobs.start(label, move |_| {
             JobResult::Opened(Box::new(Workspace::open_with(&path, &keys, lint)))
         });
@@ -362,6 +363,10 @@ impl GuiApp {
 
     /// Applies a change to the open file; errors become a notice.
     pub(crate) fn apply(&mut self, change: Change) -> bool {
+        if let Some(why) = self.edits_refused() {
+            self.error("That change cannot be made now", &why);
+            return false;
+        }
         let Some(ws) = self.ws.as_mut() else {
             return false;
         };
@@ -375,6 +380,9 @@ impl GuiApp {
     }
 
     pub(crate) fn undo(&mut self) {
+        if let Some(why) = self.edits_refused() {
+            return self.error("Not now", &why);
+        }
         if let Some(ws) = self.ws.as_mut() {
             match ws.undo() {
                 Ok(_) => {}
@@ -385,6 +393,9 @@ impl GuiApp {
     }
 
     pub(crate) fn redo(&mut self) {
+        if let Some(why) = self.edits_refused() {
+            return self.error("Not now", &why);
+        }
         if let Some(ws) = self.ws.as_mut() {
             match ws.redo() {
                 Ok(_) => {}

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use k2cse_core::Change;
 
 use crate::app::{Dialog, GuiApp};
+use crate::entry_edits::EntryEdit;
 use crate::workspace::Workspace;
 
 /// An action that would replace the open workspace: asked about first when it has unsaved
@@ -57,6 +58,8 @@ pub enum Command {
     Redo,
     /// Apply an edit to the open file.
     Apply(Change),
+    /// Add, rename, duplicate or remove an entry (from its dialog).
+    Entry(EntryEdit),
     /// Write these entries' file values into the database.
     DbPush(Vec<String>),
     /// Read the database.
@@ -114,6 +117,7 @@ impl GuiApp {
             Command::Apply(change) => {
                 self.apply(change);
             }
+            Command::Entry(edit) => self.entry_edit(edit),
             Command::DbPush(entries) => self.db_push(entries),
             Command::DbRefresh => self.db_refresh(),
             Command::DbPull(entries) => self.db_pull(entries),

@@ -12,6 +12,7 @@ pub mod backups;
 pub mod commands;
 pub mod database;
 pub mod entries_view;
+pub mod entry_edits;
 pub mod jobs;
 pub mod panels;
 pub mod renderer;

@@ -538,3 +538,55 @@ fn the_automatic_backup_follows_the_backup_policy() {
         "nothing went to the default folder"
     );
 }
+
+/// Issue 16 point 2: the Add / Rename / Remove dialogs queue their edit like every other
+/// action, so an edit is refused, with the dialog kept and its reason shown, while the file is
+/// being opened again — instead of going into a workspace that the reload then replaces.
+#[test]
+fn an_entry_added_while_the_file_is_being_reopened_is_not_lost() {
+    let (_a, path) = sample();
+    let mut h = open(&path);
+    h.get_all_by_label("Add entry…").next().unwrap().click();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Mailbox (entity, required)")
+        .focus();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Mailbox (entity, required)")
+        .type_text("new@denallix.com");
+    h.run();
+    // The file being opened again (Reload, or Open of the same file) by a job still running.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let reopened = path.clone();
+    *h.state_mut().jobs_mut() = k2cse_gui::jobs::Jobs::new(Mode::Threaded);
+    h.state_mut()
+        .jobs_mut()
+        .start(format!("Opening {}", path.display()), move |_| {
+            let _ = wait.recv();
+            JobResult::Opened(Box::new(k2cse_gui::workspace::Workspace::open(
+                &reopened,
+                &k2cse_core::protect::KeyStore::new(None),
+            )))
+        })
+        .unwrap();
+    h.run_steps(2);
+    h.get_by_label("Add").click();
+    h.run_steps(3);
+    let new = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:new@denallix.com";
+    // Refused and said, the dialog still holding what was typed.
+    h.get_by_label_contains("Not now: wait until");
+    assert!(h.state().workspace().unwrap().entry(new).is_none());
+    release.send(()).unwrap();
+    let start = std::time::Instant::now();
+    while h.state().is_busy() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(3);
+    // Now it goes into the file as it is on disk, and the dialog closes.
+    h.get_by_label("Add").click();
+    h.run_steps(3);
+    assert!(h.state().workspace().unwrap().entry(new).is_some());
+    assert_eq!(h.state().selected(), Some(new));
+    assert!(h.query_by_label_contains("Not now: wait until").is_none());
+}

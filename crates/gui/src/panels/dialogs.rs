@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use k2cse_core::Change;
 use k2cse_core::edit::Values;
 
 use crate::app::{Dialog, GuiApp};
 use crate::commands::{Command, Pending};
+use crate::entry_edits::EntryEdit;
 
 /// The kinds offered by "Add entry", with the values a new entry starts with.
 const ADD_KINDS: &[(&str, &str, bool)] = &[
@@ -285,20 +285,8 @@ fn add(
             t if t.starts_with("SMTP") => Values::from_pairs([("Port", "25")]),
             _ => Values::default(),
         };
-        let Some(ws) = app.ws.as_mut() else {
-            return Next::Close;
-        };
-        match ws.apply(Change::Add {
-            name: name.clone(),
-            values,
-        }) {
-            Ok(()) => {
-                app.entries.selected = Some(name);
-                return Next::Close;
-            }
-            // The vendor tool's duplicate check, with the core's words.
-            Err(e) => *error = Some(e.to_string()),
-        }
+        *error = None;
+        app.push(Command::Entry(EntryEdit::Add { name, values }));
     }
     if cancel { Next::Close } else { Next::Keep }
 }
@@ -351,38 +339,13 @@ fn rename(
         allowed && !to.trim().is_empty() && to.trim() != from,
     );
     if ok {
-        let Some(ws) = app.ws.as_mut() else {
-            return Next::Close;
-        };
-        let to = to.trim().to_owned();
-        let result = if duplicate {
-            let value = ws
-                .entry(from)
-                .and_then(|e| e.value.clone())
-                .unwrap_or_default();
-            ws.apply_group(vec![
-                Change::Add {
-                    name: to.clone(),
-                    values: Values::default(),
-                },
-                Change::Replace {
-                    name: to.clone(),
-                    connection_string: value,
-                },
-            ])
+        *error = None;
+        let (from, to) = (from.to_owned(), to.trim().to_owned());
+        app.push(Command::Entry(if duplicate {
+            EntryEdit::Duplicate { from, to }
         } else {
-            ws.apply(Change::Rename {
-                name: from.to_owned(),
-                to: to.clone(),
-            })
-        };
-        match result {
-            Ok(()) => {
-                app.entries.selected = Some(to);
-                return Next::Close;
-            }
-            Err(e) => *error = Some(e.to_string()),
-        }
+            EntryEdit::Rename { from, to }
+        }));
     }
     if cancel { Next::Close } else { Next::Keep }
 }
@@ -392,16 +355,9 @@ fn remove(app: &mut GuiApp, ui: &mut egui::Ui, name: &str, understood: &mut bool
     let allowed = second_question(ui, name, "Remove", understood);
     let (ok, cancel) = buttons(ui, "Remove", allowed);
     if ok {
-        if app.apply(Change::Remove {
+        app.push(Command::Entry(EntryEdit::Remove {
             name: name.to_owned(),
-        }) {
-            app.entries.selected = app
-                .ws
-                .as_ref()
-                .and_then(|w| w.rows().first())
-                .map(|r| r.name.clone());
-        }
-        return Next::Close;
+        }));
     }
     if cancel { Next::Close } else { Next::Keep }
 }
