@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use k2cse_core::Change;
 
-use crate::app::{Dialog, GuiApp};
+use crate::app::{Dialog, GuiApp, View};
 use crate::entry_edits::EntryEdit;
 use crate::workspace::Workspace;
 
@@ -78,6 +78,18 @@ pub enum Command {
     BackupRestore,
     /// Show a dialog.
     Show(Dialog),
+    /// The save review was cancelled: what waited for the save does not happen.
+    ReviewCancelled,
+    /// Show this entry in the editor.
+    Select(String),
+    /// Switch views (the Backups view lists its folder).
+    View(View),
+    /// Cancel the running job.
+    CancelJob,
+    /// Hide the status notice.
+    DismissNotice,
+    /// The steps after the last save are done.
+    NextStepsDone,
 }
 
 impl GuiApp {
@@ -127,6 +139,20 @@ impl GuiApp {
             Command::BackupRequestRestore => self.backup_request_restore(),
             Command::BackupRestore => self.backup_restore(),
             Command::Show(dialog) => self.dialog = Some(dialog),
+            Command::ReviewCancelled => self.save_flow.then = None,
+            Command::Select(name) => {
+                self.entries.selected = Some(name);
+                self.entries.editor.drafts.clear();
+            }
+            Command::View(view) => {
+                self.window.view = view;
+                if view == View::Backups {
+                    self.backups_refresh();
+                }
+            }
+            Command::CancelJob => self.jobs.cancel(),
+            Command::DismissNotice => self.window.notice = None,
+            Command::NextStepsDone => self.save_flow.next_steps.clear(),
         }
     }
 

@@ -96,7 +96,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
         app.dialog = Some(dialog);
     } else if escaped && matches!(dialog, Dialog::Review { .. }) {
         // The review was cancelled: what was waiting for the save does not happen either.
-        app.save_flow.then = None;
+        app.push(Command::ReviewCancelled);
     }
 }
 
@@ -437,7 +437,7 @@ fn review_and_save(
         return Next::Close;
     }
     if cancel {
-        app.save_flow.then = None;
+        app.push(Command::ReviewCancelled);
         return Next::Close;
     }
     Next::Keep

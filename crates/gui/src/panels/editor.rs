@@ -9,6 +9,7 @@ use k2cse_core::entry::schema::{KeySpec, ValueType};
 use k2cse_core::lint::{Diagnostic, Severity};
 
 use crate::app::{Dialog, GuiApp};
+use crate::commands::Command;
 
 /// The editor's own state: what is being typed and not applied yet, and which secrets are
 /// shown.
@@ -71,7 +72,7 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
             ui.add(egui::Label::new(egui::RichText::new(shown).monospace()).wrap());
         });
     for change in changes {
-        app.push(crate::commands::Command::Apply(change));
+        app.push(Command::Apply(change));
     }
 }
 
@@ -127,28 +128,28 @@ fn header(app: &mut GuiApp, ui: &mut egui::Ui, entry: &Entry) {
         ui.separator();
         let name = entry.name.as_str().to_owned();
         if ui.button("Rename…").clicked() {
-            app.dialog = Some(Dialog::Rename {
+            app.push(Command::Show(Dialog::Rename {
                 from: name.clone(),
                 to: name.clone(),
                 duplicate: false,
                 error: None,
                 understood: false,
-            });
+            }));
         }
         if ui.button("Duplicate…").clicked() {
-            app.dialog = Some(Dialog::Rename {
+            app.push(Command::Show(Dialog::Rename {
                 from: name.clone(),
                 to: format!("{name} (copy)"),
                 duplicate: true,
                 error: None,
                 understood: false,
-            });
+            }));
         }
         if ui.button("Remove…").clicked() {
-            app.dialog = Some(Dialog::Remove {
+            app.push(Command::Show(Dialog::Remove {
                 name,
                 understood: false,
-            });
+            }));
         }
     });
 }

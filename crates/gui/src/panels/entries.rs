@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use k2cse_core::entry::{KINDS, Kind};
 
 use crate::app::{Dialog, GuiApp};
+use crate::commands::Command;
 use crate::workspace::EntryRow;
 
 /// A line of the list.
@@ -79,12 +80,12 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
     });
     ui.horizontal(|ui| {
         if ui.button("Add entry…").clicked() {
-            app.dialog = Some(Dialog::Add {
+            app.push(Command::Show(Dialog::Add {
                 kind: 0,
                 type_name: String::new(),
                 entity: String::new(),
                 error: None,
-            });
+            }));
         }
         if let Some(ws) = &app.ws {
             ui.label(format!("{} entries", ws.rows().len()));
@@ -174,8 +175,7 @@ fn entry_row(app: &mut GuiApp, ui: &mut egui::Ui, row: &EntryRow) {
         egui::WidgetInfo::selected(egui::Role::Button, true, selected, name.clone())
     });
     if response.on_hover_text(&row.name).clicked() {
-        app.entries.selected = Some(row.name.clone());
-        app.entries.editor.drafts.clear();
+        app.push(Command::Select(row.name.clone()));
     }
     for (color, text) in badges {
         ui.colored_label(color, egui::RichText::new(text).small());

@@ -114,27 +114,26 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 .add_enabled(app.ws.is_some(), egui::Button::new("Add entry…"))
                 .clicked()
             {
-                app.dialog = Some(Dialog::Add {
+                app.push(Command::Show(Dialog::Add {
                     kind: 0,
                     type_name: String::new(),
                     entity: String::new(),
                     error: None,
-                });
+                }));
             }
         });
         ui.separator();
         let entries = ui.selectable_label(app.window.view == View::Entries, "Entries");
         if entries.clicked() {
-            app.window.view = View::Entries;
+            app.push(Command::View(View::Entries));
         }
         let database = ui.selectable_label(app.window.view == View::Database, "Database");
         if database.clicked() {
-            app.window.view = View::Database;
+            app.push(Command::View(View::Database));
         }
         let backups = ui.selectable_label(app.window.view == View::Backups, "Backups");
         if backups.clicked() {
-            app.window.view = View::Backups;
-            app.push(Command::BackupsRefresh);
+            app.push(Command::View(View::Backups));
         }
     });
 }
@@ -190,7 +189,7 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 running.started.elapsed().as_secs_f32()
             ));
             if ui.button("Cancel").clicked() {
-                app.jobs.cancel();
+                app.push(Command::CancelJob);
             }
             ui.separator();
         }
@@ -212,7 +211,7 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
             };
             ui.colored_label(color, &notice.text);
             if ui.small_button("Dismiss").clicked() {
-                app.window.notice = None;
+                app.push(Command::DismissNotice);
             }
         });
         if let Some(details) = &notice.details {
@@ -227,7 +226,7 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.strong("Still to do after this save:");
             if ui.small_button("Done").clicked() {
-                app.save_flow.next_steps.clear();
+                app.push(Command::NextStepsDone);
             }
         });
         for step in &app.save_flow.next_steps {
@@ -242,9 +241,9 @@ fn welcome(app: &mut GuiApp, ui: &mut egui::Ui) {
         ui.heading("k2cse — K2 connection strings");
         ui.label("Open K2HostServer.exe.config (Host Server\\Bin), or drop it on this window.");
         if ui.button("Open…").clicked() {
-            app.dialog = Some(Dialog::Open {
+            app.push(Command::Show(Dialog::Open {
                 path: String::new(),
-            });
+            }));
         }
         for path in app
             .settings
