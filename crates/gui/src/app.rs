@@ -63,6 +63,9 @@ pub enum JobResult {
     Opened(Box<Result<Workspace, OpenError>>),
     /// A save finished; the workspace comes back either way.
     Saved(Box<Workspace>, Result<Vec<SavedFile>, String>),
+    /// The untitled file was written (then read back from its new place), or not; the
+    /// untitled workspace comes back either way.
+    SavedAs(Box<Workspace>, Result<Box<Workspace>, String>),
     /// A database job finished.
     Db(Result<DbOutcome, String>),
     /// A backup job finished.
@@ -116,6 +119,13 @@ pub enum Dialog {
         name: String,
         /// Removing `HostserverDB`: the second question was answered.
         understood: bool,
+    },
+    /// Where to write a new file (its first save).
+    SaveAs {
+        /// The typed path.
+        path: String,
+        /// Why the last try failed.
+        error: Option<String>,
     },
     /// Review before saving.
     Review {
@@ -408,6 +418,14 @@ impl GuiApp {
     /// Opens the save review (Ctrl+S).
     pub fn request_save(&mut self) {
         let Some(ws) = &self.ws else { return };
+        if crate::new_file::is_untitled(ws) && !ws.is_dirty() {
+            // Nothing to review: the new file as it is goes where the user says.
+            self.dialog = Some(Dialog::SaveAs {
+                path: String::new(),
+                error: None,
+            });
+            return;
+        }
         if !ws.is_dirty() {
             self.info("Nothing to save.");
             return;
@@ -426,6 +444,14 @@ impl GuiApp {
     /// Saves in the background (after the review). The workspace moves into the job only
     /// when the job starts: a refused save gives it back with every edit.
     pub(crate) fn save(&mut self, force: bool) {
+        if self.ws.as_ref().is_some_and(crate::new_file::is_untitled) {
+            // Reviewed (a new lint error was allowed only by "Save anyway"): now where to.
+            self.dialog = Some(Dialog::SaveAs {
+                path: String::new(),
+                error: None,
+            });
+            return;
+        }
         let policy = match self.backup_policy() {
             Ok(policy) => policy,
             Err(e) => return self.error("The backup settings cannot be used", &e),
@@ -520,7 +546,7 @@ impl GuiApp {
     }
 
     /// A file was opened: it replaces the workspace.
-    fn opened(&mut self, ws: Workspace) {
+    pub(crate) fn opened(&mut self, ws: Workspace) {
         let path = ws.path().to_owned();
         self.settings.opened(&path);
         // Another file is another K2 server: nothing of the first file's
@@ -598,6 +624,7 @@ impl GuiApp {
                     Err(e) => self.error("The file was not saved", &e),
                 }
             }
+            JobResult::SavedAs(untitled, written) => self.saved_as(untitled, written),
             JobResult::Backup(outcome) => self.finish_backup(outcome),
             JobResult::Db(Err(e)) => {
                 if let Some(changed) = self.save_flow.offer_after_read.take() {
@@ -675,15 +702,20 @@ impl GuiApp {
         let redo = KeyboardShortcut::new(Modifiers::COMMAND, Key::Y);
         let redo2 = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
         let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+        let new = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
         // Ctrl+Shift+Z first: Ctrl+Z would also match it with the Shift ignored.
-        let (want_save, want_redo, want_undo, want_open) = ctx.input_mut(|i| {
+        let (want_save, want_redo, want_undo, want_open, want_new) = ctx.input_mut(|i| {
             (
                 i.consume_shortcut(&save),
                 i.consume_shortcut(&redo2) || i.consume_shortcut(&redo),
                 i.consume_shortcut(&undo),
                 i.consume_shortcut(&open),
+                i.consume_shortcut(&new),
             )
         });
+        if want_new {
+            self.push(Command::Guarded(Pending::New));
+        }
         if want_save {
             self.push(Command::RequestSave);
         }

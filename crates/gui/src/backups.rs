@@ -68,7 +68,12 @@ pub enum BackupOutcome {
 impl GuiApp {
     /// The backup folder of the open file.
     pub(crate) fn backup_store(&self) -> Option<BackupStore> {
-        self.ws.as_ref().map(|ws| {
+        // A new file has no place yet, so no backup folder.
+        let ws = self
+            .ws
+            .as_ref()
+            .filter(|w| !crate::new_file::is_untitled(w));
+        ws.map(|ws| {
             BackupStore::for_config(
                 ws.path(),
                 BackupPolicy::dir_from_env(&self.settings.env).as_deref(),

@@ -15,6 +15,8 @@ use crate::workspace::Workspace;
 /// changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pending {
+    /// Start a new, untitled file.
+    New,
     /// Show the Open dialog.
     OpenDialog,
     /// Open this file.
@@ -29,6 +31,7 @@ impl Pending {
     /// What the question says is about to happen.
     pub fn describe(&self) -> &'static str {
         match self {
+            Self::New => "Starting a new file discards them.",
             Self::OpenDialog | Self::Open(_) => "Opening another file discards them.",
             Self::Reload => "Reloading the file from disk discards them.",
             Self::Quit => "Closing the window discards them.",
@@ -47,6 +50,8 @@ pub enum Command {
     SaveThen(Pending),
     /// Open the save review.
     RequestSave,
+    /// Write the new file to this path (its first save).
+    SaveAs(PathBuf),
     /// Save (after the review); `force` saves despite new lint errors.
     Save {
         /// Save anyway.
@@ -124,6 +129,7 @@ impl GuiApp {
             }
             Command::RequestSave => self.request_save(),
             Command::Save { force } => self.save(force),
+            Command::SaveAs(path) => self.save_as(path),
             Command::Undo => self.undo(),
             Command::Redo => self.redo(),
             Command::Apply(change) => {
@@ -163,6 +169,7 @@ impl GuiApp {
 
     fn run_pending(&mut self, pending: Pending, ctx: &egui::Context) {
         match pending {
+            Pending::New => self.new_file(),
             Pending::OpenDialog => {
                 self.dialog = Some(Dialog::Open {
                     path: String::new(),
@@ -170,7 +177,11 @@ impl GuiApp {
             }
             Pending::Open(path) => self.open(&path),
             Pending::Reload => {
-                if let Some(path) = self.ws.as_ref().map(|w| w.path().to_owned()) {
+                let on_disk = self
+                    .ws
+                    .as_ref()
+                    .filter(|w| !crate::new_file::is_untitled(w));
+                if let Some(path) = on_disk.map(|w| w.path().to_owned()) {
                     self.entries.select_on_open = self.entries.selected.clone();
                     self.open(&path);
                 }
@@ -189,6 +200,10 @@ impl GuiApp {
             // A save in progress has the workspace: keep the title until it comes back.
             None if self.jobs.running().is_some() => return,
             None => "k2cse — K2 connection strings".to_owned(),
+            Some(ws) if crate::new_file::is_untitled(ws) => {
+                let mark = if ws.is_dirty() { "*" } else { "" };
+                format!("{mark}Untitled — k2cse")
+            }
             Some(ws) => {
                 let path = ws.path();
                 let name = path.file_name().map_or_else(

@@ -14,6 +14,7 @@ pub mod database;
 pub mod entries_view;
 pub mod entry_edits;
 pub mod jobs;
+pub mod new_file;
 pub mod panels;
 pub mod renderer;
 pub mod review;

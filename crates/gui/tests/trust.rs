@@ -590,3 +590,104 @@ fn an_entry_added_while_the_file_is_being_reopened_is_not_lost() {
     assert_eq!(h.state().selected(), Some(new));
     assert!(h.query_by_label_contains("Not now: wait until").is_none());
 }
+
+/// Issue 16 point 4: File → New (Ctrl+N) asks about unsaved changes like Open, starts an
+/// untitled K2 config, and its first save goes through Save-as, writing a file shaped like
+/// K2's own (UTF-8 with a BOM, CRLF) that is then the open file.
+#[test]
+fn new_asks_first_then_its_first_save_asks_where() {
+    let (dir, path) = sample();
+    let mut h = open(&path);
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+
+    // Asked first; Cancel keeps the edit.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
+    h.run();
+    h.get_by_label("Starting a new file discards them.");
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert_eq!(port(&h).as_deref(), Some("587"));
+    assert_eq!(h.state().workspace().unwrap().path(), path);
+
+    // Discard: an untitled file, no entries, and the title says so.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
+    h.run();
+    h.get_by_label("Discard changes").click();
+    h.run();
+    assert!(h.state().workspace().unwrap().rows().is_empty());
+    assert_eq!(h.state().window_title(), "Untitled — k2cse");
+    assert_eq!(std::fs::read(&path).unwrap(), k2cse_core::sample::K2_SAMPLE);
+
+    // An entry, then Save: the review, then where to.
+    h.get_all_by_label("Add entry…").next().unwrap().click();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Mailbox (entity, required)")
+        .focus();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Mailbox (entity, required)")
+        .type_text("new@denallix.com");
+    h.run();
+    h.get_by_label("Add").click();
+    h.run();
+    assert_eq!(h.state().window_title(), "*Untitled — k2cse");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    // An existing file is refused, and the new file stays open with its entry.
+    let field = "Path of the new config file";
+    h.get_by_role_and_label(Role::TextInput, field).focus();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, field)
+        .type_text(&path.display().to_string());
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    assert_eq!(std::fs::read(&path).unwrap(), k2cse_core::sample::K2_SAMPLE);
+    assert_eq!(h.state().workspace().unwrap().rows().len(), 1);
+    h.get_by_role_and_label(Role::TextInput, field).focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    let target = dir.path().join("new").join("K2HostServer.exe.config");
+    std::fs::create_dir(target.parent().unwrap()).unwrap();
+    h.get_by_role_and_label(Role::TextInput, field)
+        .type_text(&target.display().to_string());
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+
+    let bytes = std::fs::read(&target).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF<?xml"), "UTF-8 with a BOM");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    assert!(
+        text.match_indices('\n')
+            .all(|(i, _)| i > 0 && &text[i - 1..i] == "\r"),
+        "CRLF only: {text:?}"
+    );
+    assert!(text.contains("<configuration>") && text.contains("</connectionStrings>"));
+    let doc = k2cse_core::Document::load(&target).unwrap();
+    let names: Vec<String> = doc
+        .entries()
+        .unwrap()
+        .iter()
+        .map(|e| e.name.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:new@denallix.com"]
+    );
+    // The written file is now the open one.
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(ws.path(), target);
+    assert!(!ws.is_dirty());
+    assert!(
+        h.state()
+            .window_title()
+            .starts_with("K2HostServer.exe.config ("),
+        "{}",
+        h.state().window_title()
+    );
+}

@@ -50,6 +50,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
             duplicate: true, ..
         } => "Duplicate entry",
         Dialog::Remove { .. } => "Remove entry",
+        Dialog::SaveAs { .. } => "Save the new file as",
         Dialog::Review { .. } => "Review and save",
         Dialog::UpdateDatabase { .. } => "Also update the K2 database?",
         Dialog::Unsaved { .. } => "Unsaved changes",
@@ -85,6 +86,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
                 understood,
             } => rename(app, ui, from, to, *duplicate, error, understood),
             Dialog::Remove { name, understood } => remove(app, ui, name, understood),
+            Dialog::SaveAs { path, error } => save_as(app, ui, path, error.as_deref()),
             Dialog::Review { review, raw } => review_and_save(app, ui, review, raw),
             Dialog::UpdateDatabase { offers } => update_database(app, ui, offers),
             Dialog::Unsaved { then } => unsaved(app, ui, then),
@@ -94,7 +96,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
     let escaped = modal.should_close();
     if matches!(modal.inner, Next::Keep) && !escaped && app.dialog.is_none() {
         app.dialog = Some(dialog);
-    } else if escaped && matches!(dialog, Dialog::Review { .. }) {
+    } else if escaped && matches!(dialog, Dialog::Review { .. } | Dialog::SaveAs { .. }) {
         // The review was cancelled: what was waiting for the save does not happen either.
         app.push(Command::ReviewCancelled);
     }
@@ -196,6 +198,38 @@ fn open(app: &mut GuiApp, ui: &mut egui::Ui, path: &mut String) -> Next {
         return Next::Close;
     }
     if cancel { Next::Close } else { Next::Keep }
+}
+
+fn save_as(app: &mut GuiApp, ui: &mut egui::Ui, path: &mut String, error: Option<&str>) -> Next {
+    ui.label("The new file has not been saved yet. Where should it go? (An existing file is never overwritten.)");
+    let label = ui.label("Path of the new config file");
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(path)
+                .desired_width(520.0)
+                .hint_text("K2HostServer.exe.config"),
+        )
+        .labelled_by(label.id);
+        if ui.button("Browse…").clicked()
+            && let Some(p) = rfd::FileDialog::new()
+                .add_filter("Config files", &["config"])
+                .set_file_name("K2HostServer.exe.config")
+                .save_file()
+        {
+            *path = p.display().to_string();
+        }
+    });
+    error_line(ui, error);
+    let (ok, cancel) = buttons(ui, "Save", !path.trim().is_empty() && !app.is_busy());
+    if ok {
+        app.push(Command::SaveAs(PathBuf::from(path.trim())));
+        return Next::Close;
+    }
+    if cancel {
+        app.push(Command::ReviewCancelled);
+        return Next::Close;
+    }
+    Next::Keep
 }
 
 fn key(

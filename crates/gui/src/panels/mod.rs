@@ -46,6 +46,12 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
         ui.menu_button("File", |ui| {
             let idle = !app.is_busy();
             if ui
+                .add_enabled(idle, egui::Button::new("New  (Ctrl+N)"))
+                .clicked()
+            {
+                app.push(Command::Guarded(Pending::New));
+            }
+            if ui
                 .add_enabled(idle, egui::Button::new("Open…  (Ctrl+O)"))
                 .clicked()
             {
@@ -71,10 +77,7 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 });
             }
             if ui
-                .add_enabled(
-                    idle && app.ws.is_some(),
-                    egui::Button::new("Reload from disk"),
-                )
+                .add_enabled(idle && on_disk(app), egui::Button::new("Reload from disk"))
                 .clicked()
             {
                 app.push(Command::Guarded(Pending::Reload));
@@ -82,7 +85,7 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
             let dirty = app
                 .ws
                 .as_ref()
-                .is_some_and(crate::workspace::Workspace::is_dirty);
+                .is_some_and(|w| w.is_dirty() || crate::new_file::is_untitled(w));
             if ui
                 .add_enabled(dirty && idle, egui::Button::new("Save…  (Ctrl+S)"))
                 .clicked()
@@ -142,10 +145,25 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
 /// to save, nothing to undo, or a task running that it would conflict with).
 fn toolbar(app: &mut GuiApp, ui: &mut egui::Ui) {
     let idle = !app.is_busy();
-    let (dirty, undo, redo, open) = app.ws.as_ref().map_or((false, false, false, false), |w| {
-        (w.is_dirty(), w.can_undo(), w.can_redo(), true)
+    let (dirty, undo, redo) = app.ws.as_ref().map_or((false, false, false), |w| {
+        // A new file can be saved before anything is typed into it.
+        (
+            w.is_dirty() || crate::new_file::is_untitled(w),
+            w.can_undo(),
+            w.can_redo(),
+        )
     });
+    let open = on_disk(app);
     ui.horizontal(|ui| {
+        if ui
+            .add_enabled(idle, egui::Button::new("New"))
+            .on_hover_text(
+                "A new, empty K2 config (Ctrl+N; asks first if there are unsaved changes)",
+            )
+            .clicked()
+        {
+            app.push(Command::Guarded(Pending::New));
+        }
         if ui
             .add_enabled(dirty && idle, egui::Button::new("Save…"))
             .on_hover_text("Review the changes and save (Ctrl+S)")
@@ -179,6 +197,13 @@ fn toolbar(app: &mut GuiApp, ui: &mut egui::Ui) {
     });
 }
 
+/// Whether the open file is on disk (a new file is not until its first save).
+fn on_disk(app: &GuiApp) -> bool {
+    app.ws
+        .as_ref()
+        .is_some_and(|w| !crate::new_file::is_untitled(w))
+}
+
 fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         if let Some(running) = app.jobs.running().cloned() {
@@ -199,7 +224,12 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
             } else {
                 ""
             };
-            ui.label(format!("{}{dirty}", ws.path().display()));
+            let path = if crate::new_file::is_untitled(ws) {
+                "Untitled (not saved yet)".to_owned()
+            } else {
+                ws.path().display().to_string()
+            };
+            ui.label(format!("{path}{dirty}"));
         }
     });
     if let Some(notice) = app.window.notice.clone() {
@@ -240,11 +270,16 @@ fn welcome(app: &mut GuiApp, ui: &mut egui::Ui) {
         ui.add_space(40.0);
         ui.heading("k2cse — K2 connection strings");
         ui.label("Open K2HostServer.exe.config (Host Server\\Bin), or drop it on this window.");
-        if ui.button("Open…").clicked() {
-            app.push(Command::Show(Dialog::Open {
-                path: String::new(),
-            }));
-        }
+        ui.horizontal(|ui| {
+            if ui.button("Open…").clicked() {
+                app.push(Command::Show(Dialog::Open {
+                    path: String::new(),
+                }));
+            }
+            if ui.button("New file").clicked() {
+                app.push(Command::Guarded(Pending::New));
+            }
+        });
         for path in app
             .settings
             .recent
