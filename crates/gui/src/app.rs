@@ -138,6 +138,8 @@ pub enum Dialog {
     UpdateDatabase {
         /// The entries this save changed (whose tokens differ, when the database was read).
         offers: Vec<crate::after_save::Offer>,
+        /// Whether the database was read to choose them.
+        check: crate::after_save::TokenCheck,
     },
     /// Unsaved changes: asked before `then` throws them away.
     Unsaved {
@@ -513,7 +515,7 @@ impl GuiApp {
         );
     }
 
-    fn db_job(
+    pub(crate) fn db_job(
         &mut self,
         label: &str,
         job: impl FnOnce(
@@ -540,8 +542,13 @@ impl GuiApp {
         let started = self.jobs.start(label, move |cancel| {
             JobResult::Db(job(settings, entries, cancel))
         });
-        if !self.started(started) {
-            self.save_flow.offer_after_read = None;
+        if !self.started(started)
+            && let Some(changed) = self.save_flow.offer_after_read.take()
+        {
+            self.offer_unchecked(
+                &changed,
+                crate::after_save::TokenCheck::Unreachable("another task was running".to_owned()),
+            );
         }
     }
 
@@ -616,7 +623,7 @@ impl GuiApp {
                             .unwrap_or_default();
                         self.info(format!("Saved{backup}."));
                         let changed = std::mem::take(&mut self.save_flow.changing);
-                        self.after_saved(changed);
+                        self.after_saved(changed, then.is_some());
                         if let Some(then) = then {
                             self.proceed(then);
                         }
@@ -628,9 +635,14 @@ impl GuiApp {
             JobResult::Backup(outcome) => self.finish_backup(outcome),
             JobResult::Db(Err(e)) => {
                 if let Some(changed) = self.save_flow.offer_after_read.take() {
-                    self.save_flow.next_steps.push(format!("Check the K2 database tokens of {}: the database could not be read after the save (Database view, Connect).", changed.join(", ")));
+                    // The question still comes, saying that it could not be checked.
+                    self.offer_unchecked(
+                        &changed,
+                        crate::after_save::TokenCheck::Unreachable(admin_words(&e)),
+                    );
+                } else {
+                    self.error("The K2 database could not be used", &e);
                 }
-                self.error("The K2 database could not be used", &e);
             }
             JobResult::Db(Ok(DbOutcome::Read(snapshot))) => {
                 self.db.snapshot = Some(snapshot);

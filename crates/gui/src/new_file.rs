@@ -101,7 +101,7 @@ impl GuiApp {
                 self.opened(*ws);
                 self.info(format!("Saved as {}.", path.display()));
                 let changed = std::mem::take(&mut self.save_flow.changing);
-                self.after_saved(changed);
+                self.after_saved(changed, then.is_some());
                 if let Some(then) = then {
                     self.proceed(then);
                 }

@@ -404,7 +404,7 @@ fn unticking_an_entry_leaves_its_token_alone() {
         },
         egui::vec2(1280.0, 1000.0),
     );
-    // Never connected: the question comes first, and the connection only on "Update".
+    // The Database view never used: the save checks the tokens, then asks.
     let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
     h.get_by_role_and_label(Role::Button, ews).click();
     h.run();
@@ -413,7 +413,12 @@ fn unticking_an_entry_leaves_its_token_alone() {
     h.run();
     h.get_by_label("Save").click();
     h.run();
-    assert!(h.state().snapshot().is_none(), "not connected yet");
+    let differs = |h: &Harness<'static, GuiApp>| {
+        h.state().snapshot().unwrap().drifts.iter().any(|d| {
+            d.link.entry == ews && matches!(d.state, k2cse_core::db::DriftState::Differs { .. })
+        })
+    };
+    assert!(differs(&h));
     h.get_by_role_and_label(Role::CheckBox, ews).click();
     h.run();
     assert!(
@@ -424,7 +429,7 @@ fn unticking_an_entry_leaves_its_token_alone() {
     );
     h.get_by_label("Cancel").click();
     h.run();
-    assert!(h.state().snapshot().is_none());
+    assert!(differs(&h), "the token still holds the old value");
 }
 
 #[test]
@@ -690,4 +695,175 @@ fn new_asks_first_then_its_first_save_asks_where() {
         "{}",
         h.state().window_title()
     );
+}
+
+/// The entries offered by the open "also update the database?" question.
+fn offered(h: &Harness<'static, GuiApp>) -> Vec<String> {
+    let entries: Vec<String> = h
+        .state()
+        .workspace()
+        .unwrap()
+        .rows()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    h.query_all_by_role(Role::CheckBox)
+        .filter_map(|n| n.accesskit_node().label())
+        .filter(|l| entries.contains(l))
+        .collect()
+}
+
+/// Issue 16 point 6: with the Database view never used, the save checks (in a job, with the
+/// simulator as K2's database) which changed entries have a token, and asks about those only.
+#[test]
+fn after_a_save_only_changed_entries_with_a_token_are_offered() {
+    let mut h = harness_with(
+        &Options {
+            demo: true,
+            jobs: Mode::Inline,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    // One entry K2 keeps a token of, one it does not.
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    let smtp = "SourceCode.Net.Mail.SmtpConnection:notifications@denallix.com";
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.get_by_role_and_label(Role::Button, smtp).click();
+    h.run();
+    edit_field(&mut h, "Port", "465");
+    assert!(
+        h.state().snapshot().is_none(),
+        "the Database view was not used"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Also update the K2 database?");
+    h.get_by_label_contains("the tokens of these entries still hold the old values");
+    assert_eq!(offered(&h), vec![ews.to_owned()]);
+    h.get_by_label(&format!("writes into [ConnectionString:{ews}]:"));
+    let snapshot = h.state().snapshot().expect("read by the check");
+    let smtp_state = &snapshot
+        .drifts
+        .iter()
+        .find(|d| d.link.entry == smtp)
+        .unwrap()
+        .state;
+    assert_eq!(*smtp_state, k2cse_core::db::DriftState::MissingInDatabase);
+}
+
+/// Issue 16 point 6: when the database cannot be reached, the question still comes, says that
+/// it could not check, and offers every changed entry.
+#[test]
+fn an_unreachable_database_is_said_in_the_question() {
+    // Nothing listens on the port HostserverDB names (a listener bound and dropped).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_a, path) = sample();
+    let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    let host = "name=\"HostserverDB\" connectionString=\"";
+    let at = text.find(host).unwrap() + host.len();
+    let end = at + text[at..].find('"').unwrap();
+    let text = format!(
+        "{}Data Source=127.0.0.1,{port};Initial Catalog=K2;User ID=sa;Password=x;Connect Timeout=2{}",
+        &text[..at],
+        &text[end..]
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut h = open(&path);
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Also update the K2 database?");
+    h.get_by_label_contains("k2cse could not check which of them have one");
+    assert_eq!(offered(&h), vec![ews.to_owned()]);
+    h.get_by_label("writes into its token, if it has one (found when connecting):");
+}
+
+/// Issue 16 point 6: a database that accepts the connection and never answers holds neither
+/// the window (the check is a job: frames go on, the status bar says what runs) nor the
+/// question for long (the check gives up after `CHECK_LIMIT`, and the question says so).
+#[test]
+fn a_silent_database_neither_freezes_the_window_nor_holds_the_question() {
+    // Accepts TCP connections (the kernel's backlog) and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let (_a, path) = sample();
+    let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    let host = "name=\"HostserverDB\" connectionString=\"";
+    let at = text.find(host).unwrap() + host.len();
+    let end = at + text[at..].find('"').unwrap();
+    let text = format!(
+        "{}Data Source=127.0.0.1,{port};Initial Catalog=K2;User ID=sa;Password=x{}",
+        &text[..at],
+        &text[end..]
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut h = harness_with(
+        &Options {
+            config: Some(path.clone()),
+            jobs: Mode::Threaded,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    let wait_until = |h: &mut Harness<'static, GuiApp>,
+                      what: &str,
+                      done: &dyn Fn(&Harness<'static, GuiApp>) -> bool| {
+        let start = std::time::Instant::now();
+        while !done(h) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "{what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            h.step();
+        }
+        start.elapsed()
+    };
+    wait_until(&mut h, "opened", &|h| h.state().workspace().is_some());
+    h.run();
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.step();
+    wait_until(&mut h, "the check started", &|h| {
+        h.query_by_label_contains("Checking the K2 database tokens")
+            .is_some()
+    });
+    // The window keeps drawing and answering while the server stays silent; the question
+    // comes well before the 15 s a connection string allows by default.
+    let checking = std::time::Instant::now();
+    for _ in 0..5 {
+        h.step();
+    }
+    assert!(h.state().is_busy());
+    h.get_by_label_contains("Checking the K2 database tokens");
+    let waited = wait_until(&mut h, "the question", &|h| {
+        h.query_by_label("Also update the K2 database?").is_some()
+    });
+    let limit = k2cse_gui::database::CHECK_LIMIT;
+    assert!(
+        checking.elapsed() < limit + std::time::Duration::from_secs(6),
+        "asked after {waited:?}"
+    );
+    h.get_by_label_contains("k2cse could not check which of them have one");
+    assert_eq!(offered(&h), vec![ews.to_owned()]);
+    drop(silent);
 }

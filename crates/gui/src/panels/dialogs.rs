@@ -88,7 +88,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
             Dialog::Remove { name, understood } => remove(app, ui, name, understood),
             Dialog::SaveAs { path, error } => save_as(app, ui, path, error.as_deref()),
             Dialog::Review { review, raw } => review_and_save(app, ui, review, raw),
-            Dialog::UpdateDatabase { offers } => update_database(app, ui, offers),
+            Dialog::UpdateDatabase { offers, check } => update_database(app, ui, offers, check),
             Dialog::Unsaved { then } => unsaved(app, ui, then),
             Dialog::RestoreBackup => restore_backup(app, ui),
         }
@@ -528,8 +528,14 @@ fn update_database(
     app: &mut GuiApp,
     ui: &mut egui::Ui,
     offers: &mut [crate::after_save::Offer],
+    check: &crate::after_save::TokenCheck,
 ) -> Next {
-    ui.label("The file is saved. K2 also keeps these connection strings as tokens in its database; write the new values there too?");
+    use crate::after_save::TokenCheck;
+    ui.label(match check {
+        TokenCheck::Checked => "The file is saved. In the K2 database, the tokens of these entries still hold the old values; write the new values there too?".to_owned(),
+        TokenCheck::Unreachable(why) => format!("The file is saved. K2 may keep these connection strings as tokens in its database, but k2cse could not check which of them have one: {why} Write the new values there too? (An entry without a token is left alone.)"),
+        TokenCheck::NoConnection => "The file is saved. K2 may keep these connection strings as tokens in its database, but no database connection is known (no HostserverDB entry, none set in the Database view), so k2cse cannot tell which have one. Set the connection in the Database view to update them.".to_owned(),
+    });
     egui::ScrollArea::vertical()
         .max_height(300.0)
         .id_salt("offers")
@@ -537,7 +543,7 @@ fn update_database(
             for offer in offers.iter_mut() {
                 ui.checkbox(&mut offer.checked, offer.entry.as_str());
                 let token = offer.token.as_deref().map_or_else(
-                    || "its token (found when connecting)".to_owned(),
+                    || "its token, if it has one (found when connecting)".to_owned(),
                     ToOwned::to_owned,
                 );
                 ui.indent(("offer", offer.entry.as_str()), |ui| {
@@ -546,6 +552,14 @@ fn update_database(
                 });
             }
         });
+    if *check == TokenCheck::NoConnection {
+        let (open, cancel) = buttons(ui, "Database view…", true);
+        if open {
+            app.push(Command::View(crate::app::View::Database));
+            return Next::Close;
+        }
+        return if cancel { Next::Close } else { Next::Keep };
+    }
     if app.db.snapshot.is_none() {
         let server = app.db.settings.server();
         let server = if server.is_empty() {
