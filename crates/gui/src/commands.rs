@@ -105,7 +105,12 @@ impl GuiApp {
 
     /// Applies the frame's commands in the order they were pushed.
     pub(crate) fn run_commands(&mut self, ctx: &egui::Context) {
-        for command in std::mem::take(&mut self.commands) {
+        let commands = std::mem::take(&mut self.commands);
+        if !commands.is_empty() {
+            // The state changed after this frame was drawn: draw it again, even without input.
+            ctx.request_repaint();
+        }
+        for command in commands {
             self.run_command(command, ctx);
         }
     }
