@@ -867,3 +867,32 @@ fn a_silent_database_neither_freezes_the_window_nor_holds_the_question() {
     assert_eq!(offered(&h), vec![ews.to_owned()]);
     drop(silent);
 }
+
+/// Issue 16 point 6: with no database connection known (no `HostserverDB`, nothing typed in
+/// the Database view), the question says k2cse cannot tell, and leads to the Database view.
+#[test]
+fn no_known_connection_is_said_in_the_question() {
+    let (_a, path) = sample();
+    let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    let start = text.find("<add name=\"HostserverDB\"").unwrap();
+    let end = start + text[start..].find("/>").unwrap() + 2;
+    std::fs::write(&path, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let mut h = open(&path);
+    assert!(h.state().db_connection().is_empty());
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Also update the K2 database?");
+    h.get_by_label_contains("no database connection is known");
+    assert_eq!(offered(&h), vec![ews.to_owned()]);
+    assert!(h.query_by_label("Update database").is_none());
+    h.get_by_label("Database view…").click();
+    h.run();
+    assert!(h.query_by_label("Also update the K2 database?").is_none());
+    h.get_by_label("Connect");
+}
