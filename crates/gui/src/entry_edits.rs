@@ -40,7 +40,7 @@ pub enum EntryEdit {
 }
 
 /// The label of a job that replaces the open workspace when it finishes.
-pub(crate) const OPENING: &str = "Opening ";
+pub const OPENING: &str = "Opening ";
 
 impl GuiApp {
     /// Why an edit cannot be made now: the file is being saved (the workspace is in the save

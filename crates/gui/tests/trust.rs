@@ -565,13 +565,16 @@ fn an_entry_added_while_the_file_is_being_reopened_is_not_lost() {
     *h.state_mut().jobs_mut() = k2cse_gui::jobs::Jobs::new(Mode::Threaded);
     h.state_mut()
         .jobs_mut()
-        .start(format!("Opening {}", path.display()), move |_| {
-            let _ = wait.recv();
-            JobResult::Opened(Box::new(k2cse_gui::workspace::Workspace::open(
-                &reopened,
-                &k2cse_core::protect::KeyStore::new(None),
-            )))
-        })
+        .start(
+            format!("{}{}", k2cse_gui::entry_edits::OPENING, path.display()),
+            move |_| {
+                let _ = wait.recv();
+                JobResult::Opened(Box::new(k2cse_gui::workspace::Workspace::open(
+                    &reopened,
+                    &k2cse_core::protect::KeyStore::new(None),
+                )))
+            },
+        )
         .unwrap();
     h.run_steps(2);
     h.get_by_label("Add").click();
