@@ -93,6 +93,10 @@ pub enum Command {
     CancelJob,
     /// Hide the status notice.
     DismissNotice,
+    /// Store the passwords typed in the Database view in the OS keyring.
+    RememberPasswords,
+    /// Read this key file and use it to open encrypted sections.
+    UseKeyFile(PathBuf),
     /// The steps after the last save are done.
     NextStepsDone,
 }
@@ -163,6 +167,11 @@ impl GuiApp {
             }
             Command::CancelJob => self.jobs.cancel(),
             Command::DismissNotice => self.window.notice = None,
+            Command::RememberPasswords => match self.db.settings.remember() {
+                Ok(text) => self.info(text),
+                Err(e) => self.error("The passwords were not stored", &e),
+            },
+            Command::UseKeyFile(path) => self.use_key_file(&path),
             Command::NextStepsDone => self.save_flow.next_steps.clear(),
         }
     }

@@ -213,10 +213,7 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
             .on_hover_text("Store the typed passwords in the OS keyring")
             .clicked()
         {
-            match app.db.settings.remember() {
-                Ok(text) => app.info(text),
-                Err(e) => app.error("The passwords were not stored", &e),
-            }
+            app.push(Command::RememberPasswords);
         }
     });
 }

@@ -255,7 +255,7 @@ fn key(
     });
     let (ok, cancel) = buttons(ui, "Open with this key", !key_path.trim().is_empty());
     if ok {
-        app.use_key_file(&PathBuf::from(key_path.trim()));
+        app.push(Command::UseKeyFile(PathBuf::from(key_path.trim())));
         app.push(Command::Proceed(Pending::Open(path.to_owned())));
         return Next::Close;
     }
