@@ -9,6 +9,20 @@ use k2cse_core::db::DriftState;
 
 use crate::app::{Dialog, GuiApp};
 
+/// A save and what follows it.
+#[derive(Debug, Default)]
+pub struct SaveFlow {
+    /// The entries the save in progress changes.
+    pub changing: Vec<String>,
+    /// What to do once the save in progress has succeeded (the unsaved-changes question's
+    /// "Save").
+    pub then: Option<crate::commands::Pending>,
+    /// After a save: the entries it changed, to offer once the database has been read.
+    pub offer_after_read: Option<Vec<String>>,
+    /// What the administrator still has to do after the last save.
+    pub next_steps: Vec<String>,
+}
+
 /// One entry the question offers to write to the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offer {
@@ -25,32 +39,62 @@ pub struct Offer {
 /// The restart reminder: K2 reads the file at start-up.
 pub const RESTART: &str = "Restart the K2 service (\"K2 Server\") on this server: K2 reads K2HostServer.exe.config only when it starts.";
 
+/// What k2cse knows, when it asks, about which entries have a database token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenCheck {
+    /// The database was read: the offers are the changed entries whose tokens differ.
+    Checked,
+    /// The database could not be read in time (why): the offers are every changed entry; one
+    /// without a token is left alone when connecting.
+    Unreachable(String),
+    /// No database connection is known (no `HostserverDB`, none typed in the Database view).
+    NoConnection,
+}
+
 impl GuiApp {
-    /// A save of `changed` entries succeeded: say what comes next, and ask about the database
-    /// (reading it first when it was read before in this session, so that only the entries
-    /// whose tokens now differ are offered).
-    pub(crate) fn after_saved(&mut self, changed: Vec<String>) {
-        self.next_steps = vec![RESTART.to_owned()];
-        if changed.is_empty() || self.db.connection.trim().is_empty() {
+    /// A save of `changed` entries succeeded: say what comes next, and ask about the database.
+    /// With a known connection, a background job first reads which of them have a token that
+    /// now differs, within [`crate::database::CHECK_LIMIT`], so that only those are offered;
+    /// when that cannot be known, the question says so. `moving_on`: the save was asked for
+    /// before Open / New / Quit, which goes ahead now; the database step is left in the list.
+    pub(crate) fn after_saved(&mut self, changed: Vec<String>, moving_on: bool) {
+        self.save_flow.next_steps = vec![RESTART.to_owned()];
+        if changed.is_empty() {
             return;
         }
-        if self.snapshot.is_some() {
-            self.offer_after_read = Some(changed);
-            self.db_refresh();
+        if moving_on {
+            self.save_flow.next_steps.push(push_step(&changed, false));
             return;
         }
-        // Not connected yet: ask first, connect when the admin says yes.
+        if self.db.settings.connection.trim().is_empty() {
+            return self.offer_unchecked(&changed, TokenCheck::NoConnection);
+        }
+        self.save_flow.offer_after_read = Some(changed);
+        self.db_job(
+            "Checking the K2 database tokens",
+            |settings, entries, cancel| {
+                settings.check(&entries, cancel, crate::database::CHECK_LIMIT)
+            },
+        );
+    }
+
+    /// The check could not tell which entries have a token: ask about all of `changed`,
+    /// saying why.
+    pub(crate) fn offer_unchecked(&mut self, changed: &[String], check: TokenCheck) {
         let offers: Vec<Offer> = changed
             .iter()
             .filter_map(|name| self.offer(name, None))
             .collect();
-        self.next_steps.push(push_step(&changed, false));
-        self.dialog = Some(Dialog::UpdateDatabase { offers });
+        if offers.is_empty() {
+            return;
+        }
+        self.save_flow.next_steps.push(push_step(changed, false));
+        self.dialog = Some(Dialog::UpdateDatabase { offers, check });
     }
 
     /// The database was read after a save: offer the entries of that save whose tokens differ.
     pub(crate) fn offer_changed_after_read(&mut self, changed: &[String]) {
-        let Some(snapshot) = &self.snapshot else {
+        let Some(snapshot) = &self.db.snapshot else {
             return;
         };
         let differing: Vec<(String, Option<String>)> = snapshot
@@ -68,12 +112,15 @@ impl GuiApp {
             return;
         }
         let names: Vec<String> = differing.iter().map(|(e, _)| e.clone()).collect();
-        self.next_steps.push(push_step(&names, true));
+        self.save_flow.next_steps.push(push_step(&names, true));
         let offers = differing
             .into_iter()
             .filter_map(|(entry, token)| self.offer(&entry, token))
             .collect();
-        self.dialog = Some(Dialog::UpdateDatabase { offers });
+        self.dialog = Some(Dialog::UpdateDatabase {
+            offers,
+            check: TokenCheck::Checked,
+        });
     }
 
     /// The offer for `entry`: its masked value from the file.
@@ -89,12 +136,14 @@ impl GuiApp {
 
     /// The tokens were written: that step is done.
     pub(crate) fn pushed(&mut self) {
-        self.next_steps.retain(|s| !s.starts_with(PUSH_PREFIX));
+        self.save_flow
+            .next_steps
+            .retain(|s| !s.starts_with(PUSH_PREFIX));
     }
 
     /// The steps still to do after the last save.
     pub fn next_steps(&self) -> &[String] {
-        &self.next_steps
+        &self.save_flow.next_steps
     }
 }
 

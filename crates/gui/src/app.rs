@@ -3,18 +3,24 @@
 
 use std::path::{Path, PathBuf};
 
-use k2cse_core::Change;
 use k2cse_core::lint::LintOptions;
 use k2cse_core::policy::{BackupPolicy, Environment, NoPrompt, SecretLookup};
 use k2cse_core::protect::{KeyStore, RsaKey};
 use k2cse_core::save::SavedFile;
 
+use crate::after_save::SaveFlow;
 use crate::backups::{BackupOutcome, BackupsState};
 use crate::commands::{Command, Pending};
-use crate::database::{DbOutcome, DbSettings, Snapshot};
+use crate::database::{DatabaseView, DbOutcome, Snapshot};
+pub use crate::dialog::Dialog;
+use crate::entries_view::EntriesView;
+use crate::entry_edits::OPENING;
 use crate::jobs::{Busy, Jobs, Mode};
 use crate::panels;
-use crate::workspace::{OpenError, Review, Workspace};
+use crate::settings::Settings;
+use crate::window::WindowState;
+pub use crate::window::{Notice, View};
+use crate::workspace::{OpenError, Workspace};
 
 /// How the app starts.
 #[derive(Debug, Clone)]
@@ -57,101 +63,13 @@ pub enum JobResult {
     Opened(Box<Result<Workspace, OpenError>>),
     /// A save finished; the workspace comes back either way.
     Saved(Box<Workspace>, Result<Vec<SavedFile>, String>),
+    /// The untitled file was written (then read back from its new place), or not; the
+    /// untitled workspace comes back either way.
+    SavedAs(Box<Workspace>, Result<Box<Workspace>, String>),
     /// A database job finished.
     Db(Result<DbOutcome, String>),
     /// A backup job finished.
     Backup(Result<BackupOutcome, String>),
-}
-
-/// Which half of the window is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    /// Entries and the editor.
-    Entries,
-    /// The K2 database.
-    Database,
-    /// Backups of the file and the database rows.
-    Backups,
-}
-
-/// A modal dialog.
-#[derive(Debug)]
-pub enum Dialog {
-    /// Open a file by path (the file dialog is offered too).
-    Open {
-        /// The typed path.
-        path: String,
-    },
-    /// The section is encrypted: choose the key.
-    Key {
-        /// The config.
-        path: PathBuf,
-        /// Why.
-        message: String,
-        /// The typed key path.
-        key_path: String,
-    },
-    /// Add an entry.
-    Add {
-        /// Index into the kind choices.
-        kind: usize,
-        /// Type name (for "other").
-        type_name: String,
-        /// Entity (mailbox).
-        entity: String,
-        /// Last error.
-        error: Option<String>,
-    },
-    /// Rename or duplicate an entry.
-    Rename {
-        /// The entry.
-        from: String,
-        /// The new name.
-        to: String,
-        /// Duplicate instead of rename.
-        duplicate: bool,
-        /// Last error.
-        error: Option<String>,
-        /// Renaming `HostserverDB`: the second question was answered.
-        understood: bool,
-    },
-    /// Confirm removing an entry.
-    Remove {
-        /// The entry.
-        name: String,
-        /// Removing `HostserverDB`: the second question was answered.
-        understood: bool,
-    },
-    /// Review before saving.
-    Review {
-        /// Diff and lint delta.
-        review: Box<Review>,
-        /// The raw diff tab is shown (else the table).
-        raw: bool,
-    },
-    /// After a save: also update the database?
-    UpdateDatabase {
-        /// The entries this save changed (whose tokens differ, when the database was read).
-        offers: Vec<crate::after_save::Offer>,
-    },
-    /// Unsaved changes: asked before `then` throws them away.
-    Unsaved {
-        /// What waits for the answer.
-        then: Pending,
-    },
-    /// Confirm restoring the inspected backup.
-    RestoreBackup,
-}
-
-/// A message in the status area: shown once, details expandable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    /// One line.
-    pub text: String,
-    /// More, on demand.
-    pub details: Option<String>,
-    /// An error (red) or information.
-    pub error: bool,
 }
 
 /// A simulated K2 database for `--demo`.
@@ -167,39 +85,20 @@ pub(crate) struct Demo {
 pub struct GuiApp {
     pub(crate) ws: Option<Workspace>,
     pub(crate) jobs: Jobs<JobResult>,
-    pub(crate) view: View,
-    pub(crate) selected: Option<String>,
-    /// The entry list's state (filter, folded groups, its cache).
-    pub(crate) list: panels::entries::ListCache,
-    /// The editor's state (fields being typed in, passwords shown).
-    pub(crate) editor: panels::editor::EditorState,
+    /// The view shown, the notice, the title.
+    pub(crate) window: WindowState,
+    /// The Entries view: selection, list, editor.
+    pub(crate) entries: EntriesView,
     pub(crate) dialog: Option<Dialog>,
-    pub(crate) notice: Option<Notice>,
-    pub(crate) recent: Vec<PathBuf>,
-    pub(crate) keys: KeyStore,
-    pub(crate) db: DbSettings,
-    pub(crate) snapshot: Option<Snapshot>,
+    /// Recent files, keys, environment, lint dates.
+    pub(crate) settings: Settings,
+    /// The Database view: connection settings, last read.
+    pub(crate) db: DatabaseView,
     pub(crate) backups: BackupsState,
-    /// After a save: the entries it changed, to offer once the database has been read.
-    pub(crate) offer_after_read: Option<Vec<String>>,
-    /// What the administrator still has to do after the last save.
-    pub(crate) next_steps: Vec<String>,
-    /// The entries the save in progress changes.
-    pub(crate) saving: Vec<String>,
-    pub(crate) close_confirmed: bool,
-    pub(crate) select_on_open: Option<String>,
-    /// Where backup settings and secrets are read.
-    pub(crate) env: Environment,
-    pub(crate) lint: LintOptions,
+    /// The save in progress and what follows it.
+    pub(crate) save_flow: SaveFlow,
     /// What the panels asked for this frame, applied once after they are drawn.
     pub(crate) commands: Vec<Command>,
-    /// What to do once the save in progress has succeeded (the unsaved-changes question's
-    /// "Save").
-    pub(crate) after_save: Option<Pending>,
-    /// The window title last sent.
-    pub(crate) title: String,
-    /// The readable sizes and colours are set on the context.
-    pub(crate) styled: bool,
     #[cfg(feature = "simulator")]
     pub(crate) demo: Option<Demo>,
 }
@@ -208,7 +107,7 @@ impl std::fmt::Debug for GuiApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GuiApp")
             .field("ws", &self.ws)
-            .field("selected", &self.selected)
+            .field("selected", &self.entries.selected)
             .finish_non_exhaustive()
     }
 }
@@ -219,28 +118,17 @@ impl GuiApp {
         let mut app = Self {
             ws: None,
             jobs: Jobs::new(options.jobs),
-            view: View::Entries,
-            selected: None,
-            list: panels::entries::ListCache::default(),
-            editor: panels::editor::EditorState::default(),
+            window: WindowState::default(),
+            entries: EntriesView {
+                select_on_open: options.select.clone(),
+                ..EntriesView::default()
+            },
             dialog: None,
-            notice: None,
-            recent: Vec::new(),
-            keys: KeyStore::new(None),
-            db: DbSettings::default(),
-            snapshot: None,
+            settings: Settings::new(options.environment.clone(), options.lint),
+            db: DatabaseView::default(),
             backups: BackupsState::default(),
-            offer_after_read: None,
-            next_steps: Vec::new(),
-            saving: Vec::new(),
-            close_confirmed: false,
-            select_on_open: options.select.clone(),
-            env: options.environment.clone(),
-            lint: options.lint,
+            save_flow: SaveFlow::default(),
             commands: Vec::new(),
-            after_save: None,
-            title: String::new(),
-            styled: false,
             #[cfg(feature = "simulator")]
             demo: None,
         };
@@ -267,8 +155,11 @@ impl GuiApp {
     /// The core's backup policy for this environment (folder, retention, encryption from a
     /// passphrase in the environment or the keyring), as the CLI applies it.
     pub(crate) fn backup_policy(&self) -> Result<BackupPolicy, String> {
-        BackupPolicy::from_env(&self.env, &SecretLookup::open(&self.env, &NoPrompt))
-            .map_err(|e| e.to_string())
+        BackupPolicy::from_env(
+            &self.settings.env,
+            &SecretLookup::open(&self.settings.env, &NoPrompt),
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// The open workspace (tests).
@@ -278,12 +169,12 @@ impl GuiApp {
 
     /// The selected entry.
     pub fn selected(&self) -> Option<&str> {
-        self.selected.as_deref()
+        self.entries.selected.as_deref()
     }
 
     /// The current notice.
     pub fn notice(&self) -> Option<&Notice> {
-        self.notice.as_ref()
+        self.window.notice.as_ref()
     }
 
     /// Whether a job is running.
@@ -298,22 +189,22 @@ impl GuiApp {
 
     /// The last database snapshot.
     pub fn snapshot(&self) -> Option<&Snapshot> {
-        self.snapshot.as_ref()
+        self.db.snapshot.as_ref()
     }
 
     /// Recent files (most recent first).
     pub fn recent(&self) -> &[PathBuf] {
-        &self.recent
+        &self.settings.recent
     }
 
     /// The window title last sent to the window (file name, `*` when modified).
     pub fn window_title(&self) -> &str {
-        &self.title
+        &self.window.title
     }
 
     /// The database connection string the Database view uses.
     pub fn db_connection(&self) -> &str {
-        &self.db.connection
+        &self.db.settings.connection
     }
 
     /// The job queue (tests start jobs of their own on it to hold it busy).
@@ -324,11 +215,11 @@ impl GuiApp {
 
     /// Restores the recent-file list.
     pub fn set_recent(&mut self, recent: Vec<PathBuf>) {
-        self.recent = recent;
+        self.settings.recent = recent;
     }
 
     pub(crate) fn info(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
+        self.window.notice = Some(Notice {
             text: text.into(),
             details: None,
             error: false,
@@ -336,7 +227,7 @@ impl GuiApp {
     }
 
     pub(crate) fn error(&mut self, text: &str, details: &str) {
-        self.notice = Some(Notice {
+        self.window.notice = Some(Notice {
             text: text.to_owned(),
             details: Some(admin_words(details)),
             error: true,
@@ -359,7 +250,7 @@ impl GuiApp {
 
     pub(crate) fn use_key_file(&mut self, path: &Path) {
         match RsaKey::from_file(path) {
-            Ok(key) => self.keys = KeyStore::new(Some(key)),
+            Ok(key) => self.settings.keys = KeyStore::new(Some(key)),
             Err(e) => self.error("The key file cannot be used", &e.to_string()),
         }
     }
@@ -367,9 +258,9 @@ impl GuiApp {
     /// Opens `path` in the background.
     pub fn open(&mut self, path: &Path) {
         let path = path.to_owned();
-        let keys = self.keys.clone();
-        let lint = self.lint;
-        let label = format!("Opening {}", path.display());
+        let keys = self.settings.keys.clone();
+        let lint = self.settings.lint;
+        let label = format!("{OPENING}{}", path.display());
         let started = self.jobs.start(label, move |_| {
             JobResult::Opened(Box::new(Workspace::open_with(&path, &keys, lint)))
         });
@@ -389,9 +280,9 @@ impl GuiApp {
         #[cfg(feature = "simulator")]
         match k2cse_mssql_sim::Simulator::start(k2cse_mssql_sim::SimConfig::default()) {
             Ok(simulator) => {
-                self.db.connection = simulator.connection_string();
+                self.db.settings.connection = simulator.connection_string();
                 k2cse_mssql_sim::SAMPLE_MASTER_KEY_PASSWORD
-                    .clone_into(&mut self.db.master_key_password);
+                    .clone_into(&mut self.db.settings.master_key_password);
                 self.demo = Some(Demo {
                     _dir: dir,
                     config: path,
@@ -404,271 +295,12 @@ impl GuiApp {
         std::mem::forget(dir);
     }
 
-    /// Applies a change to the open file; errors become a notice.
-    pub(crate) fn apply(&mut self, change: Change) -> bool {
-        let Some(ws) = self.ws.as_mut() else {
-            return false;
-        };
-        match ws.apply(change) {
-            Ok(()) => true,
-            Err(e) => {
-                self.error("That change cannot be made", &e.to_string());
-                false
-            }
-        }
-    }
-
-    pub(crate) fn undo(&mut self) {
-        if let Some(ws) = self.ws.as_mut() {
-            match ws.undo() {
-                Ok(_) => {}
-                Err(e) => self.error("Undo failed", &e.to_string()),
-            }
-        }
-        self.editor.drafts.clear();
-    }
-
-    pub(crate) fn redo(&mut self) {
-        if let Some(ws) = self.ws.as_mut() {
-            match ws.redo() {
-                Ok(_) => {}
-                Err(e) => self.error("Redo failed", &e.to_string()),
-            }
-        }
-        self.editor.drafts.clear();
-    }
-
-    /// Opens the save review (Ctrl+S).
-    pub fn request_save(&mut self) {
-        let Some(ws) = &self.ws else { return };
-        if !ws.is_dirty() {
-            self.info("Nothing to save.");
-            return;
-        }
-        match ws.review() {
-            Ok(review) => {
-                self.dialog = Some(Dialog::Review {
-                    review: Box::new(review),
-                    raw: false,
-                });
-            }
-            Err(e) => self.error("The changes cannot be reviewed", &e.to_string()),
-        }
-    }
-
-    /// Saves in the background (after the review). The workspace moves into the job only
-    /// when the job starts: a refused save gives it back with every edit.
-    pub(crate) fn save(&mut self, force: bool) {
-        let policy = match self.backup_policy() {
-            Ok(policy) => policy,
-            Err(e) => return self.error("The backup settings cannot be used", &e),
-        };
-        let options = policy.save_options(false, "k2cse-gui save");
-        let Some(ws) = self.ws.take() else { return };
-        // The entries this save changes: the question afterwards is about them only.
-        self.saving = ws
-            .review()
-            .map(|r| {
-                r.entries
-                    .into_iter()
-                    .filter(|c| c.kind != crate::review::EntryChangeKind::Removed)
-                    .map(|c| c.entry)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let label = format!("Saving {}", ws.path().display());
-        let started = self.jobs.start_with(label, ws, move |mut ws, _| {
-            let result = ws.save(force, &options).map_err(|e| e.to_string());
-            JobResult::Saved(Box::new(ws), result)
-        });
-        if let Err((busy, ws)) = started {
-            self.ws = Some(ws);
-            self.after_save = None;
-            self.started(Err(busy));
-        }
-    }
-
-    /// Starts a database read (status and drift).
-    pub fn db_refresh(&mut self) {
-        self.db_job("Reading the K2 database", |settings, entries, cancel| {
-            settings.read(&entries, cancel)
-        });
-    }
-
-    /// Writes file values into the database (`only` empty: every differing entry).
-    pub fn db_push(&mut self, only: Vec<String>) {
-        let Some(store) = self.backup_store() else {
-            return;
-        };
-        let policy = match self.backup_policy() {
-            Ok(policy) => policy,
-            Err(e) => return self.error("The backup settings cannot be used", &e),
-        };
-        self.db_job(
-            "Updating the K2 database",
-            move |settings, entries, cancel| {
-                settings.push(&entries, &only, false, &store, &policy, cancel)
-            },
-        );
-    }
-
-    /// Brings database values into the editor (`only` empty: every differing entry).
-    pub fn db_pull(&mut self, only: Vec<String>) {
-        self.db_job(
-            "Reading database values",
-            move |settings, entries, cancel| settings.pull(&entries, &only, cancel),
-        );
-    }
-
-    fn db_job(
-        &mut self,
-        label: &str,
-        job: impl FnOnce(
-            DbSettings,
-            Vec<k2cse_core::entry::Entry>,
-            &crate::jobs::CancelFlag,
-        ) -> Result<DbOutcome, String>
-        + Send
-        + 'static,
-    ) {
-        let Some(ws) = &self.ws else { return };
-        let entries = match ws.document().entries() {
-            Ok(e) => e,
-            Err(e) => return self.error("The entries cannot be read", &e.to_string()),
-        };
-        if self.db.connection.trim().is_empty()
-            && let Some(hostserver) = entries
-                .iter()
-                .find(|e| e.name.as_str().eq_ignore_ascii_case("HostserverDB"))
-        {
-            self.db.connection = hostserver.value.clone().unwrap_or_default();
-        }
-        let settings = self.db.clone();
-        let started = self.jobs.start(label, move |cancel| {
-            JobResult::Db(job(settings, entries, cancel))
-        });
-        if !self.started(started) {
-            self.offer_after_read = None;
-        }
-    }
-
-    /// A file was opened: it replaces the workspace.
-    fn opened(&mut self, ws: Workspace) {
-        let path = ws.path().to_owned();
-        self.recent.retain(|p| p != &path);
-        self.recent.insert(0, path.clone());
-        self.recent.truncate(8);
-        // Another file is another K2 server: nothing of the first file's
-        // database (connection, passwords, last reading) may be used for it.
-        let same_file = self.ws.as_ref().is_some_and(|w| w.path() == path);
-        if !same_file {
-            self.db = DbSettings::default();
-            self.snapshot = None;
-            self.backups = BackupsState::default();
-        }
-        if !same_file || self.db.connection.is_empty() {
-            self.db.connection = ws
-                .entry("HostserverDB")
-                .and_then(|e| e.value.clone())
-                .unwrap_or_default();
-        }
-        #[cfg(feature = "simulator")]
-        if let Some(demo) = &self.demo
-            && demo.config == path
-        {
-            self.db.connection = demo.simulator.connection_string();
-            k2cse_mssql_sim::SAMPLE_MASTER_KEY_PASSWORD
-                .clone_into(&mut self.db.master_key_password);
-        }
-        let wanted = self.select_on_open.take().filter(|n| ws.entry(n).is_some());
-        self.selected = wanted.or_else(|| ws.rows().first().map(|r| r.name.clone()));
-        self.ws = Some(ws);
-        self.snapshot = None;
-        self.editor.drafts.clear();
-        let text = self
-            .backups
-            .notice_after_open
-            .take()
-            .unwrap_or_else(|| format!("Opened {}", path.display()));
-        self.info(text);
-    }
-
-    /// Handles a finished job.
-    pub(crate) fn finish(&mut self, result: JobResult) {
-        match result {
-            JobResult::Opened(result) => match *result {
-                Ok(ws) => self.opened(ws),
-                Err(OpenError::NeedsKey { path, message, .. }) => {
-                    self.dialog = Some(Dialog::Key {
-                        path,
-                        message,
-                        key_path: String::new(),
-                    });
-                }
-                Err(OpenError::Failed(e)) => {
-                    self.error("Could not open the config file", &e.to_string());
-                }
-            },
-            JobResult::Saved(ws, result) => {
-                self.ws = Some(*ws);
-                let then = self.after_save.take();
-                match result {
-                    Ok(saved) => {
-                        let backup = saved
-                            .iter()
-                            .find_map(|s| s.backup.as_ref())
-                            .map(|b| format!(" (backup: {})", b.display()))
-                            .unwrap_or_default();
-                        self.info(format!("Saved{backup}."));
-                        let changed = std::mem::take(&mut self.saving);
-                        self.after_saved(changed);
-                        if let Some(then) = then {
-                            self.proceed(then);
-                        }
-                    }
-                    Err(e) => self.error("The file was not saved", &e),
-                }
-            }
-            JobResult::Backup(outcome) => self.finish_backup(outcome),
-            JobResult::Db(Err(e)) => {
-                if let Some(changed) = self.offer_after_read.take() {
-                    self.next_steps.push(format!("Check the K2 database tokens of {}: the database could not be read after the save (Database view, Connect).", changed.join(", ")));
-                }
-                self.error("The K2 database could not be used", &e);
-            }
-            JobResult::Db(Ok(DbOutcome::Read(snapshot))) => {
-                self.snapshot = Some(snapshot);
-                if let Some(changed) = self.offer_after_read.take() {
-                    self.offer_changed_after_read(&changed);
-                }
-            }
-            JobResult::Db(Ok(DbOutcome::Pushed { written, snapshot })) => {
-                self.snapshot = Some(snapshot);
-                self.pushed();
-                self.info(format!(
-                    "Wrote {written} token(s) to the K2 database in one transaction."
-                ));
-            }
-            JobResult::Db(Ok(DbOutcome::Pull(changes))) => {
-                let n = changes.len();
-                let Some(ws) = self.ws.as_mut() else { return };
-                match ws.apply_group(changes) {
-                    Ok(()) => {
-                        self.info(format!("Brought {n} database value(s) into the editor (one undo step); review and save to write the file."));
-                        self.view = View::Entries;
-                    }
-                    Err(e) => self.error("The database values cannot be applied", &e.to_string()),
-                }
-            }
-        }
-    }
-
     /// Draws the whole window into `ui` (the eframe app and the tests both call this).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        if !self.styled {
+        if !self.window.styled {
             crate::theme::apply(&ctx);
-            self.styled = true;
+            self.window.styled = true;
         }
         self.jobs.set_context(&ctx);
         while let Some(result) = self.jobs.poll() {
@@ -677,7 +309,7 @@ impl GuiApp {
         // Unsaved changes: keep the window open and ask.
         if ctx.input(|i| i.viewport().close_requested())
             && self.ws.as_ref().is_some_and(Workspace::is_dirty)
-            && !self.close_confirmed
+            && !self.window.close_confirmed
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.dialog = Some(Dialog::Unsaved {
@@ -706,15 +338,20 @@ impl GuiApp {
         let redo = KeyboardShortcut::new(Modifiers::COMMAND, Key::Y);
         let redo2 = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
         let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+        let new = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
         // Ctrl+Shift+Z first: Ctrl+Z would also match it with the Shift ignored.
-        let (want_save, want_redo, want_undo, want_open) = ctx.input_mut(|i| {
+        let (want_save, want_redo, want_undo, want_open, want_new) = ctx.input_mut(|i| {
             (
                 i.consume_shortcut(&save),
                 i.consume_shortcut(&redo2) || i.consume_shortcut(&redo),
                 i.consume_shortcut(&undo),
                 i.consume_shortcut(&open),
+                i.consume_shortcut(&new),
             )
         });
+        if want_new {
+            self.push(Command::Guarded(Pending::New));
+        }
         if want_save {
             self.push(Command::RequestSave);
         }
@@ -775,7 +412,7 @@ impl eframe::App for GuiApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, "recent", &self.recent);
+        eframe::set_value(storage, "recent", &self.settings.recent);
     }
 }
 

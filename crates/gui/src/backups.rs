@@ -68,8 +68,16 @@ pub enum BackupOutcome {
 impl GuiApp {
     /// The backup folder of the open file.
     pub(crate) fn backup_store(&self) -> Option<BackupStore> {
-        self.ws.as_ref().map(|ws| {
-            BackupStore::for_config(ws.path(), BackupPolicy::dir_from_env(&self.env).as_deref())
+        // A new file has no place yet, so no backup folder.
+        let ws = self
+            .ws
+            .as_ref()
+            .filter(|w| !crate::new_file::is_untitled(w));
+        ws.map(|ws| {
+            BackupStore::for_config(
+                ws.path(),
+                BackupPolicy::dir_from_env(&self.settings.env).as_deref(),
+            )
         })
     }
 
@@ -95,7 +103,10 @@ impl GuiApp {
             return;
         };
         let path = ws.path().to_owned();
-        let db = self.backups.include_database.then(|| self.db.clone());
+        let db = self
+            .backups
+            .include_database
+            .then(|| self.db.settings.clone());
         let encryption = self.backup_encryption();
         let started = self.jobs.start("Backing up", move |cancel| {
             JobResult::Backup(create(
@@ -114,10 +125,10 @@ impl GuiApp {
     pub fn backup_inspect(&mut self, path: PathBuf) {
         let Some(ws) = self.ws.as_ref() else { return };
         let config = ws.path().to_owned();
-        let db = (!self.db.connection.trim().is_empty()).then(|| self.db.clone());
+        let db = (!self.db.settings.connection.trim().is_empty()).then(|| self.db.settings.clone());
         let passphrase =
             (!self.backups.passphrase.is_empty()).then(|| Secret::new(&self.backups.passphrase));
-        let keys = self.keys.clone();
+        let keys = self.settings.keys.clone();
         self.backups.selected = Some(path.clone());
         let started = self.jobs.start("Verifying the backup", move |cancel| {
             JobResult::Backup(
@@ -164,7 +175,11 @@ impl GuiApp {
         else {
             return;
         };
-        let db = inspected.plan.database.is_some().then(|| self.db.clone());
+        let db = inspected
+            .plan
+            .database
+            .is_some()
+            .then(|| self.db.settings.clone());
         let encryption = self.backup_encryption();
         let plan = inspected.plan;
         // No cancel: the file is written inside the database transaction; stopping between
@@ -195,7 +210,8 @@ impl GuiApp {
     fn backup_encryption(&self) -> Option<Encryption> {
         if self.backups.encrypt && !self.backups.passphrase.is_empty() {
             return Some(
-                self.env
+                self.settings
+                    .env
                     .encryption_for(Secret::new(&self.backups.passphrase)),
             );
         }

@@ -7,13 +7,16 @@ use std::path::PathBuf;
 
 use k2cse_core::Change;
 
-use crate::app::{Dialog, GuiApp};
+use crate::app::{Dialog, GuiApp, View};
+use crate::entry_edits::EntryEdit;
 use crate::workspace::Workspace;
 
 /// An action that would replace the open workspace: asked about first when it has unsaved
 /// changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pending {
+    /// Start a new, untitled file.
+    New,
     /// Show the Open dialog.
     OpenDialog,
     /// Open this file.
@@ -28,6 +31,7 @@ impl Pending {
     /// What the question says is about to happen.
     pub fn describe(&self) -> &'static str {
         match self {
+            Self::New => "Starting a new file discards them.",
             Self::OpenDialog | Self::Open(_) => "Opening another file discards them.",
             Self::Reload => "Reloading the file from disk discards them.",
             Self::Quit => "Closing the window discards them.",
@@ -46,6 +50,8 @@ pub enum Command {
     SaveThen(Pending),
     /// Open the save review.
     RequestSave,
+    /// Write the new file to this path (its first save).
+    SaveAs(PathBuf),
     /// Save (after the review); `force` saves despite new lint errors.
     Save {
         /// Save anyway.
@@ -57,6 +63,8 @@ pub enum Command {
     Redo,
     /// Apply an edit to the open file.
     Apply(Change),
+    /// Add, rename, duplicate or remove an entry (from its dialog).
+    Entry(EntryEdit),
     /// Write these entries' file values into the database.
     DbPush(Vec<String>),
     /// Read the database.
@@ -75,6 +83,22 @@ pub enum Command {
     BackupRestore,
     /// Show a dialog.
     Show(Dialog),
+    /// The save review was cancelled: what waited for the save does not happen.
+    ReviewCancelled,
+    /// Show this entry in the editor.
+    Select(String),
+    /// Switch views (the Backups view lists its folder).
+    View(View),
+    /// Cancel the running job.
+    CancelJob,
+    /// Hide the status notice.
+    DismissNotice,
+    /// Store the passwords typed in the Database view in the OS keyring.
+    RememberPasswords,
+    /// Read this key file and use it to open encrypted sections.
+    UseKeyFile(PathBuf),
+    /// The steps after the last save are done.
+    NextStepsDone,
 }
 
 impl GuiApp {
@@ -85,7 +109,12 @@ impl GuiApp {
 
     /// Applies the frame's commands in the order they were pushed.
     pub(crate) fn run_commands(&mut self, ctx: &egui::Context) {
-        for command in std::mem::take(&mut self.commands) {
+        let commands = std::mem::take(&mut self.commands);
+        if !commands.is_empty() {
+            // The state changed after this frame was drawn: draw it again, even without input.
+            ctx.request_repaint();
+        }
+        for command in commands {
             self.run_command(command, ctx);
         }
     }
@@ -101,19 +130,21 @@ impl GuiApp {
             }
             Command::Proceed(pending) => self.run_pending(pending, ctx),
             Command::SaveThen(pending) => {
-                self.after_save = Some(pending);
+                self.save_flow.then = Some(pending);
                 self.request_save();
                 if !matches!(self.dialog, Some(Dialog::Review { .. })) {
-                    self.after_save = None;
+                    self.save_flow.then = None;
                 }
             }
             Command::RequestSave => self.request_save(),
             Command::Save { force } => self.save(force),
+            Command::SaveAs(path) => self.save_as(path),
             Command::Undo => self.undo(),
             Command::Redo => self.redo(),
             Command::Apply(change) => {
                 self.apply(change);
             }
+            Command::Entry(edit) => self.entry_edit(edit),
             Command::DbPush(entries) => self.db_push(entries),
             Command::DbRefresh => self.db_refresh(),
             Command::DbPull(entries) => self.db_pull(entries),
@@ -123,6 +154,25 @@ impl GuiApp {
             Command::BackupRequestRestore => self.backup_request_restore(),
             Command::BackupRestore => self.backup_restore(),
             Command::Show(dialog) => self.dialog = Some(dialog),
+            Command::ReviewCancelled => self.save_flow.then = None,
+            Command::Select(name) => {
+                self.entries.selected = Some(name);
+                self.entries.editor.drafts.clear();
+            }
+            Command::View(view) => {
+                self.window.view = view;
+                if view == View::Backups {
+                    self.backups_refresh();
+                }
+            }
+            Command::CancelJob => self.jobs.cancel(),
+            Command::DismissNotice => self.window.notice = None,
+            Command::RememberPasswords => match self.db.settings.remember() {
+                Ok(text) => self.info(text),
+                Err(e) => self.error("The passwords were not stored", &e),
+            },
+            Command::UseKeyFile(path) => self.use_key_file(&path),
+            Command::NextStepsDone => self.save_flow.next_steps.clear(),
         }
     }
 
@@ -133,6 +183,7 @@ impl GuiApp {
 
     fn run_pending(&mut self, pending: Pending, ctx: &egui::Context) {
         match pending {
+            Pending::New => self.new_file(),
             Pending::OpenDialog => {
                 self.dialog = Some(Dialog::Open {
                     path: String::new(),
@@ -140,13 +191,17 @@ impl GuiApp {
             }
             Pending::Open(path) => self.open(&path),
             Pending::Reload => {
-                if let Some(path) = self.ws.as_ref().map(|w| w.path().to_owned()) {
-                    self.select_on_open = self.selected.clone();
+                let on_disk = self
+                    .ws
+                    .as_ref()
+                    .filter(|w| !crate::new_file::is_untitled(w));
+                if let Some(path) = on_disk.map(|w| w.path().to_owned()) {
+                    self.entries.select_on_open = self.entries.selected.clone();
                     self.open(&path);
                 }
             }
             Pending::Quit => {
-                self.close_confirmed = true;
+                self.window.close_confirmed = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
         }
@@ -159,6 +214,10 @@ impl GuiApp {
             // A save in progress has the workspace: keep the title until it comes back.
             None if self.jobs.running().is_some() => return,
             None => "k2cse — K2 connection strings".to_owned(),
+            Some(ws) if crate::new_file::is_untitled(ws) => {
+                let mark = if ws.is_dirty() { "*" } else { "" };
+                format!("{mark}Untitled — k2cse")
+            }
             Some(ws) => {
                 let path = ws.path();
                 let name = path.file_name().map_or_else(
@@ -173,9 +232,9 @@ impl GuiApp {
                 format!("{mark}{name}{folder} — k2cse")
             }
         };
-        if title != self.title {
+        if title != self.window.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
-            self.title = title;
+            self.window.title = title;
         }
     }
 }
@@ -213,7 +272,7 @@ mod tests {
         app.save(false);
         let ws = app.ws.as_ref().expect("the workspace is still open");
         assert!(ws.is_dirty());
-        assert!(app.notice.as_ref().is_some_and(|n| n.error));
+        assert!(app.window.notice.as_ref().is_some_and(|n| n.error));
         release.send(()).unwrap();
     }
 }

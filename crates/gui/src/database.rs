@@ -15,6 +15,10 @@ use k2cse_core::secret::Secret;
 
 use crate::jobs::CancelFlag;
 
+/// How long the check after a save may take in all (connecting, opening the keys, reading
+/// the tokens): the "also update the database?" question waits for it.
+pub const CHECK_LIMIT: Duration = Duration::from_secs(5);
+
 /// How to reach the database, as the panel edits it.
 #[derive(Clone, Default)]
 pub struct DbSettings {
@@ -48,6 +52,15 @@ pub struct Snapshot {
     pub status: Status,
     /// Every entry against its token.
     pub drifts: Vec<Drift>,
+}
+
+/// The Database view's state: how to connect, and what the last read found.
+#[derive(Debug, Default)]
+pub struct DatabaseView {
+    /// Connection settings (typed in the view, or taken from `HostserverDB`).
+    pub settings: DbSettings,
+    /// The last successful read.
+    pub snapshot: Option<Snapshot>,
 }
 
 /// Results of database jobs.
@@ -149,7 +162,22 @@ impl DbSettings {
         cancel: &CancelFlag,
         op: impl AsyncFnOnce(&mut Database) -> Result<T, E>,
     ) -> Result<T, String> {
-        let (runtime, target, credentials) = self.prepare()?;
+        self.run_within(cancel, None, op)
+    }
+
+    /// [`Self::run`], given up after `limit` in all when there is one (connection, login and
+    /// each statement are bounded by it too).
+    fn run_within<T, E: From<DbError> + std::fmt::Display>(
+        &self,
+        cancel: &CancelFlag,
+        limit: Option<Duration>,
+        op: impl AsyncFnOnce(&mut Database) -> Result<T, E>,
+    ) -> Result<T, String> {
+        let (runtime, mut target, credentials) = self.prepare()?;
+        if let Some(limit) = limit {
+            target.connect_timeout = target.connect_timeout.min(limit);
+            target.command_timeout = target.command_timeout.min(limit);
+        }
         runtime.block_on(async {
             let work = async {
                 let mut db = Database::connect(&target, &credentials).await?;
@@ -160,9 +188,19 @@ impl DbSettings {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             };
+            let deadline = async {
+                match limit {
+                    Some(limit) => tokio::time::sleep(limit).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 r = work => r.map_err(|e| e.to_string()),
                 () = cancelled => Err("Cancelled. Nothing was written: an unfinished transaction is rolled back by the server.".to_owned()),
+                () = deadline => Err(format!(
+                    "The K2 database did not answer within {} seconds.",
+                    limit.unwrap_or_default().as_secs()
+                )),
             }
         })
     }
@@ -204,6 +242,20 @@ impl DbSettings {
         let mapping = self.mapping().map_err(|e| e.to_string())?;
         self.run(cancel, async |db| snapshot(db, entries, &mapping).await)
             .map(DbOutcome::Read)
+    }
+
+    /// [`Self::read`] within `limit`: the check after a save, which the question waits for.
+    pub fn check(
+        &self,
+        entries: &[Entry],
+        cancel: &CancelFlag,
+        limit: Duration,
+    ) -> Result<DbOutcome, String> {
+        let mapping = self.mapping().map_err(|e| e.to_string())?;
+        self.run_within(cancel, Some(limit), async |db| {
+            snapshot(db, entries, &mapping).await
+        })
+        .map(DbOutcome::Read)
     }
 
     /// Writes file values of `only` (all differing entries when empty) into their tokens.

@@ -93,3 +93,57 @@ fn the_database_view_hides_only_the_password() {
         Some(h.state().db_connection())
     );
 }
+
+/// Issue 16 point 8: a value with backslashes and quotes reads as typed, in the field and in
+/// its finding (the core used to quote values Rust's `{:?}` way, `"C:\\K2 \"x\""`, and the
+/// GUI undid it for display; the core's message is now what the administrator typed).
+#[test]
+fn a_value_with_backslashes_and_quotes_reads_as_typed() {
+    use egui::accesskit::Role;
+    const SMTP: &str = "SourceCode.Net.Mail.SmtpConnection";
+    const TYPED: &str = r#"C:\K2 "x"\"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = k2cse_core::sample::write_sample(dir.path()).unwrap();
+    let mut h = harness(&Options {
+        config: Some(path),
+        jobs: Mode::Inline,
+        ..Options::default()
+    });
+    h.get_by_label(SMTP).click();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Port").focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Port")
+        .type_text(TYPED);
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(ws.entry(SMTP).unwrap().get("Port"), Some(TYPED));
+    // The field.
+    assert_eq!(
+        h.get_by_role_and_label(Role::TextInput, "Port")
+            .value()
+            .as_deref(),
+        Some(TYPED)
+    );
+    // The core's finding, as the CLI prints it and the GUI shows it.
+    let message = ws
+        .diagnostics(SMTP)
+        .iter()
+        .find(|d| d.key.as_deref() == Some("Port"))
+        .map(|d| d.message.clone())
+        .expect("a finding on Port");
+    assert!(message.contains(&format!("\"{TYPED}\"")), "{message}");
+    let node = h.get_by_label_contains("not a whole number");
+    let node = node.accesskit_node();
+    let shown = node
+        .label()
+        .filter(|l| !l.is_empty())
+        .or_else(|| node.value())
+        .unwrap_or_default();
+    assert!(shown.contains(&format!("\"{TYPED}\"")), "{shown}");
+    assert!(!shown.contains(r"\\"), "{shown}");
+}

@@ -404,7 +404,7 @@ fn unticking_an_entry_leaves_its_token_alone() {
         },
         egui::vec2(1280.0, 1000.0),
     );
-    // Never connected: the question comes first, and the connection only on "Update".
+    // The Database view never used: the save checks the tokens, then asks.
     let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
     h.get_by_role_and_label(Role::Button, ews).click();
     h.run();
@@ -413,7 +413,12 @@ fn unticking_an_entry_leaves_its_token_alone() {
     h.run();
     h.get_by_label("Save").click();
     h.run();
-    assert!(h.state().snapshot().is_none(), "not connected yet");
+    let differs = |h: &Harness<'static, GuiApp>| {
+        h.state().snapshot().unwrap().drifts.iter().any(|d| {
+            d.link.entry == ews && matches!(d.state, k2cse_core::db::DriftState::Differs { .. })
+        })
+    };
+    assert!(differs(&h));
     h.get_by_role_and_label(Role::CheckBox, ews).click();
     h.run();
     assert!(
@@ -424,7 +429,7 @@ fn unticking_an_entry_leaves_its_token_alone() {
     );
     h.get_by_label("Cancel").click();
     h.run();
-    assert!(h.state().snapshot().is_none());
+    assert!(differs(&h), "the token still holds the old value");
 }
 
 #[test]
@@ -537,4 +542,360 @@ fn the_automatic_backup_follows_the_backup_policy() {
                 .is_none(),
         "nothing went to the default folder"
     );
+}
+
+/// Issue 16 point 2: the Add / Rename / Remove dialogs queue their edit like every other
+/// action, so an edit is refused, with the dialog kept and its reason shown, while the file is
+/// being opened again — instead of going into a workspace that the reload then replaces.
+#[test]
+fn an_entry_added_while_the_file_is_being_reopened_is_not_lost() {
+    let (_a, path) = sample();
+    let mut h = open(&path);
+    h.get_all_by_label("Add entry…").next().unwrap().click();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Mailbox (entity, required)")
+        .focus();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Mailbox (entity, required)")
+        .type_text("new@denallix.com");
+    h.run();
+    // The file being opened again (Reload, or Open of the same file) by a job still running.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let reopened = path.clone();
+    *h.state_mut().jobs_mut() = k2cse_gui::jobs::Jobs::new(Mode::Threaded);
+    h.state_mut()
+        .jobs_mut()
+        .start(
+            format!("{}{}", k2cse_gui::entry_edits::OPENING, path.display()),
+            move |_| {
+                let _ = wait.recv();
+                JobResult::Opened(Box::new(k2cse_gui::workspace::Workspace::open(
+                    &reopened,
+                    &k2cse_core::protect::KeyStore::new(None),
+                )))
+            },
+        )
+        .unwrap();
+    h.run_steps(2);
+    h.get_by_label("Add").click();
+    h.run_steps(3);
+    let new = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:new@denallix.com";
+    // Refused and said, the dialog still holding what was typed.
+    h.get_by_label_contains("Not now: wait until");
+    assert!(h.state().workspace().unwrap().entry(new).is_none());
+    release.send(()).unwrap();
+    let start = std::time::Instant::now();
+    while h.state().is_busy() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(3);
+    // Now it goes into the file as it is on disk, and the dialog closes.
+    h.get_by_label("Add").click();
+    h.run_steps(3);
+    assert!(h.state().workspace().unwrap().entry(new).is_some());
+    assert_eq!(h.state().selected(), Some(new));
+    assert!(h.query_by_label_contains("Not now: wait until").is_none());
+}
+
+/// Issue 16 point 4: File → New (Ctrl+N) asks about unsaved changes like Open, starts an
+/// untitled K2 config, and its first save goes through Save-as, writing a file shaped like
+/// K2's own (UTF-8 with a BOM, CRLF) that is then the open file.
+#[test]
+fn new_asks_first_then_its_first_save_asks_where() {
+    let (dir, path) = sample();
+    let mut h = open(&path);
+    h.get_by_label(SMTP).click();
+    h.run();
+    edit_field(&mut h, "Port", "587");
+
+    // Asked first; Cancel keeps the edit.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
+    h.run();
+    h.get_by_label("Starting a new file discards them.");
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert_eq!(port(&h).as_deref(), Some("587"));
+    assert_eq!(h.state().workspace().unwrap().path(), path);
+
+    // Discard: an untitled file, no entries, and the title says so.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
+    h.run();
+    h.get_by_label("Discard changes").click();
+    h.run();
+    assert!(h.state().workspace().unwrap().rows().is_empty());
+    assert_eq!(h.state().window_title(), "Untitled — k2cse");
+    assert_eq!(std::fs::read(&path).unwrap(), k2cse_core::sample::K2_SAMPLE);
+
+    // An entry, then Save: the review, then where to.
+    h.get_all_by_label("Add entry…").next().unwrap().click();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Mailbox (entity, required)")
+        .focus();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Mailbox (entity, required)")
+        .type_text("new@denallix.com");
+    h.run();
+    h.get_by_label("Add").click();
+    h.run();
+    assert_eq!(h.state().window_title(), "*Untitled — k2cse");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    // An existing file is refused, and the new file stays open with its entry.
+    let field = "Path of the new config file";
+    h.get_by_role_and_label(Role::TextInput, field).focus();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, field)
+        .type_text(&path.display().to_string());
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    assert_eq!(std::fs::read(&path).unwrap(), k2cse_core::sample::K2_SAMPLE);
+    assert_eq!(h.state().workspace().unwrap().rows().len(), 1);
+    h.get_by_role_and_label(Role::TextInput, field).focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    let target = dir.path().join("new").join("K2HostServer.exe.config");
+    std::fs::create_dir(target.parent().unwrap()).unwrap();
+    h.get_by_role_and_label(Role::TextInput, field)
+        .type_text(&target.display().to_string());
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+
+    let bytes = std::fs::read(&target).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF<?xml"), "UTF-8 with a BOM");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    assert!(
+        text.match_indices('\n')
+            .all(|(i, _)| i > 0 && &text[i - 1..i] == "\r"),
+        "CRLF only: {text:?}"
+    );
+    assert!(text.contains("<configuration>") && text.contains("</connectionStrings>"));
+    let doc = k2cse_core::Document::load(&target).unwrap();
+    let names: Vec<String> = doc
+        .entries()
+        .unwrap()
+        .iter()
+        .map(|e| e.name.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:new@denallix.com"]
+    );
+    // The written file is now the open one.
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(ws.path(), target);
+    assert!(!ws.is_dirty());
+    assert!(
+        h.state()
+            .window_title()
+            .starts_with("K2HostServer.exe.config ("),
+        "{}",
+        h.state().window_title()
+    );
+}
+
+/// The entries offered by the open "also update the database?" question.
+fn offered(h: &Harness<'static, GuiApp>) -> Vec<String> {
+    let entries: Vec<String> = h
+        .state()
+        .workspace()
+        .unwrap()
+        .rows()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    h.query_all_by_role(Role::CheckBox)
+        .filter_map(|n| n.accesskit_node().label())
+        .filter(|l| entries.contains(l))
+        .collect()
+}
+
+/// Issue 16 point 6: with the Database view never used, the save checks (in a job, with the
+/// simulator as K2's database) which changed entries have a token, and asks about those only.
+#[test]
+fn after_a_save_only_changed_entries_with_a_token_are_offered() {
+    let mut h = harness_with(
+        &Options {
+            demo: true,
+            jobs: Mode::Inline,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    // One entry K2 keeps a token of, one it does not.
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    let smtp = "SourceCode.Net.Mail.SmtpConnection:notifications@denallix.com";
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.get_by_role_and_label(Role::Button, smtp).click();
+    h.run();
+    edit_field(&mut h, "Port", "465");
+    assert!(
+        h.state().snapshot().is_none(),
+        "the Database view was not used"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Also update the K2 database?");
+    h.get_by_label_contains("the tokens of these entries still hold the old values");
+    assert_eq!(offered(&h), vec![ews.to_owned()]);
+    h.get_by_label(&format!("writes into [ConnectionString:{ews}]:"));
+    let snapshot = h.state().snapshot().expect("read by the check");
+    let smtp_state = &snapshot
+        .drifts
+        .iter()
+        .find(|d| d.link.entry == smtp)
+        .unwrap()
+        .state;
+    assert_eq!(*smtp_state, k2cse_core::db::DriftState::MissingInDatabase);
+}
+
+/// Issue 16 point 6: when the database cannot be reached, the question still comes, says that
+/// it could not check, and offers every changed entry.
+#[test]
+fn an_unreachable_database_is_said_in_the_question() {
+    // Nothing listens on the port HostserverDB names (a listener bound and dropped).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_a, path) = sample();
+    let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    let host = "name=\"HostserverDB\" connectionString=\"";
+    let at = text.find(host).unwrap() + host.len();
+    let end = at + text[at..].find('"').unwrap();
+    let text = format!(
+        "{}Data Source=127.0.0.1,{port};Initial Catalog=K2;User ID=sa;Password=x;Connect Timeout=2{}",
+        &text[..at],
+        &text[end..]
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut h = open(&path);
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Also update the K2 database?");
+    h.get_by_label_contains("k2cse could not check which of them have one");
+    assert_eq!(offered(&h), vec![ews.to_owned()]);
+    h.get_by_label("writes into its token, if it has one (found when connecting):");
+}
+
+/// Issue 16 point 6: a database that accepts the connection and never answers holds neither
+/// the window (the check is a job: frames go on, the status bar says what runs) nor the
+/// question for long (the check gives up after `CHECK_LIMIT`, and the question says so).
+#[test]
+fn a_silent_database_neither_freezes_the_window_nor_holds_the_question() {
+    // Accepts TCP connections (the kernel's backlog) and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let (_a, path) = sample();
+    let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    let host = "name=\"HostserverDB\" connectionString=\"";
+    let at = text.find(host).unwrap() + host.len();
+    let end = at + text[at..].find('"').unwrap();
+    let text = format!(
+        "{}Data Source=127.0.0.1,{port};Initial Catalog=K2;User ID=sa;Password=x{}",
+        &text[..at],
+        &text[end..]
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut h = harness_with(
+        &Options {
+            config: Some(path.clone()),
+            jobs: Mode::Threaded,
+            ..Options::default()
+        },
+        egui::vec2(1280.0, 1000.0),
+    );
+    let wait_until = |h: &mut Harness<'static, GuiApp>,
+                      what: &str,
+                      done: &dyn Fn(&Harness<'static, GuiApp>) -> bool| {
+        let start = std::time::Instant::now();
+        while !done(h) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "{what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            h.step();
+        }
+        start.elapsed()
+    };
+    wait_until(&mut h, "opened", &|h| h.state().workspace().is_some());
+    h.run();
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.step();
+    wait_until(&mut h, "the check started", &|h| {
+        h.query_by_label_contains("Checking the K2 database tokens")
+            .is_some()
+    });
+    // The window keeps drawing and answering while the server stays silent; the question
+    // comes well before the 15 s a connection string allows by default.
+    let checking = std::time::Instant::now();
+    for _ in 0..5 {
+        h.step();
+    }
+    assert!(h.state().is_busy());
+    h.get_by_label_contains("Checking the K2 database tokens");
+    let waited = wait_until(&mut h, "the question", &|h| {
+        h.query_by_label("Also update the K2 database?").is_some()
+    });
+    let limit = k2cse_gui::database::CHECK_LIMIT;
+    assert!(
+        checking.elapsed() < limit + std::time::Duration::from_secs(6),
+        "asked after {waited:?}"
+    );
+    h.get_by_label_contains("k2cse could not check which of them have one");
+    assert_eq!(offered(&h), vec![ews.to_owned()]);
+    drop(silent);
+}
+
+/// Issue 16 point 6: with no database connection known (no `HostserverDB`, nothing typed in
+/// the Database view), the question says k2cse cannot tell, and leads to the Database view.
+#[test]
+fn no_known_connection_is_said_in_the_question() {
+    let (_a, path) = sample();
+    let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    let start = text.find("<add name=\"HostserverDB\"").unwrap();
+    let end = start + text[start..].find("/>").unwrap() + 2;
+    std::fs::write(&path, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let mut h = open(&path);
+    assert!(h.state().db_connection().is_empty());
+    let ews = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:smartactions@denallix.com";
+    h.get_by_role_and_label(Role::Button, ews).click();
+    h.run();
+    edit_field(&mut h, "Poll Interval", "5M");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Also update the K2 database?");
+    h.get_by_label_contains("no database connection is known");
+    assert_eq!(offered(&h), vec![ews.to_owned()]);
+    assert!(h.query_by_label("Update database").is_none());
+    h.get_by_label("Database view…").click();
+    h.run();
+    assert!(h.query_by_label("Also update the K2 database?").is_none());
+    h.get_by_label("Connect");
 }

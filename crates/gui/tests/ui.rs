@@ -436,7 +436,7 @@ fn the_database_panel_shows_drift_and_pushes_and_pulls() {
     h.run();
     edit_field(&mut h, "Port", "2525");
     save(&mut h);
-    h.get_by_label_contains("keeps these connection strings as tokens in its database");
+    h.get_by_label_contains("the tokens of these entries still hold the old values");
     h.get_by_label("Update database").click();
     h.run();
     assert_eq!(differing(&h), 0);

@@ -30,7 +30,7 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
     if cs.is_blank() {
         out.push(here(Diagnostic::new(
             EMPTY,
-            format!("entry {name:?} has an empty connection string; K2 fails with \"Value cannot be null. Parameter name: connectionString\""),
+            format!("entry \"{name}\" has an empty connection string; K2 fails with \"Value cannot be null. Parameter name: connectionString\""),
             "fill it in (k2cse set) or remove the entry (k2cse remove)",
         )));
         return;
@@ -39,7 +39,7 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
         out.push(
             here(Diagnostic::new(
                 DUPLICATE_KEY,
-                format!("key {key:?} is given more than once; only the last value counts"),
+                format!("key \"{key}\" is given more than once; only the last value counts"),
                 "keep one",
             ))
             .key(key),
@@ -54,7 +54,7 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
         let Some(key_spec) = entry.kind.key_spec(key) else {
             let mut d = Diagnostic::new(
                 UNKNOWN_KEY,
-                format!("{} entries have no key {key:?}", spec.title),
+                format!("{} entries have no key \"{key}\"", spec.title),
                 format!(
                     "known keys: {}",
                     spec.keys
@@ -73,7 +73,7 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
                 && let Some(instead) = sql_client::newer_client(key)
             {
                 d.message = format!(
-                    "{key:?} is a keyword of Microsoft.Data.SqlClient, the newer SQL client; K2 runs on .NET Framework's System.Data.SqlClient, which throws \"Keyword not supported\" and the K2 service does not start"
+                    "\"{key}\" is a keyword of Microsoft.Data.SqlClient, the newer SQL client; K2 runs on .NET Framework's System.Data.SqlClient, which throws \"Keyword not supported\" and the K2 service does not start"
                 );
                 d.hint = match instead {
                     Some(k) => format!("write it as {k} (the .NET Framework spelling)"),
@@ -88,7 +88,7 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
                 here(Diagnostic::new(
                     DUPLICATE_KEY,
                     format!(
-                        "{:?} is set under two spellings; only the last counts",
+                        "\"{}\" is set under two spellings; only the last counts",
                         key_spec.name
                     ),
                     "keep one",
@@ -150,7 +150,7 @@ fn check_entity(entry: &Entry, rule: EntityRule, out: &mut Vec<Diagnostic>) {
     out.push(
         Diagnostic::new(
             ENTITY,
-            format!("entry {:?} {message}", entry.name.as_str()),
+            format!("entry \"{}\" {message}", entry.name.as_str()),
             "rename the entry (k2cse rename)",
         )
         .entry(entry.name.as_str())
@@ -185,7 +185,7 @@ fn check_value(entry: &Entry, key: &str, value: &str, value_type: ValueType) -> 
             )),
             BoolSpelling::Invalid => Some(Diagnostic::new(
                 BOOLEAN,
-                format!("{key} must be True or False, not {value:?}"),
+                format!("{key} must be True or False, not \"{value}\""),
                 "use True or False",
             )),
         },
@@ -194,7 +194,7 @@ fn check_value(entry: &Entry, key: &str, value: &str, value_type: ValueType) -> 
             Ok(false) => Some(Diagnostic::new(
                 INSECURE_URL,
                 format!(
-                    "{key} {value:?} is not https; credentials and mail would cross the network unencrypted"
+                    "{key} \"{value}\" is not https; credentials and mail would cross the network unencrypted"
                 ),
                 "use https://",
             )),
@@ -215,7 +215,7 @@ fn check_value(entry: &Entry, key: &str, value: &str, value_type: ValueType) -> 
             values::choice(value, allowed).is_none().then(|| {
                 Diagnostic::new(
                     CHOICE,
-                    format!("{key} {value:?} is not one of {}", allowed.join(", ")),
+                    format!("{key} \"{value}\" is not one of {}", allowed.join(", ")),
                     format!("use one of {}", allowed.join(", ")),
                 )
             })
@@ -279,9 +279,9 @@ fn check_ews(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
         let user = set("User ID");
         match (entry.name.entity().filter(|e| !e.is_empty()), user) {
             (Some(mailbox), Some(user)) if !eq_ignore_case(mailbox, user.trim()) => out.push(
-                here(Diagnostic::new(MAILBOX_MISMATCH, format!("the entry is for mailbox {mailbox:?} but User ID is {user:?}; the OAuth token is looked up by User ID"), format!("set User ID={mailbox}, or rename the entry"))).key("User ID"),
+                here(Diagnostic::new(MAILBOX_MISMATCH, format!("the entry is for mailbox \"{mailbox}\" but User ID is \"{user}\"; the OAuth token is looked up by User ID"), format!("set User ID={mailbox}, or rename the entry"))).key("User ID"),
             ),
-            (Some(mailbox), None) => out.push(here(Diagnostic::new(MAILBOX_MISMATCH, format!("OAuth entry for {mailbox:?} has no User ID"), format!("set User ID={mailbox}"))).key("User ID")),
+            (Some(mailbox), None) => out.push(here(Diagnostic::new(MAILBOX_MISMATCH, format!("OAuth entry for \"{mailbox}\" has no User ID"), format!("set User ID={mailbox}"))).key("User ID")),
             _ => {}
         }
         if set("Password").is_some() {

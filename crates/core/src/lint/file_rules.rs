@@ -34,7 +34,7 @@ pub fn check(doc: &Document) -> Vec<Diagnostic> {
             let value = attr::decode(&text[a.value.clone()]).unwrap_or_default();
             let message = if name != "xmlns" {
                 format!(
-                    "attribute {name:?} on <configuration>: .NET refuses the file (\"Unrecognized attribute '{name}'\") and K2 does not start"
+                    "attribute \"{name}\" on <configuration>: .NET refuses the file (\"Unrecognized attribute '{name}'\") and K2 does not start"
                 )
             } else if value != CONFIG_NAMESPACE {
                 format!(

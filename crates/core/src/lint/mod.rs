@@ -239,7 +239,7 @@ pub fn structural(doc: &Document) -> Result<Vec<Diagnostic>> {
         out.push(
             Diagnostic::new(
                 OAEP_PROVIDER,
-                format!("provider {:?} is declared with useOAEP=\"true\": .NET encrypts with OAEP padding but writes the rsa-1_5 algorithm URI, and decrypts by the URI, so .NET cannot read back what it wrote", protection.provider),
+                format!("provider \"{}\" is declared with useOAEP=\"true\": .NET encrypts with OAEP padding but writes the rsa-1_5 algorithm URI, and decrypts by the URI, so .NET cannot read back what it wrote", protection.provider),
                 "declare the provider without useOAEP (K2's own K2ConfigurationKey uses the default, false), then re-encrypt: k2cse unprotect, then k2cse protect",
             )
             .at(Some(&protection.location)),
@@ -253,7 +253,7 @@ pub fn structural(doc: &Document) -> Result<Vec<Diagnostic>> {
         out.push(
             Diagnostic::new(
                 PROTECTED,
-                format!("the connectionStrings section is encrypted with provider {:?} and no key was given: its entries were not checked", protection.provider),
+                format!("the connectionStrings section is encrypted with provider \"{}\" and no key was given: its entries were not checked", protection.provider),
                 export,
             )
             .at(Some(&protection.location)),
@@ -348,14 +348,14 @@ fn note_diagnostic(note: &SectionNote) -> Diagnostic {
     match note {
         SectionNote::DuplicateName { location, name, first } => Diagnostic::new(
             DUPLICATE_ENTRY,
-            format!("entry {name:?} is added twice (first at line {}); .NET refuses the file and K2 does not start", first.line),
+            format!("entry \"{name}\" is added twice (first at line {}); .NET refuses the file and K2 does not start", first.line),
             "remove or rename one of them",
         )
         .entry(name)
         .at(Some(location)),
         SectionNote::Shadowed { location, name, by } => Diagnostic::new(
             SHADOWED,
-            format!("entry {name:?} has no effect: the <remove>/<clear> at line {} cancels it", by.line),
+            format!("entry \"{name}\" has no effect: the <remove>/<clear> at line {} cancels it", by.line),
             "delete the entry, or move it after the <remove>/<clear>",
         )
         .entry(name)
@@ -374,7 +374,7 @@ fn note_diagnostic(note: &SectionNote) -> Diagnostic {
         .at(Some(location)),
         SectionNote::UnknownAttribute { location, attribute } => Diagnostic::new(
             STRUCTURE,
-            format!("attribute {attribute:?} is not allowed on <add> (.NET: \"Unrecognized attribute\")"),
+            format!("attribute \"{attribute}\" is not allowed on <add> (.NET: \"Unrecognized attribute\")"),
             "<add> takes name, connectionString and providerName",
         )
         .at(Some(location)),

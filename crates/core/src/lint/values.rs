@@ -23,15 +23,15 @@ pub fn boolean(value: &str) -> BoolSpelling {
 
 /// Why a URL is not acceptable, or `Ok(is_https)`.
 pub fn url(value: &str) -> Result<bool, String> {
-    let parsed =
-        url::Url::parse(value.trim()).map_err(|e| format!("{value:?} is not a valid URL ({e})"))?;
+    let parsed = url::Url::parse(value.trim())
+        .map_err(|e| format!("\"{value}\" is not a valid URL ({e})"))?;
     match parsed.scheme() {
         "https" | "http" if parsed.host_str().is_some_and(|h| !h.is_empty()) => {
             Ok(parsed.scheme() == "https")
         }
-        "https" | "http" => Err(format!("{value:?} has no host name")),
+        "https" | "http" => Err(format!("\"{value}\" has no host name")),
         other => Err(format!(
-            "{value:?} uses the {other}: scheme; expected https://"
+            "\"{value}\" uses the {other}: scheme; expected https://"
         )),
     }
 }
@@ -67,30 +67,30 @@ pub fn poll_interval(value: &str) -> Result<f64, String> {
         'D' => 86400.0,
         other if matches!(other.to_ascii_uppercase(), 'S' | 'M' | 'H' | 'D') => {
             return Err(format!(
-                "{value:?}: the unit is case-sensitive, {other:?} throws in K2 (ArgumentOutOfRangeException); write {:?}",
+                "\"{value}\": the unit is case-sensitive, \"{other}\" throws in K2 (ArgumentOutOfRangeException); write \"{}\"",
                 other.to_ascii_uppercase()
             ));
         }
         other => {
             return Err(format!(
-                "{value:?}: unknown unit {other:?} (K2: ArgumentOutOfRangeException; use S, M, H or D)"
+                "\"{value}\": unknown unit \"{other}\" (K2: ArgumentOutOfRangeException; use S, M, H or D)"
             ));
         }
     };
     let n = dotnet_double(number).ok_or_else(|| {
-        format!("{value:?}: {number:?} is not a number (K2: FormatException from double.Parse)")
+        format!("\"{value}\": \"{number}\" is not a number (K2: FormatException from double.Parse)")
     })?;
     // TimeSpan.FromSeconds & co.: milliseconds, rounded half away from zero, within Int64 ticks.
     let millis = n * factor * 1000.0;
     if !millis.is_finite() || millis.abs() + 0.5 > 922_337_203_685_477.0 {
         return Err(format!(
-            "{value:?} is out of range (K2: OverflowException from TimeSpan)"
+            "\"{value}\" is out of range (K2: OverflowException from TimeSpan)"
         ));
     }
     let seconds = (millis + 0.5_f64.copysign(millis)).trunc() / 1000.0;
     if seconds <= 0.0 {
         return Err(format!(
-            "{value:?} is not a positive interval; K2 would poll without pause"
+            "\"{value}\" is not a positive interval; K2 would poll without pause"
         ));
     }
     Ok(seconds)
@@ -165,7 +165,7 @@ pub fn number(value: &str, min: i64, max: i64) -> Result<i64, String> {
     let n: i64 = value
         .trim()
         .parse()
-        .map_err(|_| format!("{value:?} is not a whole number"))?;
+        .map_err(|_| format!("\"{value}\" is not a whole number"))?;
     if (min..=max).contains(&n) {
         Ok(n)
     } else {

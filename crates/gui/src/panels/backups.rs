@@ -26,7 +26,7 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
         if ui.add_enabled(idle, egui::Button::new("Refresh")).clicked() {
             app.push(Command::BackupsRefresh);
         }
-        let has_db = !app.db.connection.trim().is_empty();
+        let has_db = !app.db.settings.connection.trim().is_empty();
         ui.add_enabled(
             has_db,
             egui::Checkbox::new(&mut app.backups.include_database, "Include database tokens"),

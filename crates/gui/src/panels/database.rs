@@ -12,7 +12,7 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
     ui.label("Configuration tokens in [HostServer].[Configuration], compared with this file's connection strings.");
     settings(app, ui);
     ui.separator();
-    let Some(snapshot) = app.snapshot.clone() else {
+    let Some(snapshot) = app.db.snapshot.clone() else {
         ui.label("Not read yet: press Connect.");
         return;
     };
@@ -152,24 +152,27 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
         .show(ui, |ui| {
             let label = ui.label("Connection string");
             // Only the secret is hidden: the server and database stay readable.
-            let masked = k2cse_core::entry::display_any(&app.db.connection, false);
+            let masked = k2cse_core::entry::display_any(&app.db.settings.connection, false);
             let id = ("\u{0}db".to_owned(), "connection".to_owned());
-            let revealed = app.editor.revealed.contains(&id);
+            let revealed = app.entries.editor.revealed.contains(&id);
             ui.horizontal(|ui| {
-                if masked == app.db.connection || revealed {
-                    ui.add(egui::TextEdit::singleline(&mut app.db.connection).desired_width(460.0))
-                        .labelled_by(label.id);
+                if masked == app.db.settings.connection || revealed {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut app.db.settings.connection)
+                            .desired_width(460.0),
+                    )
+                    .labelled_by(label.id);
                 } else {
                     ui.add(egui::Label::new(egui::RichText::new(&masked).monospace()).truncate())
                         .on_hover_text(&masked);
                 }
-                if masked != app.db.connection {
+                if masked != app.db.settings.connection {
                     let text = if revealed { "Hide" } else { "Show and edit" };
                     if ui.button(text).clicked() {
                         if revealed {
-                            app.editor.revealed.remove(&id);
+                            app.entries.editor.revealed.remove(&id);
                         } else {
-                            app.editor.revealed.insert(id);
+                            app.entries.editor.revealed.insert(id);
                         }
                     }
                 }
@@ -177,7 +180,7 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
             ui.end_row();
             let label = ui.label("SQL password");
             ui.add(
-                egui::TextEdit::singleline(&mut app.db.sql_password)
+                egui::TextEdit::singleline(&mut app.db.settings.sql_password)
                     .password(true)
                     .hint_text("keyring or K2CSE_SQL_PASSWORD when empty")
                     .desired_width(320.0),
@@ -186,7 +189,7 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
             ui.end_row();
             let label = ui.label("Master key password");
             ui.add(
-                egui::TextEdit::singleline(&mut app.db.master_key_password)
+                egui::TextEdit::singleline(&mut app.db.settings.master_key_password)
                     .password(true)
                     .hint_text("keyring or K2CSE_MASTER_KEY_PASSWORD when empty")
                     .desired_width(320.0),
@@ -196,7 +199,7 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
         });
     ui.horizontal(|ui| {
         ui.checkbox(
-            &mut app.db.trust_server_cert,
+            &mut app.db.settings.trust_server_cert,
             "Trust the server certificate",
         );
         if ui
@@ -210,10 +213,7 @@ fn settings(app: &mut GuiApp, ui: &mut egui::Ui) {
             .on_hover_text("Store the typed passwords in the OS keyring")
             .clicked()
         {
-            match app.db.remember() {
-                Ok(text) => app.info(text),
-                Err(e) => app.error("The passwords were not stored", &e),
-            }
+            app.push(Command::RememberPasswords);
         }
     });
 }

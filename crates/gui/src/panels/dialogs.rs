@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use k2cse_core::Change;
 use k2cse_core::edit::Values;
 
 use crate::app::{Dialog, GuiApp};
 use crate::commands::{Command, Pending};
+use crate::entry_edits::EntryEdit;
 
 /// The kinds offered by "Add entry", with the values a new entry starts with.
 const ADD_KINDS: &[(&str, &str, bool)] = &[
@@ -50,6 +50,7 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
             duplicate: true, ..
         } => "Duplicate entry",
         Dialog::Remove { .. } => "Remove entry",
+        Dialog::SaveAs { .. } => "Save the new file as",
         Dialog::Review { .. } => "Review and save",
         Dialog::UpdateDatabase { .. } => "Also update the K2 database?",
         Dialog::Unsaved { .. } => "Unsaved changes",
@@ -85,8 +86,9 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
                 understood,
             } => rename(app, ui, from, to, *duplicate, error, understood),
             Dialog::Remove { name, understood } => remove(app, ui, name, understood),
+            Dialog::SaveAs { path, error } => save_as(app, ui, path, error.as_deref()),
             Dialog::Review { review, raw } => review_and_save(app, ui, review, raw),
-            Dialog::UpdateDatabase { offers } => update_database(app, ui, offers),
+            Dialog::UpdateDatabase { offers, check } => update_database(app, ui, offers, check),
             Dialog::Unsaved { then } => unsaved(app, ui, then),
             Dialog::RestoreBackup => restore_backup(app, ui),
         }
@@ -94,9 +96,9 @@ pub fn show(app: &mut GuiApp, ctx: &egui::Context) {
     let escaped = modal.should_close();
     if matches!(modal.inner, Next::Keep) && !escaped && app.dialog.is_none() {
         app.dialog = Some(dialog);
-    } else if escaped && matches!(dialog, Dialog::Review { .. }) {
+    } else if escaped && matches!(dialog, Dialog::Review { .. } | Dialog::SaveAs { .. }) {
         // The review was cancelled: what was waiting for the save does not happen either.
-        app.after_save = None;
+        app.push(Command::ReviewCancelled);
     }
 }
 
@@ -198,6 +200,38 @@ fn open(app: &mut GuiApp, ui: &mut egui::Ui, path: &mut String) -> Next {
     if cancel { Next::Close } else { Next::Keep }
 }
 
+fn save_as(app: &mut GuiApp, ui: &mut egui::Ui, path: &mut String, error: Option<&str>) -> Next {
+    ui.label("The new file has not been saved yet. Where should it go? (An existing file is never overwritten.)");
+    let label = ui.label("Path of the new config file");
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(path)
+                .desired_width(520.0)
+                .hint_text("K2HostServer.exe.config"),
+        )
+        .labelled_by(label.id);
+        if ui.button("Browse…").clicked()
+            && let Some(p) = rfd::FileDialog::new()
+                .add_filter("Config files", &["config"])
+                .set_file_name("K2HostServer.exe.config")
+                .save_file()
+        {
+            *path = p.display().to_string();
+        }
+    });
+    error_line(ui, error);
+    let (ok, cancel) = buttons(ui, "Save", !path.trim().is_empty() && !app.is_busy());
+    if ok {
+        app.push(Command::SaveAs(PathBuf::from(path.trim())));
+        return Next::Close;
+    }
+    if cancel {
+        app.push(Command::ReviewCancelled);
+        return Next::Close;
+    }
+    Next::Keep
+}
+
 fn key(
     app: &mut GuiApp,
     ui: &mut egui::Ui,
@@ -221,7 +255,7 @@ fn key(
     });
     let (ok, cancel) = buttons(ui, "Open with this key", !key_path.trim().is_empty());
     if ok {
-        app.use_key_file(&PathBuf::from(key_path.trim()));
+        app.push(Command::UseKeyFile(PathBuf::from(key_path.trim())));
         app.push(Command::Proceed(Pending::Open(path.to_owned())));
         return Next::Close;
     }
@@ -285,20 +319,8 @@ fn add(
             t if t.starts_with("SMTP") => Values::from_pairs([("Port", "25")]),
             _ => Values::default(),
         };
-        let Some(ws) = app.ws.as_mut() else {
-            return Next::Close;
-        };
-        match ws.apply(Change::Add {
-            name: name.clone(),
-            values,
-        }) {
-            Ok(()) => {
-                app.selected = Some(name);
-                return Next::Close;
-            }
-            // The vendor tool's duplicate check, with the core's words.
-            Err(e) => *error = Some(e.to_string()),
-        }
+        *error = None;
+        app.push(Command::Entry(EntryEdit::Add { name, values }));
     }
     if cancel { Next::Close } else { Next::Keep }
 }
@@ -351,38 +373,13 @@ fn rename(
         allowed && !to.trim().is_empty() && to.trim() != from,
     );
     if ok {
-        let Some(ws) = app.ws.as_mut() else {
-            return Next::Close;
-        };
-        let to = to.trim().to_owned();
-        let result = if duplicate {
-            let value = ws
-                .entry(from)
-                .and_then(|e| e.value.clone())
-                .unwrap_or_default();
-            ws.apply_group(vec![
-                Change::Add {
-                    name: to.clone(),
-                    values: Values::default(),
-                },
-                Change::Replace {
-                    name: to.clone(),
-                    connection_string: value,
-                },
-            ])
+        *error = None;
+        let (from, to) = (from.to_owned(), to.trim().to_owned());
+        app.push(Command::Entry(if duplicate {
+            EntryEdit::Duplicate { from, to }
         } else {
-            ws.apply(Change::Rename {
-                name: from.to_owned(),
-                to: to.clone(),
-            })
-        };
-        match result {
-            Ok(()) => {
-                app.selected = Some(to);
-                return Next::Close;
-            }
-            Err(e) => *error = Some(e.to_string()),
-        }
+            EntryEdit::Rename { from, to }
+        }));
     }
     if cancel { Next::Close } else { Next::Keep }
 }
@@ -392,16 +389,9 @@ fn remove(app: &mut GuiApp, ui: &mut egui::Ui, name: &str, understood: &mut bool
     let allowed = second_question(ui, name, "Remove", understood);
     let (ok, cancel) = buttons(ui, "Remove", allowed);
     if ok {
-        if app.apply(Change::Remove {
+        app.push(Command::Entry(EntryEdit::Remove {
             name: name.to_owned(),
-        }) {
-            app.selected = app
-                .ws
-                .as_ref()
-                .and_then(|w| w.rows().first())
-                .map(|r| r.name.clone());
-        }
-        return Next::Close;
+        }));
     }
     if cancel { Next::Close } else { Next::Keep }
 }
@@ -444,7 +434,7 @@ fn review_and_save(
                 "{} {}: {}",
                 d.code,
                 d.entry.as_deref().unwrap_or("-"),
-                super::editor::shown_message(&d.message)
+                d.message
             ),
         );
     }
@@ -481,7 +471,7 @@ fn review_and_save(
         return Next::Close;
     }
     if cancel {
-        app.after_save = None;
+        app.push(Command::ReviewCancelled);
         return Next::Close;
     }
     Next::Keep
@@ -538,8 +528,14 @@ fn update_database(
     app: &mut GuiApp,
     ui: &mut egui::Ui,
     offers: &mut [crate::after_save::Offer],
+    check: &crate::after_save::TokenCheck,
 ) -> Next {
-    ui.label("The file is saved. K2 also keeps these connection strings as tokens in its database; write the new values there too?");
+    use crate::after_save::TokenCheck;
+    ui.label(match check {
+        TokenCheck::Checked => "The file is saved. In the K2 database, the tokens of these entries still hold the old values; write the new values there too?".to_owned(),
+        TokenCheck::Unreachable(why) => format!("The file is saved. K2 may keep these connection strings as tokens in its database, but k2cse could not check which of them have one: {why} Write the new values there too? (An entry without a token is left alone.)"),
+        TokenCheck::NoConnection => "The file is saved. K2 may keep these connection strings as tokens in its database, but no database connection is known (no HostserverDB entry, none set in the Database view), so k2cse cannot tell which have one. Set the connection in the Database view to update them.".to_owned(),
+    });
     egui::ScrollArea::vertical()
         .max_height(300.0)
         .id_salt("offers")
@@ -547,7 +543,7 @@ fn update_database(
             for offer in offers.iter_mut() {
                 ui.checkbox(&mut offer.checked, offer.entry.as_str());
                 let token = offer.token.as_deref().map_or_else(
-                    || "its token (found when connecting)".to_owned(),
+                    || "its token, if it has one (found when connecting)".to_owned(),
                     ToOwned::to_owned,
                 );
                 ui.indent(("offer", offer.entry.as_str()), |ui| {
@@ -556,8 +552,16 @@ fn update_database(
                 });
             }
         });
-    if app.snapshot.is_none() {
-        let server = app.db.server();
+    if *check == TokenCheck::NoConnection {
+        let (open, cancel) = buttons(ui, "Database view…", true);
+        if open {
+            app.push(Command::View(crate::app::View::Database));
+            return Next::Close;
+        }
+        return if cancel { Next::Close } else { Next::Keep };
+    }
+    if app.db.snapshot.is_none() {
+        let server = app.db.settings.server();
         let server = if server.is_empty() {
             "the database named in HostserverDB".to_owned()
         } else {

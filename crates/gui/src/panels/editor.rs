@@ -9,6 +9,7 @@ use k2cse_core::entry::schema::{KeySpec, ValueType};
 use k2cse_core::lint::{Diagnostic, Severity};
 
 use crate::app::{Dialog, GuiApp};
+use crate::commands::Command;
 
 /// The editor's own state: what is being typed and not applied yet, and which secrets are
 /// shown.
@@ -22,7 +23,7 @@ pub struct EditorState {
 
 /// Draws the selected entry's editor.
 pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
-    let Some(name) = app.selected.clone() else {
+    let Some(name) = app.entries.selected.clone() else {
         ui.label("Select an entry on the left, or add one.");
         return;
     };
@@ -71,7 +72,7 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
             ui.add(egui::Label::new(egui::RichText::new(shown).monospace()).wrap());
         });
     for change in changes {
-        app.push(crate::commands::Command::Apply(change));
+        app.push(Command::Apply(change));
     }
 }
 
@@ -127,28 +128,28 @@ fn header(app: &mut GuiApp, ui: &mut egui::Ui, entry: &Entry) {
         ui.separator();
         let name = entry.name.as_str().to_owned();
         if ui.button("Rename…").clicked() {
-            app.dialog = Some(Dialog::Rename {
+            app.push(Command::Show(Dialog::Rename {
                 from: name.clone(),
                 to: name.clone(),
                 duplicate: false,
                 error: None,
                 understood: false,
-            });
+            }));
         }
         if ui.button("Duplicate…").clicked() {
-            app.dialog = Some(Dialog::Rename {
+            app.push(Command::Show(Dialog::Rename {
                 from: name.clone(),
                 to: format!("{name} (copy)"),
                 duplicate: true,
                 error: None,
                 understood: false,
-            });
+            }));
         }
         if ui.button("Remove…").clicked() {
-            app.dialog = Some(Dialog::Remove {
+            app.push(Command::Show(Dialog::Remove {
                 name,
                 understood: false,
-            });
+            }));
         }
     });
 }
@@ -177,7 +178,7 @@ fn finding_line(ui: &mut egui::Ui, findings: &[&Diagnostic], width: f32) {
         "{} {}: {}{more}",
         first.code,
         first.severity.label(),
-        shown_message(&first.message)
+        first.message
     );
     let details = findings
         .iter()
@@ -186,7 +187,7 @@ fn finding_line(ui: &mut egui::Ui, findings: &[&Diagnostic], width: f32) {
                 "{} {}: {}\nWhat to do: {}",
                 d.code,
                 d.severity.label(),
-                shown_message(&d.message),
+                d.message,
                 d.hint
             )
         })
@@ -199,34 +200,6 @@ fn finding_line(ui: &mut egui::Ui, findings: &[&Diagnostic], width: f32) {
             .halign(egui::Align::Min),
     )
     .on_hover_text(details);
-}
-
-/// A finding's message with values as the user typed them: the core quotes values Rust's
-/// `{:?}` way, which doubles every backslash (`"SQL01\\K2"`); an administrator reads
-/// `"SQL01\K2"`. Only escapes inside quotes are undone; the rest is left as it is.
-pub(crate) fn shown_message(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut quoted = false;
-    let mut chars = message.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                out.push(c);
-            }
-            '\\' if quoted => match chars.next() {
-                Some(e @ ('\\' | '"' | '\'')) => out.push(e),
-                Some('t') => out.push('\t'),
-                Some(other) => {
-                    out.push('\\');
-                    out.push(other);
-                }
-                None => out.push('\\'),
-            },
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// The value .NET sees for `spec` (under any of its spellings) and the key as written.
@@ -339,7 +312,7 @@ fn value_widget(
         }
         ValueType::Secret => {
             let id = (name.to_owned(), spec.name.to_owned());
-            let revealed = app.editor.revealed.contains(&id);
+            let revealed = app.entries.editor.revealed.contains(&id);
             if let Some(new) = text_field(
                 app,
                 ui,
@@ -357,9 +330,9 @@ fn value_widget(
                 .clicked()
             {
                 if revealed {
-                    app.editor.revealed.remove(&id);
+                    app.entries.editor.revealed.remove(&id);
                 } else {
-                    app.editor.revealed.insert(id);
+                    app.entries.editor.revealed.insert(id);
                 }
             }
         }
@@ -421,6 +394,7 @@ fn text_field(
 ) -> Option<String> {
     let id = (entry.to_owned(), key.to_owned());
     let mut text = app
+        .entries
         .editor
         .drafts
         .get(&id)
@@ -435,10 +409,10 @@ fn text_field(
         )
         .labelled_by(label);
     if response.changed() {
-        app.editor.drafts.insert(id.clone(), text.clone());
+        app.entries.editor.drafts.insert(id.clone(), text.clone());
     }
     if response.lost_focus() {
-        app.editor.drafts.remove(&id);
+        app.entries.editor.drafts.remove(&id);
         if text != current {
             return Some(text);
         }
@@ -471,6 +445,7 @@ fn other_keys(
             let label = ui.label(key);
             let secret = entry.is_secret(key)
                 && !app
+                    .entries
                     .editor
                     .revealed
                     .contains(&(name.to_owned(), key.clone()));
@@ -510,7 +485,13 @@ fn other_keys(
     });
     ui.horizontal(|ui| {
         let id = (name.to_owned(), "\u{0}new-key".to_owned());
-        let mut draft = app.editor.drafts.get(&id).cloned().unwrap_or_default();
+        let mut draft = app
+            .entries
+            .editor
+            .drafts
+            .get(&id)
+            .cloned()
+            .unwrap_or_default();
         let label = ui.label("New key=value");
         let response = ui
             .add(
@@ -520,14 +501,14 @@ fn other_keys(
             )
             .labelled_by(label.id);
         if response.changed() {
-            app.editor.drafts.insert(id.clone(), draft.clone());
+            app.entries.editor.drafts.insert(id.clone(), draft.clone());
         }
         let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.button("Add key").clicked() || enter) && draft.contains('=') {
             if let Some((k, v)) = draft.split_once('=') {
                 changes.push(set(name, k.trim(), v));
             }
-            app.editor.drafts.remove(&id);
+            app.entries.editor.drafts.remove(&id);
         }
     });
 }
@@ -550,42 +531,5 @@ fn raw_string(app: &mut GuiApp, ui: &mut egui::Ui, entry: &Entry, changes: &mut 
             name: name.to_owned(),
             connection_string: new,
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shown_message;
-
-    #[test]
-    fn values_in_findings_read_as_typed() {
-        // The core's own finding for a bad boolean that holds a backslash.
-        let text = "<configuration>\n  <connectionStrings>\n    <add name=\"SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:a@b.com\" connectionString=\"Autodiscover=Tr\\ue;User ID=a@b.com\" />\n  </connectionStrings>\n</configuration>\n";
-        let doc = k2cse_core::Document::from_bytes(
-            std::path::Path::new("t.config"),
-            text.as_bytes().to_vec(),
-        )
-        .unwrap();
-        let findings = k2cse_core::lint::entry_diagnostics(
-            &doc,
-            &k2cse_core::lint::LintOptions::default(),
-            "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection:a@b.com",
-        )
-        .unwrap();
-        let message = &findings
-            .iter()
-            .find(|d| d.message.contains("True or False"))
-            .unwrap()
-            .message;
-        assert!(message.contains(r#""Tr\\ue""#), "{message}");
-        assert!(
-            shown_message(message).contains(r#"not "Tr\ue""#),
-            "{message}"
-        );
-        // Quotes that are not Rust's, and backslashes outside quotes, stay.
-        assert_eq!(
-            shown_message(r#"K2 fails with "Value cannot be null" at C:\K2"#),
-            r#"K2 fails with "Value cannot be null" at C:\K2"#
-        );
     }
 }

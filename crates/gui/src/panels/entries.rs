@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use k2cse_core::entry::{KINDS, Kind};
 
 use crate::app::{Dialog, GuiApp};
+use crate::commands::Command;
 use crate::workspace::EntryRow;
 
 /// A line of the list.
@@ -35,13 +36,13 @@ fn rebuild(app: &mut GuiApp) {
     let Some(ws) = &app.ws else { return };
     let key = (
         ws.revision(),
-        app.list.filter.clone(),
-        app.list.collapsed.len(),
+        app.entries.list.filter.clone(),
+        app.entries.list.collapsed.len(),
     );
-    if app.list.key.as_ref() == Some(&key) {
+    if app.entries.list.key.as_ref() == Some(&key) {
         return;
     }
-    let needle = app.list.filter.to_lowercase();
+    let needle = app.entries.list.filter.to_lowercase();
     let mut lines = Vec::new();
     let order = KINDS.iter().map(|k| k.kind).chain([Kind::Other]);
     for kind in order {
@@ -58,12 +59,12 @@ fn rebuild(app: &mut GuiApp) {
             continue;
         }
         lines.push(Line::Header(kind, matching.len()));
-        if !app.list.collapsed.contains(&kind) {
+        if !app.entries.list.collapsed.contains(&kind) {
             lines.extend(matching.into_iter().map(Line::Entry));
         }
     }
-    app.list.lines = lines;
-    app.list.key = Some(key);
+    app.entries.list.lines = lines;
+    app.entries.list.key = Some(key);
 }
 
 /// Draws the list.
@@ -71,7 +72,7 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         let label = ui.label("Filter");
         ui.add(
-            egui::TextEdit::singleline(&mut app.list.filter)
+            egui::TextEdit::singleline(&mut app.entries.list.filter)
                 .hint_text("name contains…")
                 .desired_width(f32::INFINITY),
         )
@@ -79,12 +80,12 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
     });
     ui.horizontal(|ui| {
         if ui.button("Add entry…").clicked() {
-            app.dialog = Some(Dialog::Add {
+            app.push(Command::Show(Dialog::Add {
                 kind: 0,
                 type_name: String::new(),
                 entity: String::new(),
                 error: None,
-            });
+            }));
         }
         if let Some(ws) = &app.ws {
             ui.label(format!("{} entries", ws.rows().len()));
@@ -93,14 +94,14 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
     ui.separator();
     rebuild(app);
     let row_height = ui.spacing().interact_size.y;
-    let lines = app.list.lines.clone();
+    let lines = app.entries.list.lines.clone();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show_rows(ui, row_height, lines.len(), |ui, range| {
             for line in &lines[range] {
                 match *line {
                     Line::Header(kind, count) => {
-                        let collapsed = app.list.collapsed.contains(&kind);
+                        let collapsed = app.entries.list.collapsed.contains(&kind);
                         // ASCII: the default fonts have no triangle glyphs.
                         let arrow = if collapsed { "+" } else { "-" };
                         if ui
@@ -112,9 +113,9 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
                             .clicked()
                         {
                             if collapsed {
-                                app.list.collapsed.remove(&kind);
+                                app.entries.list.collapsed.remove(&kind);
                             } else {
-                                app.list.collapsed.insert(kind);
+                                app.entries.list.collapsed.insert(kind);
                             }
                         }
                     }
@@ -135,6 +136,7 @@ pub fn show(app: &mut GuiApp, ui: &mut egui::Ui) {
 fn entry_row(app: &mut GuiApp, ui: &mut egui::Ui, row: &EntryRow) {
     ui.add_space(12.0);
     let selected = app
+        .entries
         .selected
         .as_deref()
         .is_some_and(|s| k2cse_core::entry::eq_ignore_case(s, &row.name));
@@ -173,8 +175,7 @@ fn entry_row(app: &mut GuiApp, ui: &mut egui::Ui, row: &EntryRow) {
         egui::WidgetInfo::selected(egui::Role::Button, true, selected, name.clone())
     });
     if response.on_hover_text(&row.name).clicked() {
-        app.selected = Some(row.name.clone());
-        app.editor.drafts.clear();
+        app.push(Command::Select(row.name.clone()));
     }
     for (color, text) in badges {
         ui.colored_label(color, egui::RichText::new(text).small());

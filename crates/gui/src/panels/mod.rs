@@ -20,7 +20,7 @@ pub fn layout(app: &mut GuiApp, ui: &mut egui::Ui) {
     egui::Panel::top("menu").show(ui, |ui| menu_bar(app, ui));
     egui::Panel::top("toolbar").show(ui, |ui| toolbar(app, ui));
     egui::Panel::bottom("status").show(ui, |ui| status_bar(app, ui));
-    if app.view == View::Entries && app.ws.is_some() {
+    if app.window.view == View::Entries && app.ws.is_some() {
         // The editor keeps at least EDITOR_MIN_WIDTH: the list is as wide as the user drags it,
         // up to what is left (a width remembered from a wider window is clamped too).
         let widest = (ui.available_width() - EDITOR_MIN_WIDTH).max(LIST_MIN_WIDTH);
@@ -31,11 +31,13 @@ pub fn layout(app: &mut GuiApp, ui: &mut egui::Ui) {
             .max_size(widest)
             .show(ui, |ui| entries::show(app, ui));
     }
-    egui::CentralPanel::default_margins().show(ui, |ui| match (app.view, app.ws.is_some()) {
-        (_, false) => welcome(app, ui),
-        (View::Entries, true) => editor::show(app, ui),
-        (View::Database, true) => database::show(app, ui),
-        (View::Backups, true) => backups::show(app, ui),
+    egui::CentralPanel::default_margins().show(ui, |ui| {
+        match (app.window.view, app.ws.is_some()) {
+            (_, false) => welcome(app, ui),
+            (View::Entries, true) => editor::show(app, ui),
+            (View::Database, true) => database::show(app, ui),
+            (View::Backups, true) => backups::show(app, ui),
+        }
     });
 }
 
@@ -44,13 +46,25 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
         ui.menu_button("File", |ui| {
             let idle = !app.is_busy();
             if ui
+                .add_enabled(idle, egui::Button::new("New  (Ctrl+N)"))
+                .clicked()
+            {
+                app.push(Command::Guarded(Pending::New));
+            }
+            if ui
                 .add_enabled(idle, egui::Button::new("Open…  (Ctrl+O)"))
                 .clicked()
             {
                 app.push(Command::Guarded(Pending::OpenDialog));
             }
             // Files that are gone (a deleted demo folder) are not offered.
-            let recent: Vec<_> = app.recent.iter().filter(|p| p.exists()).cloned().collect();
+            let recent: Vec<_> = app
+                .settings
+                .recent
+                .iter()
+                .filter(|p| p.exists())
+                .cloned()
+                .collect();
             if !recent.is_empty() {
                 ui.add_enabled_ui(idle, |ui| {
                     ui.menu_button("Open recent", |ui| {
@@ -63,10 +77,7 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 });
             }
             if ui
-                .add_enabled(
-                    idle && app.ws.is_some(),
-                    egui::Button::new("Reload from disk"),
-                )
+                .add_enabled(idle && on_disk(app), egui::Button::new("Reload from disk"))
                 .clicked()
             {
                 app.push(Command::Guarded(Pending::Reload));
@@ -74,7 +85,7 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
             let dirty = app
                 .ws
                 .as_ref()
-                .is_some_and(crate::workspace::Workspace::is_dirty);
+                .is_some_and(|w| w.is_dirty() || crate::new_file::is_untitled(w));
             if ui
                 .add_enabled(dirty && idle, egui::Button::new("Save…  (Ctrl+S)"))
                 .clicked()
@@ -106,27 +117,26 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 .add_enabled(app.ws.is_some(), egui::Button::new("Add entry…"))
                 .clicked()
             {
-                app.dialog = Some(Dialog::Add {
+                app.push(Command::Show(Dialog::Add {
                     kind: 0,
                     type_name: String::new(),
                     entity: String::new(),
                     error: None,
-                });
+                }));
             }
         });
         ui.separator();
-        let entries = ui.selectable_label(app.view == View::Entries, "Entries");
+        let entries = ui.selectable_label(app.window.view == View::Entries, "Entries");
         if entries.clicked() {
-            app.view = View::Entries;
+            app.push(Command::View(View::Entries));
         }
-        let database = ui.selectable_label(app.view == View::Database, "Database");
+        let database = ui.selectable_label(app.window.view == View::Database, "Database");
         if database.clicked() {
-            app.view = View::Database;
+            app.push(Command::View(View::Database));
         }
-        let backups = ui.selectable_label(app.view == View::Backups, "Backups");
+        let backups = ui.selectable_label(app.window.view == View::Backups, "Backups");
         if backups.clicked() {
-            app.view = View::Backups;
-            app.push(Command::BackupsRefresh);
+            app.push(Command::View(View::Backups));
         }
     });
 }
@@ -135,10 +145,25 @@ fn menu_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
 /// to save, nothing to undo, or a task running that it would conflict with).
 fn toolbar(app: &mut GuiApp, ui: &mut egui::Ui) {
     let idle = !app.is_busy();
-    let (dirty, undo, redo, open) = app.ws.as_ref().map_or((false, false, false, false), |w| {
-        (w.is_dirty(), w.can_undo(), w.can_redo(), true)
+    let (dirty, undo, redo) = app.ws.as_ref().map_or((false, false, false), |w| {
+        // A new file can be saved before anything is typed into it.
+        (
+            w.is_dirty() || crate::new_file::is_untitled(w),
+            w.can_undo(),
+            w.can_redo(),
+        )
     });
+    let open = on_disk(app);
     ui.horizontal(|ui| {
+        if ui
+            .add_enabled(idle, egui::Button::new("New"))
+            .on_hover_text(
+                "A new, empty K2 config (Ctrl+N; asks first if there are unsaved changes)",
+            )
+            .clicked()
+        {
+            app.push(Command::Guarded(Pending::New));
+        }
         if ui
             .add_enabled(dirty && idle, egui::Button::new("Save…"))
             .on_hover_text("Review the changes and save (Ctrl+S)")
@@ -172,6 +197,13 @@ fn toolbar(app: &mut GuiApp, ui: &mut egui::Ui) {
     });
 }
 
+/// Whether the open file is on disk (a new file is not until its first save).
+fn on_disk(app: &GuiApp) -> bool {
+    app.ws
+        .as_ref()
+        .is_some_and(|w| !crate::new_file::is_untitled(w))
+}
+
 fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         if let Some(running) = app.jobs.running().cloned() {
@@ -182,7 +214,7 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 running.started.elapsed().as_secs_f32()
             ));
             if ui.button("Cancel").clicked() {
-                app.jobs.cancel();
+                app.push(Command::CancelJob);
             }
             ui.separator();
         }
@@ -192,10 +224,15 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
             } else {
                 ""
             };
-            ui.label(format!("{}{dirty}", ws.path().display()));
+            let path = if crate::new_file::is_untitled(ws) {
+                "Untitled (not saved yet)".to_owned()
+            } else {
+                ws.path().display().to_string()
+            };
+            ui.label(format!("{path}{dirty}"));
         }
     });
-    if let Some(notice) = app.notice.clone() {
+    if let Some(notice) = app.window.notice.clone() {
         ui.horizontal(|ui| {
             let color = if notice.error {
                 ui.visuals().error_fg_color
@@ -204,7 +241,7 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
             };
             ui.colored_label(color, &notice.text);
             if ui.small_button("Dismiss").clicked() {
-                app.notice = None;
+                app.push(Command::DismissNotice);
             }
         });
         if let Some(details) = &notice.details {
@@ -215,14 +252,14 @@ fn status_bar(app: &mut GuiApp, ui: &mut egui::Ui) {
                 });
         }
     }
-    if !app.next_steps.is_empty() {
+    if !app.save_flow.next_steps.is_empty() {
         ui.horizontal(|ui| {
             ui.strong("Still to do after this save:");
             if ui.small_button("Done").clicked() {
-                app.next_steps.clear();
+                app.push(Command::NextStepsDone);
             }
         });
-        for step in &app.next_steps {
+        for step in &app.save_flow.next_steps {
             ui.label(format!("• {step}"));
         }
     }
@@ -233,12 +270,23 @@ fn welcome(app: &mut GuiApp, ui: &mut egui::Ui) {
         ui.add_space(40.0);
         ui.heading("k2cse — K2 connection strings");
         ui.label("Open K2HostServer.exe.config (Host Server\\Bin), or drop it on this window.");
-        if ui.button("Open…").clicked() {
-            app.dialog = Some(Dialog::Open {
-                path: String::new(),
-            });
-        }
-        for path in app.recent.clone().into_iter().filter(|p| p.exists()) {
+        ui.horizontal(|ui| {
+            if ui.button("Open…").clicked() {
+                app.push(Command::Show(Dialog::Open {
+                    path: String::new(),
+                }));
+            }
+            if ui.button("New file").clicked() {
+                app.push(Command::Guarded(Pending::New));
+            }
+        });
+        for path in app
+            .settings
+            .recent
+            .clone()
+            .into_iter()
+            .filter(|p| p.exists())
+        {
             if ui.link(path.display().to_string()).clicked() {
                 app.push(Command::Guarded(Pending::Open(path)));
             }
