@@ -36,8 +36,15 @@ pub struct Offer {
     pub checked: bool,
 }
 
-/// The restart reminder: K2 reads the file at start-up.
-pub const RESTART: &str = "Restart the K2 service (\"K2 Server\") on this server: K2 reads K2HostServer.exe.config only when it starts.";
+/// The restart reminder (K2 reads the file at start-up), in the core's words, which the CLI
+/// says too.
+fn restart_step() -> String {
+    let text = k2cse_core::report::NextStep::restart().to_string();
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect::<String>() + "."
+    })
+}
 
 /// What k2cse knows, when it asks, about which entries have a database token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +65,7 @@ impl GuiApp {
     /// when that cannot be known, the question says so. `moving_on`: the save was asked for
     /// before Open / New / Quit, which goes ahead now; the database step is left in the list.
     pub(crate) fn after_saved(&mut self, changed: Vec<String>, moving_on: bool) {
-        self.save_flow.next_steps = vec![RESTART.to_owned()];
+        self.save_flow.next_steps = vec![restart_step()];
         if changed.is_empty() {
             return;
         }

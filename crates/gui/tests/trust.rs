@@ -376,7 +376,7 @@ fn the_update_database_question_lists_only_the_entries_this_save_changed() {
         h.state()
             .next_steps()
             .iter()
-            .any(|s| s.contains("Restart the K2 service"))
+            .any(|s| s.starts_with("Restart the \"K2 Server\" service"))
     );
     h.get_by_label("Update database").click();
     h.run();
