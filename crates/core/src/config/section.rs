@@ -112,7 +112,7 @@ pub struct SectionNames {
 }
 
 /// The keys of [`SectionNames::by_name`] are already hashes ([`folded_hash`]): hashing them
-/// again (SipHash) cost as much as reading the name.
+/// again (`SipHash`) cost as much as reading the name.
 #[derive(Debug, Clone, Copy, Default)]
 struct HashIsKey(u64);
 
