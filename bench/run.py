@@ -493,8 +493,8 @@ CHOICES = """
   the end of each value with `memchr`; the index of names links entries that share a hash
   (one `usize` per entry, the hash used as it is) instead of one `Vec` per name behind
   SipHash.
-- **Where the rest of a read goes** (`perf`, 100,000 entries, `list --json`): no single
-  hot spot; the largest are .NET's connection-string tokenizer (7%, character by character
+- **Where the rest of a read goes** (`perf`, 100,000 entries, `list --json`, profiled
+  before the changes above): no single hot spot; the largest are .NET's connection-string tokenizer (7%, character by character
   as .NET's state machine), JSON string escaping (7%), key comparisons (7%), `malloc`/`free`
   (about 15%: every pair's key, folded key and value are owned `String`s), URL parsing for
   the URL and Exchange Online checks (5%). Reaching xmlstarlet's speed needs the parsed
