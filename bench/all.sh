@@ -12,8 +12,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
-# In this order: run.sh keeps gui.sh's section and reads its goal-6 figures.
-bench/db.sh
-bench/gui.sh
-bench/run.sh --runs "${RUNS:-15}"
+# In this order: run.sh keeps gui.sh's section and reads its goal-6 figures. A failing step
+# does not stop the others: every goal is still printed (a goal whose step failed says
+# NOT MEASURED instead of showing the figures of an older run), and the exit status says so.
+failed=()
+bench/db.sh || failed+=(bench/db.sh)
+rm -f bench/out/gui-frames.json
+bench/gui.sh || failed+=(bench/gui.sh)
+bench/run.sh --runs "${RUNS:-15}" || failed+=(bench/run.sh)
 echo "bench/all.sh: done in $((SECONDS - start))s"
+if ((${#failed[@]})); then
+    echo "bench/all.sh: FAILED: ${failed[*]}" >&2
+    exit 1
+fi

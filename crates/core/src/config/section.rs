@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::connstr::ConnectionString;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
 use crate::entry::{self, EntryName, Kind, eq_ignore_case};
@@ -101,28 +102,79 @@ pub struct SectionNames {
     pub slots: Vec<Slot>,
     /// Structural findings.
     pub notes: Vec<SectionNote>,
-    /// Hash of the folded name -> indexes in `slots`: a lookup by name without a scan, so
-    /// that a batch of N changes does not compare every name N times.
-    by_name: HashMap<u64, Vec<usize>>,
+    /// Hash of the folded name -> index in `slots` of the first slot with that hash: a lookup
+    /// by name without a scan, so that a batch of N changes does not compare every name N
+    /// times. Later slots with the same hash follow through `next_same`.
+    by_name: HashMap<u64, usize, BuildHasherDefault<HashIsKey>>,
+    /// For each slot, the next slot (in file order) whose name has the same hash, or
+    /// `usize::MAX`. One `usize` per entry instead of a `Vec` per name.
+    next_same: Vec<usize>,
 }
+
+/// The keys of [`SectionNames::by_name`] are already hashes ([`folded_hash`]): hashing them
+/// again (`SipHash`) cost as much as reading the name.
+#[derive(Debug, Clone, Copy, Default)]
+struct HashIsKey(u64);
+
+impl std::hash::Hasher for HashIsKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (the key is a `u64`); this keeps the trait total.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// No next slot with the same hash.
+const END: usize = usize::MAX;
 
 impl SectionNames {
     /// The effective `<add>` elements named `name` (case-insensitive), in file order.
     pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Slot> + 'a {
-        self.by_name
-            .get(&folded_hash(name))
-            .into_iter()
-            .flatten()
-            .filter_map(|&i| self.slots.get(i))
-            .filter(move |s| eq_ignore_case(&s.name, name))
+        let mut at = self.by_name.get(&folded_hash(name)).copied();
+        std::iter::from_fn(move || {
+            let i = at?;
+            at = self.next_same.get(i).copied().filter(|&n| n != END);
+            Some(i)
+        })
+        .filter_map(|i| self.slots.get(i))
+        .filter(move |s| eq_ignore_case(&s.name, name))
+    }
+
+    /// Adds slot index `i` (the last one so far) under `hash`; returns the first slot with
+    /// that hash when there was one.
+    fn link(&mut self, hash: u64, i: usize) -> Option<usize> {
+        self.next_same.push(END);
+        match self.by_name.entry(hash) {
+            Entry::Vacant(v) => {
+                v.insert(i);
+                None
+            }
+            Entry::Occupied(first) => {
+                let first = *first.get();
+                let mut last = first;
+                while let Some(&n) = self.next_same.get(last).filter(|&&n| n != END) {
+                    last = n;
+                }
+                if let Some(tail) = self.next_same.get_mut(last) {
+                    *tail = i;
+                }
+                Some(first)
+            }
+        }
     }
 
     /// Records an `<add>` appended after every other child (an added entry).
     pub(crate) fn push(&mut self, slot: Slot) {
-        self.by_name
-            .entry(folded_hash(&slot.name))
-            .or_default()
-            .push(self.slots.len());
+        self.link(folded_hash(&slot.name), self.slots.len());
         self.slots.push(slot);
     }
 
@@ -135,11 +187,10 @@ impl SectionNames {
 
     fn reindex(&mut self) {
         self.by_name.clear();
-        for (i, slot) in self.slots.iter().enumerate() {
-            self.by_name
-                .entry(folded_hash(&slot.name))
-                .or_default()
-                .push(i);
+        self.next_same.clear();
+        for i in 0..self.slots.len() {
+            let hash = self.slots.get(i).map_or(0, |s| folded_hash(&s.name));
+            self.link(hash, i);
         }
     }
 }
@@ -172,9 +223,8 @@ impl SectionText<'_> {
 pub fn names(src: SectionText<'_>) -> Result<SectionNames> {
     let text = src.text;
     let mut out = SectionNames::default();
-    // Hash of the folded name -> index in `out.slots` of the first `<add>` with it: finds
-    // duplicates without comparing every pair or allocating a folded copy of each name.
-    let mut first_seen: HashMap<u64, usize> = HashMap::new();
+    // `out.by_name` (hash of the folded name -> first `<add>` with it) finds duplicates as the
+    // names are read, without comparing every pair or allocating a folded copy of each name.
     for (child, element) in src.section.children.iter().enumerate() {
         let offset = element.range.start;
         // Locations are computed only for notes: there are few, and a file may have 10,000 entries.
@@ -202,24 +252,19 @@ pub fn names(src: SectionText<'_>) -> Result<SectionNames> {
                     });
                     continue;
                 };
-                match first_seen.entry(folded_hash(&name)) {
-                    Entry::Occupied(first) => {
-                        // Equal hashes of different names would be a harmless miss, never a
-                        // false "duplicate".
-                        if let Some(first) = out
-                            .slots
-                            .get(*first.get())
-                            .filter(|f| eq_ignore_case(&f.name, &name))
-                        {
-                            out.notes.push(SectionNote::DuplicateName {
-                                location: location(),
-                                name: name.clone(),
-                                first: src.at(first.offset),
-                            });
-                        }
-                    }
-                    Entry::Vacant(slot) => {
-                        slot.insert(out.slots.len());
+                if let Some(first) = out.link(folded_hash(&name), out.slots.len()) {
+                    // Equal hashes of different names would be a harmless miss, never a
+                    // false "duplicate".
+                    if let Some(first) = out
+                        .slots
+                        .get(first)
+                        .filter(|f| eq_ignore_case(&f.name, &name))
+                    {
+                        out.notes.push(SectionNote::DuplicateName {
+                            location: location(),
+                            name: name.clone(),
+                            first: src.at(first.offset),
+                        });
                     }
                 }
                 out.slots.push(Slot {
@@ -237,15 +282,12 @@ pub fn names(src: SectionText<'_>) -> Result<SectionNames> {
                     continue;
                 };
                 shadow(&mut out, src, offset, |s| eq_ignore_case(&s.name, &name));
-                // Slots moved: rebuild the index of first occurrences (rare: `<remove>` is).
-                first_seen.clear();
-                for (i, s) in out.slots.iter().enumerate() {
-                    first_seen.entry(folded_hash(&s.name)).or_insert(i);
-                }
+                // Slots moved: rebuild the index (rare: `<remove>` is).
+                out.reindex();
             }
             "clear" => {
                 shadow(&mut out, src, offset, |_| true);
-                first_seen.clear();
+                out.reindex();
             }
             other => out.notes.push(SectionNote::UnknownElement {
                 location: location(),
@@ -254,7 +296,7 @@ pub fn names(src: SectionText<'_>) -> Result<SectionNames> {
         }
     }
     out.slots.shrink_to_fit();
-    out.reindex();
+    out.next_same.shrink_to_fit();
     Ok(out)
 }
 
@@ -362,9 +404,21 @@ pub fn materialize(src: SectionText<'_>, slot: Slot) -> Result<entry::Entry> {
     };
     let name = EntryName::new(name);
     let kind = Kind::of_type(name.type_name());
-    let value = attr_value(src, element, "connectionString")?;
+    // One pass over the attributes for both values (each `attr` lookup re-reads the tag).
+    let (mut value_attr, mut provider_attr) = (None, None);
+    for a in element.attr_iter(src.text) {
+        match &src.text[a.name.clone()] {
+            "connectionString" if value_attr.is_none() => value_attr = Some(a),
+            "providerName" if provider_attr.is_none() => provider_attr = Some(a),
+            _ => {}
+        }
+    }
+    let value = value_attr
+        .as_ref()
+        .map(|a| decode_attr(src, a))
+        .transpose()?;
     let parsed = ConnectionString::parse(value.clone().unwrap_or_default());
-    let error_location = match (&parsed, element.attr(src.text, "connectionString")) {
+    let error_location = match (&parsed, value_attr) {
         (Err(err), Some(a)) => {
             // Map the offset in the decoded value back to the raw attribute bytes.
             let raw = &src.text[a.value.clone()];
@@ -375,7 +429,10 @@ pub fn materialize(src: SectionText<'_>, slot: Slot) -> Result<entry::Entry> {
         _ => None,
     };
     Ok(entry::Entry {
-        provider_name: attr_value(src, element, "providerName")?,
+        provider_name: provider_attr
+            .as_ref()
+            .map(|a| decode_attr(src, a))
+            .transpose()?,
         name,
         kind,
         value,

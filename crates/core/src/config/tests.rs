@@ -481,3 +481,32 @@ fn connection_string_errors_point_into_the_attribute() {
     let loc = e.error_location.clone().unwrap();
     assert_eq!((loc.line, loc.column), (3, 41));
 }
+
+#[test]
+fn names_index_finds_every_entry_of_a_name_in_file_order() {
+    // The index links slots that share a hash; duplicates (same name, any case) must all be
+    // found, in file order, before and after a `<remove>` of another name and a later add.
+    let d = doc(concat!(
+        "<configuration><connectionStrings>",
+        "<add name=\"A\" connectionString=\"x=1\"/>",
+        "<add name=\"b\" connectionString=\"x=2\"/>",
+        "<add name=\"a\" connectionString=\"x=3\"/>",
+        "<remove name=\"B\"/>",
+        "<add name=\"C\" connectionString=\"x=4\"/>",
+        "<add name=\"A\" connectionString=\"x=5\"/>",
+        "</connectionStrings></configuration>"
+    ));
+    let names = d.names().unwrap();
+    let children = |name: &str| names.named(name).map(|s| s.child).collect::<Vec<_>>();
+    assert_eq!(children("a"), [0, 2, 5]);
+    assert_eq!(children("B"), Vec::<usize>::new());
+    assert_eq!(children("c"), [4]);
+    assert_eq!(
+        names
+            .notes
+            .iter()
+            .filter(|n| matches!(n, crate::config::SectionNote::DuplicateName { .. }))
+            .count(),
+        2
+    );
+}

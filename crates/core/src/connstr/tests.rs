@@ -231,3 +231,15 @@ fn same_key_is_equality_of_folded_keys() {
         }
     }
 }
+
+#[test]
+fn ascii_keys_fold_as_character_by_character() {
+    // `fold_key` lower-cases ASCII keys in one go; that must be what `fold_char` does to each
+    // character (every ASCII character, including controls and punctuation).
+    let all: String = (0u8..0x80).map(char::from).collect();
+    let by_char: String = all.chars().map(fold_char).collect();
+    assert_eq!(fold_key(&all), by_char);
+    assert_eq!(fold_key("Data Source=;X"), "data source=;x");
+    // Not ASCII: the slow path, which leaves the Kelvin sign alone.
+    assert_eq!(fold_key("\u{212a}EY"), "\u{212a}ey");
+}

@@ -115,7 +115,14 @@ impl Kind {
 
     /// The schema entry for `key`, if this kind knows it.
     pub fn key_spec(self, key: &str) -> Option<&'static KeySpec> {
-        self.spec()?.keys.iter().find(|k| k.matches(key))
+        let keys = self.spec()?.keys;
+        // Callers mostly ask by the schema's own spelling (`Entry::setting("Poll Interval")`):
+        // an exact match is a length check and a memcmp per key, where `matches` folds every
+        // name and synonym. Same answer: no spelling of one key matches another key
+        // (`every_spelling_names_only_its_own_key`).
+        keys.iter()
+            .find(|k| k.name == key)
+            .or_else(|| keys.iter().find(|k| k.matches(key)))
     }
 
     /// Whether values of `key` are secrets (by schema, or by name for unknown keys).
@@ -178,6 +185,24 @@ mod tests {
             Some("Password")
         );
         assert!(Kind::EwsConnection.key_spec("Colour").is_none());
+    }
+
+    #[test]
+    fn every_spelling_names_only_its_own_key() {
+        // `key_spec` tries exact names first; that gives the same answer as the first key
+        // whose name or synonym matches only if no spelling of one key matches an earlier one.
+        for spec in KINDS {
+            for (i, key) in spec.keys.iter().enumerate() {
+                for spelling in std::iter::once(key.name).chain(key.synonyms.iter().copied()) {
+                    let first = spec.keys.iter().position(|k| k.matches(spelling));
+                    assert_eq!(first, Some(i), "{:?}: {spelling:?}", spec.kind);
+                    let found = spec.kind.key_spec(spelling);
+                    assert!(found.is_some_and(|k| std::ptr::eq(k, key)), "{spelling:?}");
+                    let upper = spelling.to_uppercase();
+                    assert_eq!(spec.kind.key_spec(&upper).map(|k| k.name), Some(key.name));
+                }
+            }
+        }
     }
 
     #[test]

@@ -105,9 +105,8 @@ impl Iterator for AttrIter<'_> {
         i = self.skip_ws(self.skip_ws(i) + 1); // past the `=`
         let quote = bytes.get(i).copied().unwrap_or(b'"');
         let value_start = i + 1;
-        let value_end = bytes[value_start.min(self.end)..self.end]
-            .iter()
-            .position(|&b| b == quote)
+        // memchr: values are connection strings of 100+ bytes, read for every entry.
+        let value_end = memchr::memchr(quote, &bytes[value_start.min(self.end)..self.end])
             .map_or(self.end, |e| value_start + e);
         self.at = value_end + 1;
         Some(Attr {
