@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --quiet -p k2cse -p k2cse-mssql-sim
+cargo build --quiet --workspace --bin k2cse --bin k2cse-mssql-sim
 bin=target/debug
 work=$(mktemp -d)
 trap 'kill "${sim_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -53,7 +53,7 @@ sleep 1
 export DISPLAY=$display K2CSE_WINDOWS_BIN=$bin
 
 echo "wine-tests: the .exe files against the Linux build"
-cargo test --locked -p k2cse-tests --test wine_cli --test wine_db --test wine_ansible --test wine_gui -- --ignored --test-threads=1
+cargo test --locked --workspace --test wine_cli --test wine_db --test wine_ansible --test wine_gui -- --ignored --test-threads=1
 
 echo "wine-tests: the core's unit tests and the GUI's kittest suites, built for Windows"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine

@@ -93,8 +93,11 @@ pub fn k2cse() -> Command {
     cmd
 }
 
-/// Path of a workspace binary, built on first use. (`cargo test --workspace` builds it anyway;
-/// this makes `cargo test -p k2cse-tests` work on its own too.)
+/// Path of a workspace binary, built on first use, so that `cargo test -p k2cse-tests` works on
+/// its own too. Built with `--workspace --bin NAME`: cargo resolves features over the packages a
+/// command selects, and `-p NAME` alone would resolve other features than `cargo test
+/// --workspace` and compile the binary's whole dependency graph again, once per binary, inside
+/// the test run; over the whole workspace the dependencies are the ones already built.
 pub fn binary(name: &str) -> PathBuf {
     static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
@@ -112,7 +115,7 @@ pub fn binary(name: &str) -> PathBuf {
     }
     built.push(name.to_owned());
     let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", name, "--bin", name])
+        .args(["build", "--quiet", "--workspace", "--bin", name])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .expect("running cargo build");
