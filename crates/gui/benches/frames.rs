@@ -11,7 +11,7 @@
 //! (tessellation, the lavapipe render pass and reading the image back, which a window does not
 //! need: an upper bound for the window's frame).
 //!
-//! `cargo bench -p k2cse-gui --bench frames -- --config N=FILE... [--json FILE]`; bench/gui.sh
+//! `cargo bench -p k2cse-gui --bench frames -- --config N=FILE... [--json FILE] [--no-dithering]`; bench/gui.sh
 //! generates the files and records the result in docs/performance.md.
 #![allow(
     clippy::unwrap_used,
@@ -55,7 +55,12 @@ impl Times {
 
 /// A fresh wgpu renderer on the software adapter, and the adapter's name.
 fn renderer() -> (WgpuTestRenderer, String) {
-    let state = create_render_state(default_wgpu_setup(), egui_wgpu::RendererOptions::default());
+    // eframe's defaults, as the program runs (dithering on); `--no-dithering` measures without.
+    let options = egui_wgpu::RendererOptions {
+        dithering: !std::env::args().any(|a| a == "--no-dithering"),
+        ..egui_wgpu::RendererOptions::default()
+    };
+    let state = create_render_state(default_wgpu_setup(), options);
     let info = state.adapter.get_info();
     let name = format!("{} ({:?}, {})", info.name, info.backend, info.driver_info);
     assert!(
