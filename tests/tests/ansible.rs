@@ -119,11 +119,20 @@ fn user() -> String {
 /// does, and installs it with `ansible-galaxy` into `root`.
 fn install_collection(root: &Path, work: &Path) {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--workspace", "--bin", "k2cse_connection_string"])
+        .args([
+            "build",
+            "--quiet",
+            "--workspace",
+            "--bin",
+            "k2cse_connection_string",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap();
-    assert!(status.success(), "cargo build --bin k2cse_connection_string failed");
+    assert!(
+        status.success(),
+        "cargo build --bin k2cse_connection_string failed"
+    );
     let source = work.join("collection");
     copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../ansible"),

@@ -17,11 +17,20 @@ const MODULE: &str = "k2cse_connection_string";
 /// The Linux build of the module.
 fn linux_module() -> PathBuf {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--workspace", "--bin", "k2cse_connection_string"])
+        .args([
+            "build",
+            "--quiet",
+            "--workspace",
+            "--bin",
+            "k2cse_connection_string",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap();
-    assert!(status.success(), "cargo build --bin k2cse_connection_string failed");
+    assert!(
+        status.success(),
+        "cargo build --bin k2cse_connection_string failed"
+    );
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(
             || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
