@@ -118,32 +118,14 @@ fn user() -> String {
 /// Builds the collection tarball from ansible/ with the module program, as scripts/package.sh
 /// does, and installs it with `ansible-galaxy` into `root`.
 fn install_collection(root: &Path, work: &Path) {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--workspace",
-            "--bin",
-            "k2cse_connection_string",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "cargo build --bin k2cse_connection_string failed"
-    );
+    let module = k2cse_tests::fixtures::binary("k2cse_connection_string");
     let source = work.join("collection");
     copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../ansible"),
         &source,
     );
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        PathBuf::from,
-    );
     std::fs::copy(
-        target.join("debug/k2cse_connection_string"),
+        module,
         source.join("plugins/modules/k2cse_connection_string"),
     )
     .unwrap();

@@ -16,28 +16,7 @@ const MODULE: &str = "k2cse_connection_string";
 
 /// The Linux build of the module.
 fn linux_module() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--workspace",
-            "--bin",
-            "k2cse_connection_string",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "cargo build --bin k2cse_connection_string failed"
-    );
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-            PathBuf::from,
-        )
-        .join("debug")
-        .join(MODULE)
+    k2cse_tests::fixtures::binary(MODULE)
 }
 
 fn parse(output: &std::process::Output) -> Value {
