@@ -54,7 +54,7 @@ def main():
             catalogue = json.load(f)
     else:
         out = subprocess.run(
-            ["cargo", "run", "--quiet", "-p", "k2cse-core", "--example", "sql_catalogue"],
+            ["cargo", "run", "--quiet", "--example", "sql_catalogue"],
             check=True, capture_output=True, text=True,
         ).stdout
         catalogue = json.loads(out)
