@@ -34,6 +34,11 @@ impl Fingerprint {
         Self { len, hash }
     }
 
+    /// The XXH3-128 of the bytes.
+    pub(crate) fn hash(&self) -> u128 {
+        self.hash
+    }
+
     /// Size in bytes.
     pub fn len(&self) -> u64 {
         self.len
