@@ -34,6 +34,11 @@ impl Fingerprint {
         Self { len, hash }
     }
 
+    /// The XXH3-128 of the bytes.
+    pub(crate) fn hash(&self) -> u128 {
+        self.hash
+    }
+
     /// Size in bytes.
     pub fn len(&self) -> u64 {
         self.len
@@ -121,12 +126,14 @@ pub struct SavedFile {
 /// Replaces `path` with the concatenation of `parts`, provided the file on disk still matches
 /// `expected` (`None`: the file must not exist yet).
 ///
-/// Order of operations, each step durable before the next: take the file's write lock (one
-/// k2cse save at a time; stale temporary files of killed runs are removed); read the current
-/// file, hashing it and (unless disabled) copying it into a backup archive as it streams by;
-/// refuse if it is not what was loaded; write the new bytes to a temporary file in the same
-/// folder with the original permissions; flush it to disk; rename it over the original; flush
-/// the folder. Neither the old nor the new file is held in memory a second time.
+/// Order of operations: take the file's write lock (one k2cse save at a time; stale temporary
+/// files of killed runs are removed); then, at the same time, (a) read the current file,
+/// hashing it and (unless disabled) copying it into a backup archive as it streams by, which
+/// is flushed to disk and named (fsyncs 1 and 2, in the backup store), and (b) write the new
+/// bytes to a temporary file in the same folder with the original permissions and flush it
+/// (fsync 3); refuse if the file is not what was loaded; rename the temporary file over the
+/// original; flush the folder (fsync 4). `--no-backup` needs only 3 and 4. Neither the old
+/// nor the new file is held in memory a second time.
 pub fn write_atomic(
     path: &Path,
     parts: &[&[u8]],
@@ -150,33 +157,43 @@ pub fn write_atomic(
     // makes in place while this save runs lands in that file, and is found after the rename.
     let original = metadata.as_ref().and_then(|_| fs::File::open(path).ok());
     let stamp = original.as_ref().and_then(stamp_of);
-    let backup = match (&metadata, expected) {
-        (None, None) => None,
-        (Some(_), Some(expected)) => check_and_back_up(path, expected, options)?,
-        _ => {
-            return Err(Error::ChangedOnDisk {
-                path: path.to_owned(),
-            });
-        }
-    };
+    if metadata.is_some() != expected.is_some() {
+        return Err(Error::ChangedOnDisk {
+            path: path.to_owned(),
+        });
+    }
+    // The new file's temporary copy is written and flushed to disk on a second thread while
+    // this one checks the file on disk and takes the backup: the two flushes (the backup's and
+    // the temporary file's) wait on the disk at the same time instead of one after the other.
+    // Nothing is renamed until both are durable, so the order that crash safety needs (the
+    // backup on disk before the config is replaced; the new bytes on disk before they get the
+    // config's name) is unchanged. When the check or the backup fails, the temporary file is
+    // deleted and nothing was replaced.
+    let (backup, staged) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| stage(path, parts, metadata.as_ref()));
+        let backup = match expected {
+            Some(expected) => check_and_back_up(path, expected, options),
+            None => Ok(None),
+        };
+        let staged = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (backup, staged)
+    });
+    let backup = backup?;
     let taken = backup.as_ref().map(|b| b.path.clone());
-    let mut hasher = Xxh3::new();
-    for part in parts {
-        hasher.update(part);
-    }
-    let fingerprint = Fingerprint {
-        len: parts.iter().map(|p| p.len() as u64).sum(),
-        hash: hasher.digest128(),
-    };
     let still_there = || same_file(path, original.as_ref());
-    if let Err(err) = replace(path, parts, metadata.as_ref(), &still_there) {
-        // The file was not written: a backup taken for this write goes too (it would only
-        // push an older one out of retention), and nothing is pruned.
-        if let Some(b) = backup.as_ref().filter(|b| b.fresh) {
-            let _ = fs::remove_file(&b.path);
+    let fingerprint = match staged.and_then(|staged| staged.replace(path, &still_there)) {
+        Ok(fingerprint) => fingerprint,
+        Err(err) => {
+            // The file was not written: a backup taken for this write goes too (it would only
+            // push an older one out of retention), and nothing is pruned.
+            if let Some(b) = backup.as_ref().filter(|b| b.fresh) {
+                let _ = fs::remove_file(&b.path);
+            }
+            return Err(err);
         }
-        return Err(err);
-    }
+    };
     if let (Some(file), Some(before), Some(expected)) = (&original, stamp, expected)
         && stamp_of(file) != Some(before)
     {
@@ -356,13 +373,19 @@ fn verify(file: &mut fs::File, path: &Path, expected: &Fingerprint) -> Result<()
     }
 }
 
-/// Writes `parts` to a temporary sibling of `path`, then renames it into place.
-fn replace(
-    path: &Path,
-    parts: &[&[u8]],
-    metadata: Option<&fs::Metadata>,
-    still_there: &dyn Fn() -> Result<()>,
-) -> Result<()> {
+/// The new file, written to a temporary sibling of the config and flushed to disk, waiting to
+/// be renamed over it.
+struct Staged {
+    tmp: tempfile::NamedTempFile,
+    /// Registered for removal on Ctrl-C until the rename gives it the config's name.
+    interruptible: crate::cleanup::Registered,
+    fingerprint: Fingerprint,
+}
+
+/// Writes `parts` to a temporary sibling of `path` with the old file's owner and mode, and
+/// flushes it to disk (fsync: else a crash after the rename can leave an empty or partial
+/// file under the config's name, on file systems that write data after metadata).
+fn stage(path: &Path, parts: &[&[u8]], metadata: Option<&fs::Metadata>) -> Result<Staged> {
     let dir = parent_dir(path);
     let file_name = path
         .file_name()
@@ -373,10 +396,14 @@ fn replace(
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::io_op("creating a temporary file in the folder", dir, e))?;
-    let _interruptible = crate::cleanup::register(tmp.path());
+    let interruptible = crate::cleanup::register(tmp.path());
+    let mut hasher = Xxh3::new();
+    let mut len = 0u64;
     for part in parts {
         tmp.write_all(part)
             .map_err(|e| Error::io_op("writing the new file's temporary copy", tmp.path(), e))?;
+        hasher.update(part);
+        len += part.len() as u64;
     }
     if let Some(metadata) = metadata {
         copy_ownership_and_mode(tmp.as_file(), metadata);
@@ -384,15 +411,36 @@ fn replace(
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::io_op("flushing the new file to disk", tmp.path(), e))?;
-    // Last look before the rename: the file is still the one that was checked.
-    still_there()?;
-    let tmp = tmp.into_temp_path();
-    crate::platform::replace_file(&tmp, path)
-        .map_err(|e| Error::io_op("renaming the new file over the old one", path, e))?;
-    // The temporary file now carries the config's name: nothing is left to delete.
-    let _ = tmp.keep();
-    sync_dir(dir);
-    Ok(())
+    Ok(Staged {
+        tmp,
+        interruptible,
+        fingerprint: Fingerprint {
+            len,
+            hash: hasher.digest128(),
+        },
+    })
+}
+
+impl Staged {
+    /// Renames the temporary file over `path` (after `still_there`, a last look that the file
+    /// is still the one that was checked), then flushes the folder (fsync of the directory:
+    /// else a crash can undo the rename, and the edit the user was told is saved vanishes).
+    fn replace(self, path: &Path, still_there: &dyn Fn() -> Result<()>) -> Result<Fingerprint> {
+        let Self {
+            tmp,
+            interruptible,
+            fingerprint,
+        } = self;
+        still_there()?;
+        let tmp = tmp.into_temp_path();
+        crate::platform::replace_file(&tmp, path)
+            .map_err(|e| Error::io_op("renaming the new file over the old one", path, e))?;
+        // The temporary file now carries the config's name: nothing is left to delete.
+        let _ = tmp.keep();
+        drop(interruptible);
+        sync_dir(parent_dir(path));
+        Ok(fingerprint)
+    }
 }
 
 pub(crate) fn parent_dir(path: &Path) -> &Path {
@@ -415,7 +463,8 @@ fn copy_ownership_and_mode(file: &fs::File, metadata: &fs::Metadata) {
     }
 }
 
-/// Makes the rename durable (POSIX needs the directory flushed; Windows has no equivalent).
+/// Makes a rename durable (POSIX needs the directory flushed; Windows has no equivalent): the
+/// last fsync of a save, and the second of a backup.
 pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = fs::File::open(dir) {

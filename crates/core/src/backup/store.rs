@@ -226,6 +226,9 @@ impl BackupStore {
         let mut tmp = temp_in(&self.dir)?;
         let _interruptible = crate::cleanup::register(tmp.path());
         write(tmp.as_file_mut())?;
+        // fsync 1 of a save with a backup: the archive's bytes are on disk before it gets its
+        // name (else a crash can leave an empty or torn archive under a backup's name, and the
+        // config it was taken for already replaced).
         tmp.as_file()
             .sync_all()
             .map_err(|e| Error::io(tmp.path(), e))?;
@@ -241,6 +244,10 @@ impl BackupStore {
             ));
             match tmp.persist_noclobber(&path) {
                 Ok(_) => {
+                    // fsync 2: the archive's name is on disk before the caller replaces the
+                    // config (else a crash can keep the new config and lose its backup's
+                    // name). It cannot wait for the config folder's flush: that is another
+                    // folder, and POSIX orders nothing between two folders' entries.
                     sync_dir(&self.dir);
                     return Ok(path);
                 }

@@ -50,8 +50,12 @@ pub struct ConfigFile {
 /// The bound keeps a wrong or hostile file from exhausting memory.
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The length and XXH3-128 of a text: equal digests mean the same text (a collision would
-/// need 2^64 tries; the texts compared are the user's own, not an attacker's).
+/// The length and XXH3-128 of a text as it is written: equal digests mean the same text (a
+/// collision would need 2^64 tries; the texts compared are the user's own, not an attacker's).
+/// For UTF-8 it is taken over the bytes on disk (byte-order mark and text), so that the digest
+/// of a file as loaded is its [`Fingerprint`] and loading needs no second pass over the text;
+/// for other encodings over the decoded text (encoding it only to hash it would cost a copy).
+/// A file's encoding never changes, so its digests are always taken the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct TextDigest {
     len: usize,
@@ -59,10 +63,34 @@ struct TextDigest {
 }
 
 impl TextDigest {
-    fn of(text: &str) -> Self {
-        Self {
-            len: text.len(),
-            hash: xxhash_rust::xxh3::xxh3_128(text.as_bytes()),
+    fn of(source: &SourceText) -> Self {
+        let text = source.text.as_bytes();
+        match source.encoding {
+            Encoding::Utf8 { bom: true } => {
+                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+                hasher.update(crate::xml::source::UTF8_BOM);
+                hasher.update(text);
+                Self {
+                    len: crate::xml::source::UTF8_BOM.len() + text.len(),
+                    hash: hasher.digest128(),
+                }
+            }
+            _ => Self {
+                len: text.len(),
+                hash: xxhash_rust::xxh3::xxh3_128(text),
+            },
+        }
+    }
+
+    /// The digest of `source` just decoded from bytes whose fingerprint is `loaded`.
+    fn of_loaded(source: &SourceText, loaded: &Fingerprint) -> Self {
+        match source.encoding {
+            // UTF-8 is decoded in place: the text and its mark are the bytes fingerprinted.
+            Encoding::Utf8 { .. } => Self {
+                len: usize::try_from(loaded.len()).unwrap_or(usize::MAX),
+                hash: loaded.hash(),
+            },
+            _ => Self::of(source),
         }
     }
 }
@@ -95,7 +123,7 @@ impl ConfigFile {
         let index = scan::scan(path, &source.text, mode)?;
         Ok(Self {
             path: path.to_owned(),
-            baseline: TextDigest::of(&source.text),
+            baseline: TextDigest::of_loaded(&source, &loaded),
             source,
             loaded: Some(loaded),
             original_len,
@@ -122,7 +150,7 @@ impl ConfigFile {
         Ok(Self {
             path: path.to_owned(),
             original_len: source.text.len(),
-            baseline: TextDigest::of(&source.text),
+            baseline: TextDigest::of(&source),
             source,
             loaded: None,
             index,
@@ -140,7 +168,7 @@ impl ConfigFile {
     /// Forgets that the text changed (after its changes were carried elsewhere, e.g. encrypted
     /// into the file that holds it).
     pub(crate) fn clear_changed(&mut self) {
-        self.baseline = TextDigest::of(&self.source.text);
+        self.baseline = TextDigest::of(&self.source);
         self.changed = false;
         self.net_changed = OnceLock::new();
     }
@@ -217,7 +245,7 @@ impl ConfigFile {
         self.changed
             && *self
                 .net_changed
-                .get_or_init(|| TextDigest::of(&self.source.text) != self.baseline)
+                .get_or_init(|| TextDigest::of(&self.source) != self.baseline)
     }
 
     /// What was on disk when the file was loaded.

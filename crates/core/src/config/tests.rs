@@ -510,3 +510,51 @@ fn names_index_finds_every_entry_of_a_name_in_file_order() {
         2
     );
 }
+
+/// A file's digest as loaded is taken from its fingerprint (UTF-8) or its text (others): in
+/// every encoding an edit and its reverse are no change, a real edit is one, and the digest of
+/// what a save wrote is what the next load computes.
+#[test]
+fn an_edit_undone_is_no_change_in_every_encoding() {
+    let text =
+        String::from_utf8(K2_SAMPLE.strip_prefix(b"\xEF\xBB\xBF").unwrap().to_vec()).unwrap();
+    let utf16 = |bom: bool| {
+        let text = text.replacen("encoding=\"utf-8\"", "encoding=\"utf-16\"", 1);
+        let mut out = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+        out.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        out
+    };
+    let variants = [
+        [&b"\xEF\xBB\xBF"[..], text.as_bytes()].concat(),
+        text.as_bytes().to_vec(),
+        utf16(true),
+        utf16(false),
+    ];
+    for raw in variants {
+        let mut d = Document::from_bytes(Path::new("e.config"), raw.clone()).unwrap();
+        d.apply(&set(SMTP, "Port", "587")).unwrap();
+        assert!(d.main_file().is_changed(), "{:?}", d.main_file().encoding());
+        d.apply(&set(SMTP, "Port", "25")).unwrap();
+        assert!(
+            !d.main_file().is_changed(),
+            "{:?}",
+            d.main_file().encoding()
+        );
+        assert_eq!(bytes(&d), raw);
+        // Saved (the fingerprint of what was written), edited and undone again.
+        d.apply(&set(SMTP, "Port", "587")).unwrap();
+        let written = bytes(&d);
+        d.files_mut()
+            .next()
+            .unwrap()
+            .mark_saved(crate::save::Fingerprint::of(&written));
+        assert!(!d.main_file().is_changed());
+        d.apply(&set(SMTP, "Port", "25")).unwrap();
+        d.apply(&set(SMTP, "Port", "587")).unwrap();
+        assert!(
+            !d.main_file().is_changed(),
+            "{:?}",
+            d.main_file().encoding()
+        );
+    }
+}
