@@ -80,9 +80,13 @@ fn is_ws(c: char) -> bool {
 /// Splits `text` into pairs exactly as .NET does, or fails where .NET fails.
 pub fn tokenize(text: &str) -> Result<Vec<Pair>, SyntaxError> {
     let mut pairs = Vec::new();
+    // One scratch buffer for every token of the string (a key or value is never longer than
+    // the text): a growing `String` per pair was a large part of reading 100,000 entries.
+    // It held values (passwords among them): wiped before it is freed.
+    let mut buffer = zeroize::Zeroizing::new(String::with_capacity(text.len()));
     let mut position = 0;
     while position < text.len() {
-        let (next, pair) = next_pair(text, position)?;
+        let (next, pair) = next_pair(text, position, &mut buffer)?;
         match pair {
             Some(pair) => pairs.push(pair),
             // Only trailing separators, white space or NULs were left.
@@ -103,9 +107,13 @@ struct Marks {
 
 /// Reads one pair starting at `start`; returns the position after it (past its `;`).
 #[allow(clippy::too_many_lines)] // One state machine; splitting it would hide the mirror of .NET.
-fn next_pair(text: &str, start: usize) -> Result<(usize, Option<Pair>), SyntaxError> {
+fn next_pair(
+    text: &str,
+    start: usize,
+    buffer: &mut String,
+) -> Result<(usize, Option<Pair>), SyntaxError> {
     let mut pair_start = start;
-    let mut buffer = String::new();
+    buffer.clear();
     let mut key: Option<String> = None;
     let mut value: Option<String> = None;
     let mut quote = Quote::None;
@@ -156,7 +164,7 @@ fn next_pair(text: &str, start: usize) -> Result<(usize, Option<Pair>), SyntaxEr
                         // `==` inside a key stands for one literal `=`.
                         state = State::Key;
                     } else {
-                        let name = key_name(&buffer);
+                        let name = key_name(buffer);
                         if name.is_empty() {
                             return err(pair_start);
                         }
@@ -233,7 +241,8 @@ fn next_pair(text: &str, start: usize) -> Result<(usize, Option<Pair>), SyntaxEr
                             State::SingleQuoteValue
                         };
                     } else {
-                        value = Some(std::mem::take(&mut buffer));
+                        value = Some(buffer.as_str().to_owned());
+                        buffer.clear();
                         state = State::QuotedValueEnd;
                         continue;
                     }
@@ -270,7 +279,7 @@ fn next_pair(text: &str, start: usize) -> Result<(usize, Option<Pair>), SyntaxEr
     match state {
         State::Key | State::DoubleQuoteValue | State::SingleQuoteValue => return err(pair_start),
         State::KeyEqual => {
-            let name = key_name(&buffer);
+            let name = key_name(buffer);
             if name.is_empty() {
                 return err(pair_start);
             }
@@ -285,7 +294,7 @@ fn next_pair(text: &str, start: usize) -> Result<(usize, Option<Pair>), SyntaxEr
             value = Some(trimmed.to_owned());
         }
         State::DoubleQuoteValueQuote | State::SingleQuoteValueQuote => {
-            value = Some(std::mem::take(&mut buffer));
+            value = Some(buffer.as_str().to_owned());
         }
         State::QuotedValueEnd | State::NothingYet | State::KeyEnd | State::NullTermination => {}
     }
