@@ -149,15 +149,22 @@ impl ConnectionString {
 
     /// Keys that appear more than once with a value (the last one wins).
     pub fn duplicate_keys(&self) -> Vec<&str> {
-        let mut seen: Vec<&str> = Vec::new();
+        // Compared in place (lint asks this of every entry; most have no duplicate, and then
+        // nothing is allocated): a pair repeats a key if an earlier pair with a value has it,
+        // and is reported if it is the first such repeat of that key.
+        let valued = |p: &&Pair| p.value.is_some();
         let mut dups: Vec<&str> = Vec::new();
-        for pair in self.pairs.iter().filter(|p| p.value.is_some()) {
-            if seen.contains(&pair.folded_key.as_str()) {
-                if !dups.iter().any(|d| fold_key(d) == pair.folded_key) {
-                    dups.push(&pair.key);
-                }
-            } else {
-                seen.push(&pair.folded_key);
+        for (i, pair) in self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.value.is_some())
+        {
+            let earlier = self.pairs.get(..i).unwrap_or_default();
+            let repeats = |p: &Pair| p.folded_key == pair.folded_key;
+            let seen = earlier.iter().filter(valued).filter(|p| repeats(p)).count();
+            if seen == 1 {
+                dups.push(&pair.key);
             }
         }
         dups

@@ -79,11 +79,12 @@ fn is_ws(c: char) -> bool {
 
 /// Splits `text` into pairs exactly as .NET does, or fails where .NET fails.
 pub fn tokenize(text: &str) -> Result<Vec<Pair>, SyntaxError> {
-    let mut pairs = Vec::new();
-    // One scratch buffer for every token of the string (a key or value is never longer than
-    // the text): a growing `String` per pair was a large part of reading 100,000 entries.
-    // It held values (passwords among them): wiped before it is freed.
-    let mut buffer = zeroize::Zeroizing::new(String::with_capacity(text.len()));
+    // One allocation for the pairs: at most one per `;`, plus the last.
+    let mut pairs = Vec::with_capacity(1 + memchr::memchr_iter(b';', text.as_bytes()).count());
+    // One scratch buffer for every token of the string that the shortcut does not read (a key
+    // or value is never longer than the text): a growing `String` per pair was a large part
+    // of reading 100,000 entries. It held values (passwords among them): wiped when freed.
+    let mut buffer = zeroize::Zeroizing::new(String::new());
     let mut position = 0;
     while position < text.len() {
         if let Some((next, pair)) = plain_pair(text, position) {
@@ -171,6 +172,7 @@ fn next_pair(
 ) -> Result<(usize, Option<Pair>), SyntaxError> {
     let mut pair_start = start;
     buffer.clear();
+    buffer.reserve(text.len() - start);
     let mut key: Option<String> = None;
     let mut value: Option<String> = None;
     let mut quote = Quote::None;
