@@ -378,3 +378,30 @@ pub fn ask_yes(command: &str, question: &str) -> anyhow::Result<()> {
         anyhow::bail!("not confirmed; nothing was written")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::write_json;
+
+    /// The indentation shortcut writes what `serde_json`'s own pretty printer writes, also
+    /// past the depth its line-break constant covers, and for empty arrays and objects.
+    #[test]
+    fn json_is_written_as_serde_json_pretty_prints_it() {
+        let mut deep = serde_json::json!({"leaf": [1, "two", null, {}, []]});
+        for level in 0..20 {
+            deep =
+                serde_json::json!({"level": level, "next": deep, "list": [deep.clone(), "é\"\n"]});
+        }
+        for value in [
+            deep,
+            serde_json::json!([]),
+            serde_json::json!({}),
+            serde_json::json!("x"),
+        ] {
+            let mut ours = Vec::new();
+            write_json(&mut ours, &value).unwrap();
+            let theirs = serde_json::to_string_pretty(&value).unwrap() + "\n";
+            assert_eq!(String::from_utf8(ours).unwrap(), theirs);
+        }
+    }
+}
