@@ -47,12 +47,11 @@ impl Pretty {
     fn line<W: io::Write + ?Sized>(&self, out: &mut W, prefix: &[u8]) -> io::Result<()> {
         out.write_all(prefix)?;
         let width = 1 + 2 * self.level;
-        match BREAK.get(..width) {
-            Some(line) => out.write_all(line),
-            None => {
-                out.write_all(b"\n")?;
-                (0..self.level).try_for_each(|_| out.write_all(b"  "))
-            }
+        if let Some(line) = BREAK.get(..width) {
+            out.write_all(line)
+        } else {
+            out.write_all(b"\n")?;
+            (0..self.level).try_for_each(|_| out.write_all(b"  "))
         }
     }
 }
