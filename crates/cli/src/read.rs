@@ -92,19 +92,22 @@ fn list_to(ctx: &Context, args: &ListArgs, out: &mut Out<'_>) -> anyhow::Result<
         }
         let named = by_entry.get(e.name.as_str());
         let counts = Counts::of(named.iter().copied().chain(&own));
-        let status = if counts.error + counts.warning == 0 {
-            String::new()
-        } else {
-            format!("  ({})", counts.text())
-        };
-        let line = format!(
-            "  {:<width$}  {:<15}  line {:<5}{status}",
-            e.name.as_str(),
-            e.kind.id(),
-            e.location.line
-        );
         let io = |err| k2cse_core::Error::io(doc.path(), err);
-        writeln!(out, "{}", line.trim_end()).map_err(io)?;
+        // Straight into the buffer, no `String` per line: the line number is padded only
+        // when a status follows it (a line never ends in spaces).
+        write!(
+            out,
+            "  {:<width$}  {:<15}  line ",
+            e.name.as_str(),
+            e.kind.id()
+        )
+        .map_err(io)?;
+        if counts.error + counts.warning == 0 {
+            writeln!(out, "{}", e.location.line)
+        } else {
+            writeln!(out, "{:<5}  ({})", e.location.line, counts.text())
+        }
+        .map_err(io)?;
         if args.long {
             writeln!(
                 out,

@@ -73,6 +73,9 @@ pub enum InvalidPair {
 pub struct ConnectionString {
     text: String,
     pairs: Vec<Pair>,
+    /// Indices into `pairs` of what [`Self::effective`] returns, in its order: computed once
+    /// when parsed, since lint asks for several settings of every entry.
+    effective: Vec<usize>,
 }
 
 impl ConnectionString {
@@ -96,7 +99,12 @@ impl ConnectionString {
         {
             return Err(error(bad.key_span.start, SyntaxErrorKind::InvalidKeyword));
         }
-        Ok(Self { text, pairs })
+        let effective = effective_indices(&pairs);
+        Ok(Self {
+            text,
+            pairs,
+            effective,
+        })
     }
 
     /// The source text, unchanged.
@@ -123,41 +131,40 @@ impl ConnectionString {
     ///
     /// Keys are in order of first appearance and spelled as in their last occurrence.
     pub fn effective(&self) -> Vec<(&str, &str)> {
-        let mut out: Vec<(&str, &str, &str)> = Vec::new();
-        for pair in &self.pairs {
-            let slot = out
-                .iter()
-                .position(|(folded, _, _)| *folded == pair.folded_key);
-            match (&pair.value, slot) {
-                (Some(value), Some(i)) => out[i] = (&pair.folded_key, &pair.key, value),
-                (Some(value), None) => out.push((&pair.folded_key, &pair.key, value)),
-                (None, Some(i)) => {
-                    out.remove(i);
-                }
-                (None, None) => {}
-            }
-        }
-        out.into_iter()
-            .map(|(_, key, value)| (key, value))
-            .collect()
+        self.effective_iter().collect()
+    }
+
+    /// [`Self::effective`] without collecting it.
+    pub fn effective_iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.effective.iter().filter_map(|&i| {
+            let pair = self.pairs.get(i)?;
+            Some((pair.key.as_str(), pair.value.as_deref()?))
+        })
     }
 
     /// True when .NET would see no pairs at all (empty, blank or only `key=` removals).
     pub fn is_blank(&self) -> bool {
-        self.effective().is_empty()
+        self.effective.is_empty()
     }
 
     /// Keys that appear more than once with a value (the last one wins).
     pub fn duplicate_keys(&self) -> Vec<&str> {
-        let mut seen: Vec<&str> = Vec::new();
+        // Compared in place (lint asks this of every entry; most have no duplicate, and then
+        // nothing is allocated): a pair repeats a key if an earlier pair with a value has it,
+        // and is reported if it is the first such repeat of that key.
+        let valued = |p: &&Pair| p.value.is_some();
         let mut dups: Vec<&str> = Vec::new();
-        for pair in self.pairs.iter().filter(|p| p.value.is_some()) {
-            if seen.contains(&pair.folded_key.as_str()) {
-                if !dups.iter().any(|d| fold_key(d) == pair.folded_key) {
-                    dups.push(&pair.key);
-                }
-            } else {
-                seen.push(&pair.folded_key);
+        for (i, pair) in self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.value.is_some())
+        {
+            let earlier = self.pairs.get(..i).unwrap_or_default();
+            let repeats = |p: &Pair| p.folded_key == pair.folded_key;
+            let seen = earlier.iter().filter(valued).filter(|p| repeats(p)).count();
+            if seen == 1 {
+                dups.push(&pair.key);
             }
         }
         dups
@@ -346,6 +353,32 @@ pub fn same_key(a: &str, b: &str) -> bool {
             _ => return false,
         }
     }
+}
+
+/// The pairs .NET ends up with, as indices into `pairs`: one per key, the last value winning,
+/// `key=` removing; in order of first appearance (since the last removal).
+fn effective_indices(pairs: &[Pair]) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::with_capacity(pairs.len());
+    for (i, pair) in pairs.iter().enumerate() {
+        let slot = out.iter().position(|&j| {
+            pairs
+                .get(j)
+                .is_some_and(|p| p.folded_key == pair.folded_key)
+        });
+        match (&pair.value, slot) {
+            (Some(_), Some(at)) => {
+                if let Some(kept) = out.get_mut(at) {
+                    *kept = i;
+                }
+            }
+            (Some(_), None) => out.push(i),
+            (None, Some(at)) => {
+                out.remove(at);
+            }
+            (None, None) => {}
+        }
+    }
+    out
 }
 
 fn utf16_len(s: &str) -> usize {

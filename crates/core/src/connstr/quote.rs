@@ -37,6 +37,22 @@ pub fn format_value(value: &str) -> Cow<'_, str> {
 
 /// .NET's `ConnectionStringValidKeyPattern`: `^(?![;\s])[^\p{Cc}]+(?<!\s)$`.
 pub fn validate_key(key: &str) -> Result<(), InvalidPair> {
+    // Every pair of every entry is checked: ASCII keys (all real ones) byte by byte.
+    if let (Some(first), Some(last)) = (key.as_bytes().first(), key.as_bytes().last())
+        && key.is_ascii()
+    {
+        let bad = *first == b';'
+            || first.is_ascii_whitespace()
+            || last.is_ascii_whitespace()
+            || *first == 0x0B
+            || *last == 0x0B
+            || key.bytes().any(|b| b.is_ascii_control());
+        return if bad {
+            Err(InvalidPair::Key(key.to_owned()))
+        } else {
+            Ok(())
+        };
+    }
     let bad = key.is_empty()
         || key.starts_with(';')
         || key.starts_with(char::is_whitespace)

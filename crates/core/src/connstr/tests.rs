@@ -243,3 +243,32 @@ fn ascii_keys_fold_as_character_by_character() {
     // Not ASCII: the slow path, which leaves the Kelvin sign alone.
     assert_eq!(fold_key("\u{212a}EY"), "\u{212a}ey");
 }
+
+/// The byte-by-byte check of ASCII keys says what the character rules say (.NET's
+/// `ConnectionStringValidKeyPattern`: not empty, no leading `;` or white space, no trailing
+/// white space, no control character), for every key of up to three characters from the
+/// characters where bytes and characters could disagree (U+000B is white space to Rust's
+/// `char` but not to `u8::is_ascii_whitespace`).
+#[test]
+fn ascii_key_validation_agrees_with_the_character_rules() {
+    const ALPHABET: [char; 10] = [
+        ' ', '\t', '\u{0B}', '\u{0C}', ';', 'a', '\u{1F}', '\u{7F}', '=', 'é',
+    ];
+    let by_chars = |key: &str| {
+        !(key.is_empty()
+            || key.starts_with(';')
+            || key.starts_with(char::is_whitespace)
+            || key.ends_with(char::is_whitespace)
+            || key.chars().any(char::is_control))
+    };
+    for len in 0..=3u32 {
+        for mut n in 0..ALPHABET.len().pow(len) {
+            let mut key = String::new();
+            for _ in 0..len {
+                key.push(ALPHABET[n % ALPHABET.len()]);
+                n /= ALPHABET.len();
+            }
+            assert_eq!(validate_key(&key).is_ok(), by_chars(&key), "{key:?}");
+        }
+    }
+}

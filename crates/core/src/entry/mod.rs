@@ -50,7 +50,7 @@ impl Entry {
             return parsed.get(canonical);
         };
         let mut found = None;
-        for (key, value) in parsed.effective() {
+        for (key, value) in parsed.effective_iter() {
             if spec.matches(key) {
                 found = Some(value);
             }

@@ -381,7 +381,14 @@ fn words(key: &str) -> Vec<String> {
 pub fn url_userinfo_secrets(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut found = Vec::new();
     let mut from = 0;
-    while let Some(i) = text[from..].find("://") {
+    // At each `:` (one `memchr` jump), not a substring searcher built per call: every value
+    // of every listed entry goes through here.
+    let bytes = text.as_bytes();
+    while let Some(i) = memchr::memchr(b':', bytes.get(from..).unwrap_or_default()) {
+        if bytes.get(from + i + 1..from + i + 3) != Some(b"//".as_slice()) {
+            from += i + 1;
+            continue;
+        }
         let start = from + i + 3;
         let authority_end = text[start..]
             .find(['/', '?', '#', ';', '"', '\'', ' ', '<', '>'])

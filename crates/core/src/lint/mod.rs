@@ -338,10 +338,10 @@ pub fn check_entry(entry: &crate::entry::Entry, options: &LintOptions) -> Vec<Di
 }
 
 fn holds_secret(entry: &crate::entry::Entry) -> bool {
-    entry
-        .pairs()
-        .iter()
-        .any(|(k, v)| !v.is_empty() && entry.is_secret(k))
+    entry.parsed.as_ref().is_ok_and(|cs| {
+        cs.effective_iter()
+            .any(|(k, v)| !v.is_empty() && entry.is_secret(k))
+    })
 }
 
 fn note_diagnostic(note: &SectionNote) -> Diagnostic {
