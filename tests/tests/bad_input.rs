@@ -12,8 +12,10 @@ use k2cse_tests::fixtures::{SAMPLE, Scratch, fixture};
 /// message containing `expect`, no panic, the file untouched, no backup, under 10 s.
 fn refused(bytes: &[u8], args: &[&str], expect: &str) {
     let s = Scratch::with(bytes);
+    let mut cmd = s.k2cse(args);
+    cmd.env("K2CSE_KEYRING", "mock");
     let start = Instant::now();
-    let out = s.k2cse(args).env("K2CSE_KEYRING", "mock").output().unwrap();
+    let out = cmd.output().unwrap();
     let took = start.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
@@ -216,13 +218,13 @@ fn hostile_tds_replies_are_clear_errors() {
             }
         });
         let s = Scratch::sample();
+        // The command first (building the program, if a lone test target runs, is not the
+        // program hanging), then the clock.
+        let mut push = s.k2cse(&["db", "push", "--yes", "--timeout", "3"]);
+        push.env("K2CSE_KEYRING", "mock")
+            .env("K2CSE_CONNECTION", format!("Data Source=127.0.0.1,{port};Initial Catalog=K2;User ID=sa;Password=x;Connect Timeout=3"));
         let start = Instant::now();
-        let out = s
-            .k2cse(&["db", "push", "--yes", "--timeout", "3"])
-            .env("K2CSE_KEYRING", "mock")
-            .env("K2CSE_CONNECTION", format!("Data Source=127.0.0.1,{port};Initial Catalog=K2;User ID=sa;Password=x;Connect Timeout=3"))
-            .output()
-            .unwrap();
+        let out = push.output().unwrap();
         server.join().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{reply:?}: {stderr}");
