@@ -16,6 +16,7 @@ pub mod dialog;
 mod edits;
 pub mod entries_view;
 pub mod entry_edits;
+pub mod frame_log;
 pub mod jobs;
 pub mod new_file;
 pub mod panels;
