@@ -20,6 +20,7 @@ pub mod frame_log;
 pub mod jobs;
 pub mod new_file;
 pub mod panels;
+mod recheck;
 pub mod renderer;
 mod results;
 pub mod review;
