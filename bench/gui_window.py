@@ -126,6 +126,8 @@ def main():
             window = subprocess.run(["xdotool", "search", "--sync", "--pid", str(proc.pid)],
                                     env=env, check=True, capture_output=True,
                                     text=True).stdout.split()[0]
+            # No window manager: give the window the keyboard as a click would.
+            xdo("windowfocus", "--sync", window)
             time.sleep(1.0)
             mark = len(read_log(log))
             xdo("mousemove", "--window", window, *targets["list"])
