@@ -1,18 +1,21 @@
-//! Goal 6 of issue #15, measured as the goal states it: the editor with a K2-shaped config of
-//! 100 and 10,000 entries (`bench/gen_config.py`), each frame laid out by egui, tessellated and
-//! rendered on the CPU (wgpu on Mesa's lavapipe, a software Vulkan rasteriser; the bench refuses
-//! a GPU adapter unless `K2CSE_BENCH_ANY_ADAPTER=1`).
+//! Goal 6 of issue #15, the app's side: the editor with a K2-shaped config of 100 and 10,000
+//! entries (`bench/gen_config.py`) driven by `egui_kittest`, each frame timed phase by phase:
+//! the app's own drawing (`GuiApp::show`), the whole egui pass around it (`Harness::step`:
+//! input, layout, `end_pass`, and kittest's AccessKit tree update), tessellation, the raster on
+//! the CPU (wgpu on Mesa's lavapipe, a software Vulkan rasteriser; the bench refuses a GPU
+//! adapter unless `K2CSE_BENCH_ANY_ADAPTER=1`), and reading the image back, which kittest does
+//! and a window does not (`frames/timed.rs`). What a user sees is measured on the real window
+//! by bench/gui.sh (the `K2CSE_FRAME_LOG` probe).
 //!
 //! Scenarios: opening the file (from starting to load it on the loading thread, as the program
 //! does, to the first rendered frame whose list shows its entries); idle; typing a filter;
 //! scrolling the list with the mouse wheel; committing an edit; undo (Ctrl+Z) and redo (Ctrl+Y)
-//! of value edits and of removing an entry (which re-checks the whole section). A measured
-//! frame is `Harness::step` (input, layout, the app's own work) plus `Harness::render`
-//! (tessellation, the lavapipe render pass and reading the image back, which a window does not
-//! need: an upper bound for the window's frame).
+//! of value edits and of removing an entry (which re-checks the whole section).
 //!
-//! `cargo bench -p k2cse-gui --bench frames -- --config N=FILE... [--json FILE] [--no-dithering]`; bench/gui.sh
-//! generates the files and records the result in docs/performance.md.
+//! `cargo bench -p k2cse-gui --bench frames -- --config N=FILE... [--json FILE] [--targets FILE]
+//! [--no-dithering]`; bench/gui.sh generates the files and records the result in
+//! docs/performance.md. `--targets` writes where the Poll Interval field and the Remove…
+//! button are in the 1280×800 window, for the real-window driver.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,60 +25,104 @@
     clippy::cast_sign_loss
 )]
 
+#[path = "frames/timed.rs"]
+mod timed;
+
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use eframe::egui_wgpu;
+use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use egui_kittest::wgpu::{WgpuTestRenderer, create_render_state, default_wgpu_setup};
 use k2cse_gui::jobs::Mode;
 use k2cse_gui::{GuiApp, Options};
+use timed::{Phases, TimedRenderer};
 
 const EWS: &str = "SourceCode.MessageBus.Ews.ExchangeWebServicesConnection";
 
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// One measured frame, in milliseconds.
+#[derive(Debug, Default, Clone, Copy)]
+struct Frame {
+    /// `Harness::step` and `Harness::render`: what this bench waits for.
+    whole: f64,
+    /// `GuiApp::show`, summed over the frame's passes.
+    app: f64,
+    /// `Harness::step`: egui's passes (one per queued event) with the app in them.
+    pass: f64,
+    phases: Phases,
+}
+
+/// Where the harness's closure and renderer leave their clocks.
+#[derive(Clone)]
+struct Clocks {
+    app: Arc<Mutex<f64>>,
+    phases: Arc<Mutex<Phases>>,
+}
+
 #[derive(Default)]
-struct Times(Vec<f64>);
+struct Times(Vec<Frame>);
 
 impl Times {
     /// One frame: egui's pass, then rendering it on the CPU.
-    fn frame(&mut self, h: &mut Harness<'_, GuiApp>) {
+    fn frame(&mut self, h: &mut Harness<'_, GuiApp>, clocks: &Clocks) {
+        *clocks.app.lock().unwrap() = 0.0;
         let start = Instant::now();
         h.step();
+        let pass = ms(start);
         h.render().unwrap();
-        self.0.push(start.elapsed().as_secs_f64() * 1000.0);
+        self.0.push(Frame {
+            whole: ms(start),
+            app: *clocks.app.lock().unwrap(),
+            pass,
+            phases: *clocks.phases.lock().unwrap(),
+        });
     }
 
-    fn summary(&mut self) -> (f64, f64, f64) {
-        self.0.sort_by(f64::total_cmp);
-        let at = |q: f64| self.0[((self.0.len() - 1) as f64 * q).round() as usize];
-        (at(0.5), at(0.95), at(1.0))
+    /// Median, 95th percentile and maximum of one figure.
+    fn summary(&self, figure: impl Fn(&Frame) -> f64) -> [f64; 3] {
+        let mut v: Vec<f64> = self.0.iter().map(figure).collect();
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+        [at(0.5), at(0.95), at(1.0)]
     }
 }
 
-/// A fresh wgpu renderer on the software adapter, and the adapter's name.
-fn renderer() -> (WgpuTestRenderer, String) {
-    // eframe's defaults, as the program runs (dithering on); `--no-dithering` measures without.
-    let options = egui_wgpu::RendererOptions {
-        dithering: !std::env::args().any(|a| a == "--no-dithering"),
-        ..egui_wgpu::RendererOptions::default()
-    };
-    let state = create_render_state(default_wgpu_setup(), options);
-    let info = state.adapter.get_info();
-    let name = format!("{} ({:?}, {})", info.name, info.backend, info.driver_info);
-    assert!(
-        info.device_type == egui_wgpu::wgpu::DeviceType::Cpu
-            || std::env::var_os("K2CSE_BENCH_ANY_ADAPTER").is_some(),
-        "goal 6 is about CPU rendering, but wgpu chose {name} ({:?})",
-        info.device_type
-    );
-    (WgpuTestRenderer::from_render_state(state), name)
-}
+/// The figures of a row: the name in the JSON and how to read it from a frame.
+type Figure = (&'static str, fn(&Frame) -> f64);
+const FIGURES: [Figure; 6] = [
+    ("whole", |f| f.whole),
+    ("app", |f| f.app),
+    ("pass", |f| f.pass),
+    ("tessellate", |f| f.phases.tessellate),
+    ("raster", |f| f.phases.raster),
+    ("readback", |f| f.phases.readback),
+];
 
 /// Opens `path` as the program does (on the loading thread) and steps and renders frames
-/// until one shows the list; returns the harness and the time from starting to load.
-fn open(path: &Path, first_entry: &str) -> (Harness<'static, GuiApp>, f64, String) {
-    let (renderer, adapter) = renderer();
+/// until one shows the list; returns the harness, its clocks, the time from starting to
+/// load, and the adapter's name.
+fn open(path: &Path, first_entry: &str) -> (Harness<'static, GuiApp>, Clocks, f64, String) {
+    let state = timed::render_state();
+    let info = state.adapter.get_info();
+    let adapter = format!("{} ({:?}, {})", info.name, info.backend, info.driver_info);
+    assert!(
+        info.device_type == eframe::egui_wgpu::wgpu::DeviceType::Cpu
+            || std::env::var_os("K2CSE_BENCH_ANY_ADAPTER").is_some(),
+        "goal 6 is about CPU rendering, but wgpu chose {adapter} ({:?})",
+        info.device_type
+    );
+    let (renderer, phases) = TimedRenderer::new(state);
+    let clocks = Clocks {
+        app: Arc::new(Mutex::new(0.0)),
+        phases,
+    };
+    let app_clock = Arc::clone(&clocks.app);
     let start = Instant::now();
     let app = GuiApp::new(&Options {
         config: Some(path.to_owned()),
@@ -86,20 +133,26 @@ fn open(path: &Path, first_entry: &str) -> (Harness<'static, GuiApp>, f64, Strin
         .with_size(egui::vec2(1280.0, 800.0))
         .with_max_steps(64)
         .renderer(renderer)
-        .build_ui_state(|ui, app: &mut GuiApp| app.show(ui), app);
+        .build_ui_state(
+            move |ui, app: &mut GuiApp| {
+                let start = Instant::now();
+                app.show(ui);
+                *app_clock.lock().unwrap() += ms(start);
+            },
+            app,
+        );
     loop {
         h.step();
-        if h.query_all_by_label(first_entry).next().is_some() {
-            h.render().unwrap();
+        let shown = h.query_all_by_label(first_entry).next().is_some();
+        h.render().unwrap();
+        if shown {
             break;
         }
-        h.render().unwrap();
         assert!(start.elapsed() < Duration::from_mins(10), "never opened");
         // The window waits for the loading thread's repaint; 2 ms of polling stands for it.
         std::thread::sleep(Duration::from_millis(2));
     }
-    let ms = start.elapsed().as_secs_f64() * 1000.0;
-    (h, ms, adapter)
+    (h, clocks, ms(start), adapter)
 }
 
 fn wheel(h: &mut Harness<'_, GuiApp>, down: f32) {
@@ -114,44 +167,56 @@ fn wheel(h: &mut Harness<'_, GuiApp>, down: f32) {
 
 /// Undo and redo (Ctrl+Z, Ctrl+Y) six times each: the removal and the last five value
 /// edits, then back; the frames that handle the shortcut.
-fn undo_redo(h: &mut Harness<'_, GuiApp>) -> (Times, Times) {
+fn undo_redo(h: &mut Harness<'_, GuiApp>, clocks: &Clocks) -> (Times, Times) {
     let mut undoing = Times::default();
     let mut redoing = Times::default();
     h.hover_at(egui::pos2(200.0, 400.0));
     for _ in 0..6 {
         h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
-        undoing.frame(h);
+        undoing.frame(h, clocks);
         h.step();
     }
     assert!(h.state().workspace().unwrap().can_redo());
     for _ in 0..6 {
         h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Y);
-        redoing.frame(h);
+        redoing.frame(h, clocks);
         h.step();
     }
     assert!(!h.state().workspace().unwrap().can_redo());
     (undoing, redoing)
 }
 
+/// The centre of a widget, for the real-window driver.
+fn centre(h: &Harness<'_, GuiApp>, role: Role, label: &str) -> String {
+    let c = h.get_by_role_and_label(role, label).rect().center();
+    format!("[{:.0}, {:.0}]", c.x, c.y)
+}
+
 #[allow(clippy::too_many_lines)] // one scenario after the other, in the order a user works
-fn measure(n: usize, path: &Path, rows: &mut Vec<String>, adapter_out: &mut String) {
+fn measure(
+    n: usize,
+    path: &Path,
+    rows: &mut Vec<String>,
+    adapter_out: &mut String,
+    targets: &mut String,
+) {
     let first = format!("{EWS}:user00000@denallix.com");
     // Opening: three fresh starts; the last one goes on.
-    let mut opening = Times::default();
+    let mut opening = Vec::new();
     let mut last = None;
     for _ in 0..3 {
-        let (h, ms, adapter) = open(path, &first);
-        opening.0.push(ms);
+        let (h, clocks, ms, adapter) = open(path, &first);
+        opening.push(ms);
         *adapter_out = adapter;
-        last = Some(h);
+        last = Some((h, clocks));
     }
-    let mut h = last.unwrap();
+    let (mut h, clocks) = last.unwrap();
     h.run();
     assert_eq!(h.state().workspace().unwrap().rows().len(), n + 1);
 
     let mut idle = Times::default();
     for _ in 0..50 {
-        idle.frame(&mut h);
+        idle.frame(&mut h, &clocks);
     }
 
     let mut typing = Times::default();
@@ -160,11 +225,11 @@ fn measure(n: usize, path: &Path, rows: &mut Vec<String>, adapter_out: &mut Stri
     for _ in 0..3 {
         for c in "user0123".chars() {
             h.get_by_label("Filter").type_text(&c.to_string());
-            typing.frame(&mut h);
+            typing.frame(&mut h, &clocks);
         }
         for _ in 0.."user0123".len() {
             h.key_press(egui::Key::Backspace);
-            typing.frame(&mut h);
+            typing.frame(&mut h, &clocks);
         }
     }
     h.run();
@@ -177,45 +242,73 @@ fn measure(n: usize, path: &Path, rows: &mut Vec<String>, adapter_out: &mut Stri
     for i in 0..200 {
         // Down a page at a time, then back up.
         wheel(&mut h, if i < 100 { -200.0 } else { 200.0 });
-        scrolling.frame(&mut h);
+        scrolling.frame(&mut h, &clocks);
     }
     h.run();
 
     // Committing an edit re-checks the edited entry on the UI thread.
+    let poll = centre(&h, Role::TextInput, "Poll Interval");
     let mut editing = Times::default();
     for i in 0..10 {
-        h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Poll Interval")
+        h.get_by_role_and_label(Role::TextInput, "Poll Interval")
             .focus();
         h.step();
-        h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Poll Interval")
+        h.get_by_role_and_label(Role::TextInput, "Poll Interval")
             .type_text(&i.to_string());
         h.step();
         h.key_press(egui::Key::Enter);
-        editing.frame(&mut h);
+        editing.frame(&mut h, &clocks);
         h.run();
     }
     // Removing the entry: undoing and redoing it re-checks the whole section.
+    let remove = centre(&h, Role::Button, "Remove…");
     h.get_by_label("Remove…").click();
     h.run();
+    let confirm = centre(&h, Role::Button, "Remove");
     h.get_by_label("Remove").click();
     h.run();
     assert_eq!(h.state().workspace().unwrap().rows().len(), n);
+    *targets = format!(
+        "{{\"poll_interval\": {poll}, \"remove\": {remove}, \"confirm_remove\": {confirm}, \"list\": [200, 400]}}\n"
+    );
 
-    let (mut undoing, mut redoing) = undo_redo(&mut h);
+    let (undoing, redoing) = undo_redo(&mut h, &clocks);
     assert_eq!(h.state().workspace().unwrap().rows().len(), n);
 
+    let o = {
+        let mut v = opening.clone();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    println!(
+        "{n:>7} {:<20} median {:>9.1} max {:>9.1}",
+        "opening the file", o[1], o[2]
+    );
+    rows.push(format!(
+        "{{\"entries\": {n}, \"scenario\": \"opening the file\", \"frames\": 3, \"whole\": [{:.3}, {:.3}, {:.3}]}}",
+        o[1], o[2], o[2]
+    ));
     for (scenario, times) in [
-        ("opening the file", &mut opening),
-        ("idle", &mut idle),
-        ("typing a filter", &mut typing),
-        ("scrolling", &mut scrolling),
-        ("committing an edit", &mut editing),
-        ("undo (Ctrl+Z)", &mut undoing),
-        ("redo (Ctrl+Y)", &mut redoing),
+        ("idle", &idle),
+        ("typing a filter", &typing),
+        ("scrolling", &scrolling),
+        ("committing an edit", &editing),
+        ("undo (Ctrl+Z)", &undoing),
+        ("redo (Ctrl+Y)", &redoing),
     ] {
-        let (median, p95, max) = times.summary();
-        println!("{n:>7} {scenario:<20} {median:>10.2} {p95:>10.2} {max:>10.2}");
-        rows.push(format!("{{\"entries\": {n}, \"scenario\": \"{scenario}\", \"median_ms\": {median:.3}, \"p95_ms\": {p95:.3}, \"max_ms\": {max:.3}, \"frames\": {}}}", times.0.len()));
+        let mut row = format!(
+            "{{\"entries\": {n}, \"scenario\": \"{scenario}\", \"frames\": {}",
+            times.0.len()
+        );
+        let mut line = format!("{n:>7} {scenario:<20}");
+        for (name, figure) in FIGURES {
+            let [median, p95, max] = times.summary(figure);
+            let _ = write!(row, ", \"{name}\": [{median:.3}, {p95:.3}, {max:.3}]");
+            let _ = write!(line, " {name} {median:>7.2}/{max:>7.2}");
+        }
+        row.push('}');
+        println!("{line}");
+        rows.push(row);
     }
 }
 
@@ -228,6 +321,7 @@ fn main() {
             .collect()
     };
     let json_out = value("--json").pop();
+    let targets_out = value("--targets").pop();
     let configs: Vec<(usize, PathBuf)> = value("--config")
         .iter()
         .map(|c| {
@@ -241,17 +335,20 @@ fn main() {
     );
     let mut rows = Vec::new();
     let mut adapter = String::new();
+    let mut targets = String::new();
     println!(
-        "{:>7} {:<20} {:>10} {:>10} {:>10}",
-        "entries", "scenario", "median ms", "p95 ms", "max ms"
+        "milliseconds per frame, median/max: whole frame, app (GuiApp::show), egui pass (Harness::step), tessellation, raster, readback"
     );
     for (n, path) in &configs {
-        measure(*n, path, &mut rows, &mut adapter);
+        measure(*n, path, &mut rows, &mut adapter, &mut targets);
     }
     println!("renderer: {adapter}");
     if let Some(path) = json_out {
         std::fs::write(&path, format!("[\n  {}\n]\n", rows.join(",\n  "))).unwrap();
         let info = Path::new(&path).with_extension("renderer");
         std::fs::write(info, format!("{adapter}\n")).unwrap();
+    }
+    if let Some(path) = targets_out {
+        std::fs::write(path, targets).unwrap();
     }
 }

@@ -320,6 +320,10 @@ impl GuiApp {
         self.dropped_files(&ctx);
         panels::layout(self, ui);
         panels::dialogs::show(self, &ctx);
+        // For the frame-time probe (bench/gui.sh), when it is on: the state this frame drew,
+        // before the commands below change it.
+        let drawn = self.ws.as_ref().map(|w| (w.revision().1, w.rows().len()));
+        crate::frame_log::shown(&ctx, drawn);
         self.run_commands(&ctx);
         self.update_title(&ctx);
         if self.jobs.running().is_some() {

@@ -66,6 +66,12 @@ fn run(args: Args) -> eframe::Result {
         "k2cse-gui",
         native,
         Box::new(move |cc| {
+            if let Err(e) = k2cse_gui::frame_log::install(&cc.egui_ctx) {
+                report(&format!(
+                    "k2cse-gui: {}: {e}; frame times are not logged",
+                    k2cse_gui::frame_log::ENV
+                ));
+            }
             let mut app = GuiApp::new(&options);
             if let Some(recent) = cc
                 .storage

@@ -4,7 +4,7 @@
 //! the list of changes since the file was loaded (or last saved) and rebuild the session from
 //! the saved document: every state the user can return to is one the core produced.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use k2cse_core::config::Unlock;
@@ -14,6 +14,8 @@ use k2cse_core::lint::{self, Diagnostic, LintOptions, Severity};
 use k2cse_core::protect::KeyStore;
 use k2cse_core::save::{SaveOptions, SavedFile};
 use k2cse_core::{Change, Document, EditSession};
+
+use crate::recheck::{self, Recheck};
 
 /// Why a file could not be opened.
 #[derive(Debug)]
@@ -158,7 +160,7 @@ impl Workspace {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             revision: 0,
         };
-        ws.refresh(None)?;
+        ws.refresh(&Recheck::All, None)?;
         Ok(ws)
     }
 
@@ -222,18 +224,19 @@ impl Workspace {
 
     /// Applies changes as one undo step; if one fails, none stays applied.
     pub fn apply_group(&mut self, group: Vec<Change>) -> k2cse_core::Result<()> {
+        let recheck = Recheck::of(&group);
+        let before = self.starts_before(&recheck)?;
         for (i, change) in group.iter().enumerate() {
             if let Err(e) = self.session.apply(change.clone()) {
                 if i > 0 {
-                    self.rebuild(touched(&group[..i]).as_deref())?;
+                    self.rebuild(&Recheck::of(&group[..i]), before)?;
                 }
                 return Err(e);
             }
         }
-        let touched = touched(&group);
         self.changes.push(group);
         self.redo.clear();
-        self.refresh(touched.as_deref())
+        self.refresh(&recheck, before)
     }
 
     /// Undoes the last action.
@@ -243,9 +246,10 @@ impl Workspace {
         };
         // Only the entries the undone group touched can have other findings now: re-check
         // those, not every entry (a 10,000-entry file froze for seconds on Ctrl+Z).
-        let touched = touched(&group);
+        let recheck = Recheck::of(&group);
+        let before = self.starts_before(&recheck)?;
         self.redo.push(group);
-        self.rebuild(touched.as_deref())?;
+        self.rebuild(&recheck, before)?;
         Ok(true)
     }
 
@@ -254,10 +258,11 @@ impl Workspace {
         let Some(group) = self.redo.pop() else {
             return Ok(false);
         };
+        let recheck = Recheck::of(&group);
+        let before = self.starts_before(&recheck)?;
         self.session.apply_all(group.iter().cloned())?;
-        let touched = touched(&group);
         self.changes.push(group);
-        self.refresh(touched.as_deref())?;
+        self.refresh(&recheck, before)?;
         Ok(true)
     }
 
@@ -283,25 +288,75 @@ impl Workspace {
         self.changes.clear();
         self.redo.clear();
         self.session = EditSession::new(self.base.clone(), self.options, true)?;
-        self.refresh(None)?;
+        self.refresh(&Recheck::All, None)?;
         Ok(saved)
     }
 
-    /// Replays the changes on the base document; `touched` as for [`Self::refresh`].
-    fn rebuild(&mut self, touched: Option<&[String]>) -> k2cse_core::Result<()> {
+    /// Where the entries start before a change that may move them (see [`Self::refresh`]).
+    fn starts_before(&self, recheck: &Recheck) -> k2cse_core::Result<Option<recheck::Starts>> {
+        match recheck {
+            Recheck::Moved(_) => recheck::starts(self.session.document()).map(Some),
+            Recheck::All | Recheck::Entries(_) => Ok(None),
+        }
+    }
+
+    /// Replays the changes on the base document; `recheck` and `before` as for
+    /// [`Self::refresh`].
+    fn rebuild(
+        &mut self,
+        recheck: &Recheck,
+        before: Option<recheck::Starts>,
+    ) -> k2cse_core::Result<()> {
         let mut session = EditSession::new(self.base.clone(), self.options, true)?;
         session.apply_all(self.changes.iter().flatten().cloned())?;
         self.session = session;
-        self.refresh(touched)
+        self.refresh(recheck, before)
     }
 
-    /// Re-checks the section, and the entries in `touched` (every entry when `None`).
-    fn refresh(&mut self, touched: Option<&[String]>) -> k2cse_core::Result<()> {
+    /// After entries were added or removed: moves the findings of every entry not in
+    /// `touched` by as much as the entry moved, and returns the names to check again:
+    /// `touched`, and names several entries share (their findings cannot be told apart).
+    fn move_findings(
+        &mut self,
+        touched: &[String],
+        before: &recheck::Starts,
+    ) -> k2cse_core::Result<Vec<String>> {
+        let after = recheck::starts(self.session.document())?;
+        let mut again = touched.to_vec();
+        let named: HashSet<String> = touched.iter().map(|n| fold_name(n)).collect();
+        self.by_entry.retain(|folded, findings| {
+            if named.contains(folded) {
+                return true; // checked again below
+            }
+            if let (Some(Some(from)), Some(Some(to))) = (before.get(folded), after.get(folded)) {
+                recheck::shift(findings, *from, *to);
+                return true;
+            }
+            again.extend(findings.iter().find_map(|d| d.entry.clone()));
+            false
+        });
+        Ok(again)
+    }
+
+    /// Re-checks the section, and the entries `recheck` names (every entry for
+    /// [`Recheck::All`]). For [`Recheck::Moved`], `before` is where each entry started before
+    /// the change: every other entry's findings move with it (see `recheck.rs`).
+    fn refresh(
+        &mut self,
+        recheck: &Recheck,
+        before: Option<recheck::Starts>,
+    ) -> k2cse_core::Result<()> {
         self.revision += 1;
         let doc = self.session.document();
         self.structural = lint::structural(doc)?;
         let names: Vec<String> = doc.names()?.slots.iter().map(|s| s.name.clone()).collect();
-        match touched {
+        let touched = match (recheck, before) {
+            (Recheck::All, _) | (Recheck::Moved(_), None) => None,
+            (Recheck::Entries(touched), _) => Some(touched.clone()),
+            (Recheck::Moved(touched), Some(before)) => Some(self.move_findings(touched, &before)?),
+        };
+        let doc = self.session.document();
+        match touched.as_deref() {
             None => {
                 // Every entry in one pass over the section (asking for each name in turn
                 // looked each one up among all the others: minutes at 10,000 entries).
@@ -355,25 +410,6 @@ impl Workspace {
             .collect();
         Ok(())
     }
-}
-
-/// The entries a group of changes can affect; `None` when it affects the whole section (or
-/// moves lines, which other entries' findings point at).
-fn touched(group: &[Change]) -> Option<Vec<String>> {
-    let mut names = Vec::new();
-    for change in group {
-        match change {
-            Change::Rename { name, to } => names.extend([name.clone(), to.clone()]),
-            // Adding or removing lines moves the positions of other entries' findings:
-            // re-check everything (one pass over the section).
-            Change::Protect { .. }
-            | Change::Unprotect
-            | Change::Add { .. }
-            | Change::Remove { .. } => return None,
-            other => names.extend(other.name().map(str::to_owned)),
-        }
-    }
-    Some(names)
 }
 
 #[cfg(test)]
@@ -467,6 +503,69 @@ mod tests {
             assert_matches_fresh_open(&ws);
         }
         for _ in 0..3 {
+            assert!(ws.redo().unwrap());
+            assert_matches_fresh_open(&ws);
+        }
+    }
+
+    /// Adding or removing an entry moves the findings of the entries after it (their lines,
+    /// and their columns when they shared its line) instead of checking them all again: what
+    /// is shown is still what a full check of the edited text finds.
+    #[test]
+    fn findings_move_with_their_entries_when_others_are_added_or_removed() {
+        let ews = |n: &str, cs: &str| {
+            format!("<add name=\"{EWS}:{n}@x.com\" connectionString=\"{cs}\" />")
+        };
+        let bad = "Autodiscover=False;URL=https://mail.x.com/EWS/Exchange.asmx;Poll Interval=soon";
+        let text = [
+            "<configuration>".to_owned(),
+            "  <connectionStrings>".to_owned(),
+            format!("    {}", ews("u0", bad)),
+            // Two entries on one line: removing the first moves the second's column.
+            format!("    {}{}", ews("u1", bad), ews("u2", bad)),
+            // .NET cannot parse this one: its finding points inside the value.
+            format!("    {}", ews("u3", "Autodiscover=False;Poll Interval='1M")),
+            // Attributes over several lines.
+            format!("    <add\n      name=\"{EWS}:u4@x.com\"\n      connectionString=\"{bad}\" />"),
+            // A name two entries share.
+            format!("    {}", ews("u5", bad)),
+            format!("    {}", ews("u5", "Autodiscover=False;Poll Interval='2M")),
+            format!("    {}", ews("u6", bad)),
+            "  </connectionStrings>".to_owned(),
+            "</configuration>".to_owned(),
+        ]
+        .join("\r\n");
+        let mut ws = workspace(&text);
+        assert!(
+            ws.diagnostics(&format!("{EWS}:u3@x.com"))
+                .iter()
+                .any(|d| d.location.as_ref().is_some_and(|l| l.column > 30))
+        );
+        let remove = |n: &str| Change::Remove {
+            name: format!("{EWS}:{n}@x.com"),
+        };
+        ws.apply(remove("u0")).unwrap();
+        assert_matches_fresh_open(&ws);
+        ws.apply(remove("u1")).unwrap();
+        assert_matches_fresh_open(&ws);
+        ws.apply(Change::Add {
+            name: format!("{EWS}:u7@x.com"),
+            values: Values::from_pairs([("Autodiscover", "False"), ("Poll Interval", "later")]),
+        })
+        .unwrap();
+        assert_matches_fresh_open(&ws);
+        // One of the two sharing a name: the other stays, and so do the entries after it.
+        ws.apply(Change::At {
+            at: k2cse_core::edit::Pick::Nth(1),
+            change: Box::new(remove("u5")),
+        })
+        .unwrap();
+        assert_matches_fresh_open(&ws);
+        for _ in 0..4 {
+            assert!(ws.undo().unwrap());
+            assert_matches_fresh_open(&ws);
+        }
+        for _ in 0..4 {
             assert!(ws.redo().unwrap());
             assert_matches_fresh_open(&ws);
         }
