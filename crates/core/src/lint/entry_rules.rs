@@ -76,8 +76,8 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
                     "\"{key}\" is a keyword of Microsoft.Data.SqlClient, the newer SQL client; K2 runs on .NET Framework's System.Data.SqlClient, which throws \"Keyword not supported\" and the K2 service does not start"
                 );
                 d.hint = match instead {
-                    Some(k) => format!("write it as {k} (the .NET Framework spelling)"),
-                    None => "remove it: .NET Framework's SqlClient has no such setting".to_owned(),
+                    Some(k) => format!("write it as {k} (the .NET Framework spelling)").into(),
+                    None => "remove it: .NET Framework's SqlClient has no such setting".into(),
                 };
             }
             out.push(here(d).key(key));

@@ -206,20 +206,23 @@ pub fn check_ews(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>)
         return;
     }
     let (block, shutdown) = (EWS_BLOCK_STARTS.date, EWS_SHUTDOWN.date);
-    let when = if options.today < block {
+    // One `format!` per finding: a config can hold this finding for every one of its entries.
+    let message = if options.today < block {
         format!(
-            "Microsoft starts blocking EWS in Exchange Online on {block} and shuts it down on {shutdown}"
+            "this EWS entry targets Exchange Online: Microsoft starts blocking EWS in Exchange Online on {block} and shuts it down on {shutdown}"
         )
     } else if options.today < shutdown {
         format!(
-            "Microsoft has been blocking EWS in Exchange Online since {block} (unless the tenant allow-lists the app) and shuts it down on {shutdown}"
+            "this EWS entry targets Exchange Online: Microsoft has been blocking EWS in Exchange Online since {block} (unless the tenant allow-lists the app) and shuts it down on {shutdown}"
         )
     } else {
-        format!("Microsoft shut EWS in Exchange Online down on {shutdown}")
+        format!(
+            "this EWS entry targets Exchange Online: Microsoft shut EWS in Exchange Online down on {shutdown}"
+        )
     };
     let mut d = Diagnostic::new(
         EWS_ONLINE,
-        format!("this EWS entry targets Exchange Online: {when}"),
+        message,
         "on K2 5.8.1 or later, migrate Exchange Online mail to Microsoft Graph (Nintex: \"Migrate Exchange Web Services (EWS) for Exchange Online to Microsoft Graph\"); Exchange on-premises is not affected",
     );
     if options.today >= shutdown {

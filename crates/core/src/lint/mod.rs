@@ -6,9 +6,12 @@
 mod entry_rules;
 pub mod exchange_online;
 mod file_rules;
+mod http_url;
 mod values;
 
 pub use values::poll_interval;
+
+use std::borrow::Cow;
 
 use serde::Serialize;
 
@@ -107,8 +110,9 @@ pub struct Diagnostic {
     pub severity: Severity,
     /// What is wrong, in plain words (never containing a secret value).
     pub message: String,
-    /// How to fix it.
-    pub hint: String,
+    /// How to fix it. Nearly always a fixed text: borrowed, since lint can report one finding
+    /// for each of 100,000 entries.
+    pub hint: Cow<'static, str>,
     /// The entry concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry: Option<String>,
@@ -122,7 +126,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A finding of `rule`.
-    pub fn new(rule: Rule, message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub fn new(rule: Rule, message: impl Into<String>, hint: impl Into<Cow<'static, str>>) -> Self {
         Self {
             code: rule.code,
             rule: rule.name,

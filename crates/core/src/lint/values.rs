@@ -1,5 +1,9 @@
 //! Checks of single values against their type.
 
+use std::borrow::Cow;
+
+use super::http_url;
+
 /// How a boolean was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BoolSpelling {
@@ -23,6 +27,9 @@ pub fn boolean(value: &str) -> BoolSpelling {
 
 /// Why a URL is not acceptable, or `Ok(is_https)`.
 pub fn url(value: &str) -> Result<bool, String> {
+    if let Some(plain) = http_url::plain(value.trim()) {
+        return Ok(plain.https);
+    }
     let parsed = url::Url::parse(value.trim())
         .map_err(|e| format!("\"{value}\" is not a valid URL ({e})"))?;
     match parsed.scheme() {
@@ -37,11 +44,18 @@ pub fn url(value: &str) -> Result<bool, String> {
 }
 
 /// The host of a URL value, lower-cased, if it parses.
-pub fn url_host(value: &str) -> Option<String> {
+pub fn url_host(value: &str) -> Option<Cow<'_, str>> {
+    if let Some(plain) = http_url::plain(value.trim()) {
+        return Some(if plain.host.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(plain.host.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(plain.host)
+        });
+    }
     url::Url::parse(value.trim())
         .ok()?
         .host_str()
-        .map(str::to_ascii_lowercase)
+        .map(|host| Cow::Owned(host.to_ascii_lowercase()))
 }
 
 /// Reads K2's poll interval as the vendor's parser does (`PollIntervalTime` in K2's
