@@ -34,9 +34,7 @@ pub fn plain(value: &str) -> Option<PlainHttpUrl<'_>> {
     } else {
         return None;
     };
-    let end = rest
-        .find(|c| matches!(c, '/' | '?' | '#'))
-        .unwrap_or(rest.len());
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..end];
     // User info, an IPv6 literal, percent-encoding, and a backslash (a slash to WHATWG).
     if authority
