@@ -170,7 +170,7 @@ mod tests {
             if round % 2 == 0 {
                 value.push_str(["http://", "https://", "HTTPs://"][next(3)]);
             }
-            for _ in 0..1 + next(8) {
+            for _ in 0..=next(8) {
                 value.push_str(PIECES[next(PIECES.len())]);
             }
             let Some(fast) = plain(&value) else { continue };
