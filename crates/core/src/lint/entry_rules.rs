@@ -67,6 +67,7 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
             if spec.unknown_key_is_error {
                 d.severity = Severity::Error;
                 d.message
+                    .to_mut()
                     .push_str(" (SqlClient: \"Keyword not supported\")");
             }
             if entry.kind == Kind::HostServerDb
@@ -74,7 +75,8 @@ pub fn check(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
             {
                 d.message = format!(
                     "\"{key}\" is a keyword of Microsoft.Data.SqlClient, the newer SQL client; K2 runs on .NET Framework's System.Data.SqlClient, which throws \"Keyword not supported\" and the K2 service does not start"
-                );
+                )
+                .into();
                 d.hint = match instead {
                     Some(k) => format!("write it as {k} (the .NET Framework spelling)").into(),
                     None => "remove it: .NET Framework's SqlClient has no such setting".into(),

@@ -4,6 +4,8 @@
 //! rule never hard-codes one and docs/lint-rules.md can list them. Rules compare against
 //! `LintOptions::today`, which tests pin so they never rot.
 
+use std::sync::LazyLock;
+
 use time::Date;
 use time::macros::date;
 
@@ -193,6 +195,22 @@ fn set<'e>(entry: &'e Entry, key: &str) -> Option<&'e str> {
     entry.setting(key).filter(|v| !v.trim().is_empty())
 }
 
+/// K2C020's message before the block, during it, and after the shutdown: the same words for
+/// every entry, so a config with the finding on each of 100,000 entries holds them once.
+static EWS_ONLINE_MESSAGES: LazyLock<[String; 3]> = LazyLock::new(|| {
+    let (block, shutdown) = (EWS_BLOCK_STARTS.date, EWS_SHUTDOWN.date);
+    let lead = "this EWS entry targets Exchange Online";
+    [
+        format!(
+            "{lead}: Microsoft starts blocking EWS in Exchange Online on {block} and shuts it down on {shutdown}"
+        ),
+        format!(
+            "{lead}: Microsoft has been blocking EWS in Exchange Online since {block} (unless the tenant allow-lists the app) and shuts it down on {shutdown}"
+        ),
+        format!("{lead}: Microsoft shut EWS in Exchange Online down on {shutdown}"),
+    ]
+});
+
 /// EWS rules: the retirement (K2C020) and Basic authentication (K2C022).
 pub fn check_ews(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>) {
     let here = |d: Diagnostic| d.entry(entry.name.as_str()).at(Some(&entry.location));
@@ -205,27 +223,19 @@ pub fn check_ews(entry: &Entry, options: LintOptions, out: &mut Vec<Diagnostic>)
     if !(online(url) || online(audience)) {
         return;
     }
-    let (block, shutdown) = (EWS_BLOCK_STARTS.date, EWS_SHUTDOWN.date);
-    // One `format!` per finding: a config can hold this finding for every one of its entries.
-    let message = if options.today < block {
-        format!(
-            "this EWS entry targets Exchange Online: Microsoft starts blocking EWS in Exchange Online on {block} and shuts it down on {shutdown}"
-        )
-    } else if options.today < shutdown {
-        format!(
-            "this EWS entry targets Exchange Online: Microsoft has been blocking EWS in Exchange Online since {block} (unless the tenant allow-lists the app) and shuts it down on {shutdown}"
-        )
+    let period = if options.today < EWS_BLOCK_STARTS.date {
+        0
+    } else if options.today < EWS_SHUTDOWN.date {
+        1
     } else {
-        format!(
-            "this EWS entry targets Exchange Online: Microsoft shut EWS in Exchange Online down on {shutdown}"
-        )
+        2
     };
     let mut d = Diagnostic::new(
         EWS_ONLINE,
-        message,
+        EWS_ONLINE_MESSAGES[period].as_str(),
         "on K2 5.8.1 or later, migrate Exchange Online mail to Microsoft Graph (Nintex: \"Migrate Exchange Web Services (EWS) for Exchange Online to Microsoft Graph\"); Exchange on-premises is not affected",
     );
-    if options.today >= shutdown {
+    if period == 2 {
         d.severity = Severity::Error;
     }
     out.push(here(d));

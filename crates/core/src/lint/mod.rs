@@ -108,8 +108,9 @@ pub struct Diagnostic {
     pub rule: &'static str,
     /// The rule's severity.
     pub severity: Severity,
-    /// What is wrong, in plain words (never containing a secret value).
-    pub message: String,
+    /// What is wrong, in plain words (never containing a secret value). Borrowed when the
+    /// same words hold for every entry (the Exchange Online retirement).
+    pub message: Cow<'static, str>,
     /// How to fix it. Nearly always a fixed text: borrowed, since lint can report one finding
     /// for each of 100,000 entries.
     pub hint: Cow<'static, str>,
@@ -126,7 +127,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A finding of `rule`.
-    pub fn new(rule: Rule, message: impl Into<String>, hint: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(
+        rule: Rule,
+        message: impl Into<Cow<'static, str>>,
+        hint: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             code: rule.code,
             rule: rule.name,
