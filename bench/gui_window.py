@@ -123,7 +123,10 @@ def main():
                 proc.terminate()
                 proc.wait()
         try:
-            window = subprocess.run(["xdotool", "search", "--sync", "--pid", str(proc.pid)],
+            # The visible window: winit can create a helper window first, which is never
+            # mapped, and focusing that one fails with BadMatch (seen with wgpu).
+            window = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--pid",
+                                     str(proc.pid)],
                                     env=env, check=True, capture_output=True,
                                     text=True).stdout.split()[0]
             # No window manager: give the window the keyboard as a click would.
