@@ -29,14 +29,21 @@ impl Fingerprint {
         }
     }
 
+    /// Fingerprints the bytes `parts` make one after the other.
+    pub(crate) fn of_parts(parts: &[&[u8]]) -> Self {
+        let mut hasher = Xxh3::new();
+        for part in parts {
+            hasher.update(part);
+        }
+        Self {
+            len: parts.iter().map(|p| p.len() as u64).sum(),
+            hash: hasher.digest128(),
+        }
+    }
+
     /// A fingerprint from a size and an XXH3-128 computed elsewhere (streaming readers).
     pub(crate) fn from_parts(len: u64, hash: u128) -> Self {
         Self { len, hash }
-    }
-
-    /// The XXH3-128 of the bytes.
-    pub(crate) fn hash(&self) -> u128 {
-        self.hash
     }
 
     /// Size in bytes.

@@ -57,39 +57,21 @@ pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
 /// for other encodings over the decoded text (encoding it only to hash it would cost a copy).
 /// A file's encoding never changes, so its digests are always taken the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct TextDigest {
-    len: usize,
-    hash: u128,
-}
+struct TextDigest(Fingerprint);
 
 impl TextDigest {
     fn of(source: &SourceText) -> Self {
-        let text = source.text.as_bytes();
-        match source.encoding {
-            Encoding::Utf8 { bom: true } => {
-                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-                hasher.update(crate::xml::source::UTF8_BOM);
-                hasher.update(text);
-                Self {
-                    len: crate::xml::source::UTF8_BOM.len() + text.len(),
-                    hash: hasher.digest128(),
-                }
-            }
-            _ => Self {
-                len: text.len(),
-                hash: xxhash_rust::xxh3::xxh3_128(text),
-            },
-        }
+        Self(match source.encoding {
+            Encoding::Utf8 { .. } => source.with_encoded(Fingerprint::of_parts),
+            _ => Fingerprint::of(source.text.as_bytes()),
+        })
     }
 
     /// The digest of `source` just decoded from bytes whose fingerprint is `loaded`.
     fn of_loaded(source: &SourceText, loaded: &Fingerprint) -> Self {
         match source.encoding {
             // UTF-8 is decoded in place: the text and its mark are the bytes fingerprinted.
-            Encoding::Utf8 { .. } => Self {
-                len: usize::try_from(loaded.len()).unwrap_or(usize::MAX),
-                hash: loaded.hash(),
-            },
+            Encoding::Utf8 { .. } => Self(*loaded),
             _ => Self::of(source),
         }
     }

@@ -102,7 +102,7 @@ pub struct SourceText {
 }
 
 /// UTF-8's byte-order mark.
-pub(crate) const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
 
 impl Drop for SourceText {
     /// Config text can hold passwords (and decrypted sections always do): wipe it, spare
