@@ -54,21 +54,36 @@ impl Pretty {
             (0..self.level).try_for_each(|_| out.write_all(b"  "))
         }
     }
-}
 
-impl serde_json::ser::Formatter for Pretty {
-    fn begin_array<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+    /// `[` or `{`: one level deeper, nothing in it yet.
+    fn open<W: io::Write + ?Sized>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.level += 1;
         self.has_value = false;
-        out.write_all(b"[")
+        out.write_all(bracket)
     }
 
-    fn end_array<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+    /// `]` or `}`, on a line of its own unless the array or object is empty.
+    fn close<W: io::Write + ?Sized>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.level -= 1;
         if self.has_value {
             self.line(out, b"")?;
         }
-        out.write_all(b"]")
+        out.write_all(bracket)
+    }
+
+    /// The line an array value or an object key starts on, after a comma unless it is first.
+    fn item<W: io::Write + ?Sized>(&self, out: &mut W, first: bool) -> io::Result<()> {
+        self.line(out, if first { b"" } else { b"," })
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"[")
+    }
+
+    fn end_array<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"]")
     }
 
     fn begin_array_value<W: io::Write + ?Sized>(
@@ -76,7 +91,7 @@ impl serde_json::ser::Formatter for Pretty {
         out: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.line(out, if first { b"" } else { b"," })
+        self.item(out, first)
     }
 
     fn end_array_value<W: io::Write + ?Sized>(&mut self, _out: &mut W) -> io::Result<()> {
@@ -85,17 +100,11 @@ impl serde_json::ser::Formatter for Pretty {
     }
 
     fn begin_object<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
-        self.level += 1;
-        self.has_value = false;
-        out.write_all(b"{")
+        self.open(out, b"{")
     }
 
     fn end_object<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
-        self.level -= 1;
-        if self.has_value {
-            self.line(out, b"")?;
-        }
-        out.write_all(b"}")
+        self.close(out, b"}")
     }
 
     fn begin_object_key<W: io::Write + ?Sized>(
@@ -103,7 +112,7 @@ impl serde_json::ser::Formatter for Pretty {
         out: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.line(out, if first { b"" } else { b"," })
+        self.item(out, first)
     }
 
     fn begin_object_value<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
