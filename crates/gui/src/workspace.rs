@@ -454,6 +454,19 @@ mod tests {
         Workspace::from_document(doc).unwrap()
     }
 
+    /// Undoes `steps` edits, then redoes them, checking after each step that the rows and
+    /// findings are what a fresh open of the text shows.
+    fn undo_and_redo_matching_fresh_opens(ws: &mut Workspace, steps: usize) {
+        for _ in 0..steps {
+            assert!(ws.undo().unwrap());
+            assert_matches_fresh_open(ws);
+        }
+        for _ in 0..steps {
+            assert!(ws.redo().unwrap());
+            assert_matches_fresh_open(ws);
+        }
+    }
+
     /// Rows and each entry's findings, as a fresh open of the edited text shows them.
     fn assert_matches_fresh_open(ws: &Workspace) {
         let text = ws.document().main_file().text().to_owned();
@@ -498,14 +511,7 @@ mod tests {
         ])
         .unwrap();
         assert_matches_fresh_open(&ws);
-        for _ in 0..3 {
-            assert!(ws.undo().unwrap());
-            assert_matches_fresh_open(&ws);
-        }
-        for _ in 0..3 {
-            assert!(ws.redo().unwrap());
-            assert_matches_fresh_open(&ws);
-        }
+        undo_and_redo_matching_fresh_opens(&mut ws, 3);
     }
 
     /// Adding or removing an entry moves the findings of the entries after it (their lines,
@@ -561,13 +567,6 @@ mod tests {
         })
         .unwrap();
         assert_matches_fresh_open(&ws);
-        for _ in 0..4 {
-            assert!(ws.undo().unwrap());
-            assert_matches_fresh_open(&ws);
-        }
-        for _ in 0..4 {
-            assert!(ws.redo().unwrap());
-            assert_matches_fresh_open(&ws);
-        }
+        undo_and_redo_matching_fresh_opens(&mut ws, 4);
     }
 }

@@ -405,19 +405,12 @@ mod tests {
         const ALPHABET: [char; 11] = ['a', 'B', '1', ' ', '=', ';', '\'', '"', '\t', 'é', '\0'];
         let mut buffer = String::new();
         let mut taken = 0;
-        for len in 1..=5u32 {
-            for mut n in 0..ALPHABET.len().pow(len) {
-                let mut text = String::new();
-                for _ in 0..len {
-                    text.push(ALPHABET[n % ALPHABET.len()]);
-                    n /= ALPHABET.len();
-                }
-                for start in text.char_indices().map(|(i, _)| i) {
-                    if let Some((next, pair)) = plain_pair(&text, start) {
-                        taken += 1;
-                        let slow = next_pair(&text, start, &mut buffer);
-                        assert_eq!(slow, Ok((next, Some(pair))), "{text:?} from {start}");
-                    }
+        for text in crate::connstr::tests::every_string(&ALPHABET, 1..=5) {
+            for start in text.char_indices().map(|(i, _)| i) {
+                if let Some((next, pair)) = plain_pair(&text, start) {
+                    taken += 1;
+                    let slow = next_pair(&text, start, &mut buffer);
+                    assert_eq!(slow, Ok((next, Some(pair))), "{text:?} from {start}");
                 }
             }
         }

@@ -1,5 +1,22 @@
 use super::*;
 
+/// Every string of `lengths` characters from `alphabet` (exhaustive tests of the special cases).
+pub(super) fn every_string(
+    alphabet: &[char],
+    lengths: std::ops::RangeInclusive<u32>,
+) -> impl Iterator<Item = String> + '_ {
+    lengths.flat_map(move |len| {
+        (0..alphabet.len().pow(len)).map(move |mut n| {
+            let mut text = String::new();
+            for _ in 0..len {
+                text.push(alphabet[n % alphabet.len()]);
+                n /= alphabet.len();
+            }
+            text
+        })
+    })
+}
+
 fn map(s: &str) -> Vec<(String, String)> {
     let cs = ConnectionString::parse(s).unwrap();
     let mut v: Vec<_> = cs
@@ -261,14 +278,7 @@ fn ascii_key_validation_agrees_with_the_character_rules() {
             || key.ends_with(char::is_whitespace)
             || key.chars().any(char::is_control))
     };
-    for len in 0..=3u32 {
-        for mut n in 0..ALPHABET.len().pow(len) {
-            let mut key = String::new();
-            for _ in 0..len {
-                key.push(ALPHABET[n % ALPHABET.len()]);
-                n /= ALPHABET.len();
-            }
-            assert_eq!(validate_key(&key).is_ok(), by_chars(&key), "{key:?}");
-        }
+    for key in every_string(&ALPHABET, 0..=3) {
+        assert_eq!(validate_key(&key).is_ok(), by_chars(&key), "{key:?}");
     }
 }
