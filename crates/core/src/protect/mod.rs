@@ -131,8 +131,9 @@ fn unseal_rsa(
         .as_ref()
         .ok_or("the EncryptedData element has no EncryptedKey (is the provider right?)")?;
     // .NET writes the rsa-1_5 URI even with useOAEP="true": the provider's setting decides,
-    // and the other padding is tried when it fails. PKCS#1 v1.5 decryption rejects implicitly
-    // (unrelated bytes instead of an error), so "fails" is judged by what follows: the session
+    // and the other padding is tried when it fails. PKCS#1 v1.5 decryption may reject
+    // implicitly (the rsa crate, for keys AWS-LC does not take, returns unrelated bytes
+    // instead of an error), so "fails" is also judged by what follows: the session
     // key's length (wrong key), the padding of the data (damaged data), UTF-8 — and the
     // caller parses the result as XML.
     // Damage that no key explains is reported as such, before any key is tried.
