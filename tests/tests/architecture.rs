@@ -97,6 +97,7 @@ fn the_shared_cli_layer_imports_no_command_module() {
         "context",
         "connection",
         "render",
+        "json",
         "terminal",
         "progress",
     ];

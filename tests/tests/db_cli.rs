@@ -722,7 +722,11 @@ fn every_documented_schema_has_exactly_one_typed_struct() {
     }
     let mut typed: Vec<String> = Vec::new();
     for (path, text) in &code {
-        // Unit tests may name a schema to check it.
+        // Unit tests may name a schema to check it (or build JSON to compare writers): the
+        // part after `#[cfg(test)]`, and the `*_tests.rs` files such a module includes.
+        if path.ends_with("_tests.rs") {
+            continue;
+        }
         let text = text.split("#[cfg(test)]").next().unwrap();
         for line in text.lines() {
             let line = line.trim();

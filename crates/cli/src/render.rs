@@ -19,110 +19,14 @@ use k2cse_core::secret::shown_value;
 use serde::Serialize;
 use std::cell::RefCell;
 
-/// Writes `value` as pretty JSON (two-space indent) and a newline, straight to `out`.
-/// With a concrete buffered `W` (not `dyn Write`), `serde_json`'s many small writes are
-/// inlined copies into the buffer.
+/// Writes `value` as pretty JSON (two-space indent, as `serde_json` writes it: see
+/// [`crate::json`]) and a newline.
 pub fn write_json<W: io::Write + ?Sized, T: Serialize + ?Sized>(
     out: &mut W,
     value: &T,
 ) -> io::Result<()> {
-    let mut serializer = serde_json::Serializer::with_formatter(&mut *out, Pretty::default());
-    value.serialize(&mut serializer)?;
+    crate::json::to_writer_pretty(out, value)?;
     writeln!(out)
-}
-
-/// `serde_json`'s `PrettyFormatter` (two-space indent), byte for byte, writing each line break
-/// and its indentation in one `write_all` instead of one write per level: a 10,000-entry
-/// `list --json` is 13 MB of mostly indentation, and the per-level writes were a tenth of it.
-#[derive(Debug, Default)]
-struct Pretty {
-    level: usize,
-    has_value: bool,
-}
-
-/// A line break followed by enough indentation for every level `list --json` reaches.
-const BREAK: &[u8] = b"\n                                ";
-
-impl Pretty {
-    fn line<W: io::Write + ?Sized>(&self, out: &mut W, prefix: &[u8]) -> io::Result<()> {
-        out.write_all(prefix)?;
-        let width = 1 + 2 * self.level;
-        if let Some(line) = BREAK.get(..width) {
-            out.write_all(line)
-        } else {
-            out.write_all(b"\n")?;
-            (0..self.level).try_for_each(|_| out.write_all(b"  "))
-        }
-    }
-
-    /// `[` or `{`: one level deeper, nothing in it yet.
-    fn open<W: io::Write + ?Sized>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
-        self.level += 1;
-        self.has_value = false;
-        out.write_all(bracket)
-    }
-
-    /// `]` or `}`, on a line of its own unless the array or object is empty.
-    fn close<W: io::Write + ?Sized>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
-        self.level -= 1;
-        if self.has_value {
-            self.line(out, b"")?;
-        }
-        out.write_all(bracket)
-    }
-
-    /// The line an array value or an object key starts on, after a comma unless it is first.
-    fn item<W: io::Write + ?Sized>(&self, out: &mut W, first: bool) -> io::Result<()> {
-        self.line(out, if first { b"" } else { b"," })
-    }
-}
-
-impl serde_json::ser::Formatter for Pretty {
-    fn begin_array<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
-        self.open(out, b"[")
-    }
-
-    fn end_array<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
-        self.close(out, b"]")
-    }
-
-    fn begin_array_value<W: io::Write + ?Sized>(
-        &mut self,
-        out: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.item(out, first)
-    }
-
-    fn end_array_value<W: io::Write + ?Sized>(&mut self, _out: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-
-    fn begin_object<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
-        self.open(out, b"{")
-    }
-
-    fn end_object<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
-        self.close(out, b"}")
-    }
-
-    fn begin_object_key<W: io::Write + ?Sized>(
-        &mut self,
-        out: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.item(out, first)
-    }
-
-    fn begin_object_value<W: io::Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
-        out.write_all(b": ")
-    }
-
-    fn end_object_value<W: io::Write + ?Sized>(&mut self, _out: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
 }
 
 /// The `config` object: which file, how it is stored, whether it is protected.
@@ -384,31 +288,5 @@ pub fn ask_yes(command: &str, question: &str) -> anyhow::Result<()> {
         Ok(())
     } else {
         anyhow::bail!("not confirmed; nothing was written")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::write_json;
-
-    /// The indentation shortcut writes what `serde_json`'s own pretty printer writes, also
-    /// past the depth its line-break constant covers, and for empty arrays and objects.
-    #[test]
-    fn json_is_written_as_serde_json_pretty_prints_it() {
-        let mut deep = serde_json::json!({"leaf": [1, "two", null, {}, []]});
-        for level in 0..20 {
-            deep = serde_json::json!({"level": level, "next": deep, "list": [level, "é\"\n"]});
-        }
-        for value in [
-            deep,
-            serde_json::json!([]),
-            serde_json::json!({}),
-            serde_json::json!("x"),
-        ] {
-            let mut ours = Vec::new();
-            write_json(&mut ours, &value).unwrap();
-            let theirs = serde_json::to_string_pretty(&value).unwrap() + "\n";
-            assert_eq!(String::from_utf8(ours).unwrap(), theirs);
-        }
     }
 }
