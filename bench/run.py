@@ -507,10 +507,10 @@ CHOICES = """
   is parsed instead of on every `setting` look-up (lint asks for about ten settings of
   every EWS entry); ASCII keys are validated byte by byte; duplicate keys and entries holding secrets
   are found without allocating; URL user-info is looked for at each `:` rather than with a
-  substring searcher built per value. JSON indentation is written with one `write_all` per line
-  (a formatter byte-identical to `serde_json`'s `PrettyFormatter`, which writes each level
-  separately: 13 MB of output at 10,000 entries), and `list` writes each line straight into its
-  buffer. The tokenizer went from 15% of `lint` to 5%.
+  substring searcher built per value. JSON indentation is written with one copy per line
+  (`serde_json`'s `PrettyFormatter` writes each level separately: 13 MB of output at 10,000
+  entries), and `list` writes each line straight into its buffer. The tokenizer went from 15%
+  of `lint` to 5%.
 - **Third round** (`perf`, 100,000 entries): the `url` crate was a sixth of `list` and `lint`
   (a full WHATWG parse, three or four per EWS entry). A URL of printable ASCII with a
   letters-digits-hyphens host, which is what K2's settings hold, is now read by
@@ -524,11 +524,20 @@ CHOICES = """
 - **Where the rest of a read goes** (`perf`, 100,000 entries, after the changes above): no
   single hot spot; `malloc`/`free` about 10% (every pair's key, folded key and value, every
   entry's name, value and location path are owned `String`s), the tokenizer 4-6%, key
-  comparisons against the kind's schema 3%. `list --json` spends 13% in `serde_json`'s string
-  escaping (a byte-by-byte loop inside the crate, which its `Formatter` cannot replace) and
-  3% masking URL user info. Going further needs the parsed connection string to borrow from
-  the file (spans instead of `String`s), a change of the `connstr` API that every edit path
-  uses, and a JSON writer with a vectorised escape.
+  comparisons against the kind's schema 3%. `list --json` spent 13-15% in `serde_json`'s
+  string escaping, a byte-by-byte loop inside the crate that its `Formatter` cannot replace.
+  Going further needs the parsed connection string to borrow from the file (spans instead of
+  `String`s), a change of the `connstr` API that every edit path uses.
+- **JSON** (fourth round): every JSON document is now written by `crates/cli/src/json.rs`, a
+  `serde::Serializer` that writes what `serde_json::to_writer_pretty` writes, byte for byte
+  (unit tests compare the two on 2,000 generated documents, every shape of serde's data model
+  and the map keys `serde_json` refuses; the CLI's JSON tests run unchanged). Strings are
+  searched for a byte that needs an escape 16 bytes at a time, with a test the compiler turns
+  into vector instructions, and copied whole when there is none; output collects in one
+  buffer handed to the writer every 64 KiB. Why not another crate: `sonic-rs` and `simd-json`
+  serialize faster but bring their own unsafe SIMD code and formatters, for a problem of
+  about 250 lines. The escape went from 13-15% of `list --json` to 9%, most of which is now
+  the cost of a call per string (about 65 strings per entry).
 - **Peak memory**: the file is read once into one buffer that becomes the text in place
   (no second copy; UTF-8 is validated, not converted); entries are read one at a time and
   dropped. The floor is the process itself (see "Start-up alone" above), which is why the
@@ -543,8 +552,7 @@ CHOICES = """
   no `unsafe` in k2cse. Output is byte-identical to the `des` crate's (a unit test compares
   both directions); keys AWS-LC refuses as weak or degenerate (which .NET refuses too) fall
   back to the `des` crate, so every file that opened before still opens. AES stays with the
-  `aes` crate, which already uses AES-NI. No random bytes are drawn from AWS-LC (IVs and
-  session keys come from `rand`), so its entropy set-up never runs. Triple DES is still slow
+  `aes` crate, which already uses AES-NI. IVs and session keys come from `rand`. Triple DES is still slow
   by nature (48 rounds per 8 bytes): a 10,000-entry encrypted section is 2.4 MB decrypted and
   encrypted again on every save, which is why goal 4 at 10,000 entries is far from 2×:
   `openssl speed -evp des-ede3-cbc` does 24 MB/s on this machine, so decrypting and
@@ -556,20 +564,23 @@ CHOICES = """
   `perf stat`, same 10,000 entries): plain `set` 12.5 ms of CPU, Triple DES 250 ms, AES-256
   (`protect --algorithm aes256-cbc`, AES-NI) 66 ms; the ~50 ms left with AES is base64 of
   3.2 MB each way, reading the `<EncryptedData>` element and indexing the decrypted section.
-- **Encrypted `set` at the real size**: the extra CPU is the RSA private-key operation that
+- **Encrypted `set` at the real size**: the extra CPU was the RSA private-key operation that
   opens the session key (`perf`: 45% of the encrypted `set`, about 3 ms, in `crypto-bigint`'s
-  Montgomery multiplication, through the `rsa` crate). AWS-LC's RSA is faster, but its
-  private-key operation blinds with random bytes, and AWS-LC's first random draw runs the
-  jitter-entropy set-up (the ~50 ms that goal 5 removed from `db` commands), so it would
-  cost more than it saves; `ring` has no RSA decryption. The rest (reading the key file,
-  Triple DES of a few KiB, the RSA public-key operation for the new session key) is under
-  0.5 ms. The CPU ratio has been about 2× in every run; the goal held in wall time (1.26×)
-  only in a run where the two fsyncs of each `set` took about 12 ms, which hid those 3 ms.
-  Where fsyncs are quick (a plain `set` of 4 ms), the wall ratio follows the CPU ratio and
-  the goal fails; meeting it needs a faster constant-time RSA without AWS-LC's entropy cost.
+  constant-time Montgomery multiplication, through the `rsa` crate; `openssl speed rsa2048`
+  signs in 0.26 ms on the same machine). It now runs in AWS-LC (`protect/keys.rs`,
+  `aws_lc_decrypt`): the key is handed over as PKCS#8 DER (wiped after), and keys AWS-LC does
+  not take (under 2048 bits, multi-prime) stay with the `rsa` crate; a unit test shows both give
+  the same bytes for both paddings. AWS-LC blinds the operation with random bytes, and its
+  generator used to collect CPU jitter entropy on the first draw (~50 ms, the cost goal 5 met
+  in `db` commands): the build sets `AWS_LC_SYS_NO_JITTER_ENTROPY=1` (`.cargo/config.toml`,
+  a documented `aws-lc-sys` option), so it seeds from the operating system (`getrandom`), as
+  `ring`, `rand` and OpenSSL do. Jitter entropy is an extra source that FIPS builds need; k2cse
+  is not one. The rest of the extra cost (reading the key file, Triple DES of a few KiB, the
+  public-key operation for the new session key) is under 0.5 ms.
 - **Database start-up**: the CLI installs rustls' `ring` provider at start; tiberius uses the
-  installed provider. aws-lc-rs, rustls' default, seeds its random generator with CPU jitter
-  entropy on first use (~50 ms of CPU per `db` command). The simulator picks the installed
+  installed provider. aws-lc-rs, rustls' default, used to seed its random generator with CPU
+  jitter entropy on first use (~50 ms of CPU per `db` command; the build no longer enables
+  that source, see above, but `ring` stays: it was measured, and it is smaller). The simulator picks the installed
   provider too (and names aws-lc-rs explicitly otherwise: rustls refuses to guess when a
   build enables both).
 - **fsyncs in a save** (`save.rs` and `backup/store.rs`, a comment at each): four with the
