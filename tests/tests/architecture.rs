@@ -98,6 +98,7 @@ fn the_shared_cli_layer_imports_no_command_module() {
         "connection",
         "render",
         "json",
+        "entries",
         "terminal",
         "progress",
     ];

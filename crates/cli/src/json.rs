@@ -24,8 +24,10 @@ pub fn to_writer_pretty<W: io::Write + ?Sized, T: Serialize + ?Sized>(
     let mut ser = Serializer {
         out,
         buf: Vec::with_capacity(FLUSH_AT + 4096),
+        flush_at: FLUSH_AT,
         level: 0,
         has_value: false,
+        raw_next: false,
     };
     value.serialize(&mut ser).map_err(Error::into_io)?;
     ser.flush()
@@ -33,6 +35,76 @@ pub fn to_writer_pretty<W: io::Write + ?Sized, T: Serialize + ?Sized>(
 
 /// The buffer is handed to the writer once it holds this much.
 const FLUSH_AT: usize = 64 * 1024;
+
+/// The items of an array, written ahead of the array itself (on another thread, say) at the
+/// depth they will have in it, to be put in with [`Raw`]: each after a comma and a line
+/// break, as the array would put them, except the first, before which the array puts its own.
+#[derive(Debug)]
+pub struct Items {
+    text: Vec<u8>,
+    level: usize,
+}
+
+impl Items {
+    /// Items of an array `level` deep (1 for an array that is the value of a top-level key),
+    /// written into `buffer` (emptied first: a buffer given back by [`Self::into_buffer`]
+    /// saves growing a new one).
+    pub fn new(level: usize, mut buffer: Vec<u8>) -> Self {
+        buffer.clear();
+        Self {
+            text: buffer,
+            level: level + 1,
+        }
+    }
+
+    /// The buffer, for the next [`Self::new`].
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.text
+    }
+
+    /// Appends `value` as the next item.
+    pub fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        let mut ser = Serializer {
+            out: &mut io::sink(),
+            buf: std::mem::take(&mut self.text),
+            flush_at: usize::MAX,
+            level: self.level,
+            has_value: false,
+            raw_next: false,
+        };
+        if !ser.buf.is_empty() {
+            ser.item(false);
+        }
+        let written = value.serialize(&mut ser).map_err(Error::into_io);
+        self.text = ser.buf;
+        written
+    }
+
+    /// The items written so far, as JSON text (UTF-8: only [`Serializer`] wrote them).
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+}
+
+/// JSON text written as it is, unchecked: one or more array items made by [`Items`].
+/// Only this module's writer knows it; `serde_json` would write an array of byte values.
+#[derive(Debug)]
+pub struct Raw<'a>(pub &'a [u8]);
+
+/// The newtype name that marks a [`Raw`] value.
+const RAW: &str = "$k2cse::json::Raw";
+
+impl Serialize for Raw<'_> {
+    fn serialize<S: ser::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Bytes<'a>(&'a [u8]);
+        impl Serialize for Bytes<'_> {
+            fn serialize<S: ser::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_bytes(self.0)
+            }
+        }
+        serializer.serialize_newtype_struct(RAW, &Bytes(self.0))
+    }
+}
 
 /// A line break followed by enough indentation for most documents (16 levels).
 const BREAK: &[u8] = b"\n                                ";
@@ -82,8 +154,12 @@ impl ser::Error for Error {
 struct Serializer<'w, W: io::Write + ?Sized> {
     out: &'w mut W,
     buf: Vec<u8>,
+    /// `buf` goes to `out` once it holds this much (never, for [`Items`]).
+    flush_at: usize,
     level: usize,
     has_value: bool,
+    /// The next bytes are a [`Raw`]'s text: written as they are.
+    raw_next: bool,
 }
 
 impl<W: io::Write + ?Sized> Serializer<'_, W> {
@@ -95,7 +171,7 @@ impl<W: io::Write + ?Sized> Serializer<'_, W> {
 
     /// Called between values: hands the buffer over once it is full enough.
     fn maybe_flush(&mut self) -> Result<(), Error> {
-        if self.buf.len() >= FLUSH_AT {
+        if self.buf.len() >= self.flush_at {
             self.flush().map_err(|e| Error(ErrorKind::Io(e)))?;
         }
         Ok(())
@@ -342,6 +418,16 @@ impl<'s, 'w, W: io::Write + ?Sized> ser::Serializer for &'s mut Serializer<'w, W
 
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
         use ser::SerializeSeq as _;
+        if std::mem::take(&mut self.raw_next) {
+            // A [`Raw`] text; a large one (a chunk of array items) goes straight to the writer.
+            if v.len() >= self.flush_at {
+                self.flush().map_err(|e| Error(ErrorKind::Io(e)))?;
+                self.out.write_all(v).map_err(|e| Error(ErrorKind::Io(e)))?;
+            } else {
+                self.buf.extend_from_slice(v);
+            }
+            return Ok(());
+        }
         let mut seq = self.serialize_seq(Some(v.len()))?;
         v.iter().try_for_each(|b| seq.serialize_element(b))?;
         ser::SerializeSeq::end(seq)
@@ -376,9 +462,10 @@ impl<'s, 'w, W: io::Write + ?Sized> ser::Serializer for &'s mut Serializer<'w, W
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
+        name: &'static str,
         value: &T,
     ) -> Result<(), Error> {
+        self.raw_next = name == RAW;
         value.serialize(self)
     }
 

@@ -289,3 +289,52 @@ fn the_block_search_finds_the_first_byte_to_escape_wherever_it_is() {
         assert_eq!(first_to_escape("é€😀\u{7f}".repeat(len).as_bytes()), None);
     }
 }
+
+#[test]
+fn items_written_ahead_fit_in_their_array_as_if_written_there() {
+    use super::{Items, Raw};
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        name: &'a str,
+        list: Vec<Raw<'a>>,
+    }
+    let mut generator = Gen(0xD1B5_4A32_D192_ED03);
+    let values: Vec<Value> = (0..40).map(|_| generator.value(0)).collect();
+    // The items cut into runs of 1 to 6, each run one `Raw`.
+    for run in 1..7 {
+        let chunks: Vec<Items> = values
+            .chunks(run)
+            .map(|chunk| {
+                let mut items = Items::new(1, Vec::new());
+                for v in chunk {
+                    items.push(v).unwrap();
+                }
+                items
+            })
+            .collect();
+        let doc = Doc {
+            name: "x",
+            list: chunks.iter().map(|c| Raw(c.text())).collect(),
+        };
+        let expected = json!({"name": "x", "list": values});
+        assert_eq!(
+            ours(&doc).unwrap(),
+            serde_json::to_string_pretty(&expected).unwrap()
+        );
+    }
+    // Large enough to go straight to the writer.
+    let mut big = Items::new(1, Vec::new());
+    let rows: Vec<Value> = (0..5_000).map(|i| json!({"i": i, "s": "x\"y"})).collect();
+    for v in &rows {
+        big.push(v).unwrap();
+    }
+    let doc = Doc {
+        name: "big",
+        list: vec![Raw(big.text())],
+    };
+    let expected = json!({"name": "big", "list": rows});
+    assert_eq!(
+        ours(&doc).unwrap(),
+        serde_json::to_string_pretty(&expected).unwrap()
+    );
+}

@@ -9,6 +9,7 @@ mod connection;
 mod context;
 mod db;
 mod demo;
+mod entries;
 mod json;
 mod keys;
 mod progress;

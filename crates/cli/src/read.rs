@@ -13,9 +13,9 @@ use k2cse_core::report::{RulesReport, Schema as _, ShowReport, ShownEntry, Unset
 
 use crate::args::{LintArgs, ListArgs, ShowArgs};
 use crate::context::Context;
+use crate::entries::EntriesJson;
 use crate::render::{
-    ConfigJson, Counts, EntriesJson, FindingsByEntry, config_json, diagnostic_text, entry_json,
-    write_json,
+    ConfigJson, Counts, FindingsByEntry, config_json, diagnostic_text, entry_json, write_json,
 };
 use crate::{Outcome, UsageError};
 

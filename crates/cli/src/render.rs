@@ -14,10 +14,9 @@ use k2cse_core::config::Protection;
 use k2cse_core::entry::Entry;
 use k2cse_core::entry::fold_name;
 use k2cse_core::entry::schema::KeySpec;
-use k2cse_core::lint::{self, Diagnostic, LintOptions, Severity};
+use k2cse_core::lint::{Diagnostic, Severity};
 use k2cse_core::secret::shown_value;
 use serde::Serialize;
-use std::cell::RefCell;
 
 /// Writes `value` as pretty JSON (two-space indent, as `serde_json` writes it: see
 /// [`crate::json`]) and a newline.
@@ -52,80 +51,6 @@ pub fn config_json(doc: &Document) -> ConfigJson<'_> {
         },
         config_source: doc.config_source(),
         protected: doc.protection(),
-    }
-}
-
-/// The `entries` array of `list --json`, written entry by entry as each is read and
-/// checked (see [`lint::for_each_entry`]): 100,000 entries never exist at once, as entries,
-/// findings or JSON. An error reading an entry stops the output; [`Self::into_result`]
-/// returns it.
-pub struct EntriesJson<'a> {
-    doc: &'a Document,
-    options: LintOptions,
-    structural: &'a FindingsByEntry<'a>,
-    reveal: bool,
-    wanted: &'a dyn Fn(&Entry) -> bool,
-    error: RefCell<Option<k2cse_core::Error>>,
-}
-
-impl<'a> EntriesJson<'a> {
-    pub fn new(
-        doc: &'a Document,
-        options: LintOptions,
-        structural: &'a FindingsByEntry<'a>,
-        reveal: bool,
-        wanted: &'a dyn Fn(&Entry) -> bool,
-    ) -> Self {
-        Self {
-            doc,
-            options,
-            structural,
-            reveal,
-            wanted,
-            error: RefCell::new(None),
-        }
-    }
-
-    /// The outcome of writing: the entry error that stopped it, if any, else `written`'s.
-    pub fn into_result(self, written: io::Result<()>) -> anyhow::Result<()> {
-        match self.error.into_inner() {
-            Some(err) => Err(err.into()),
-            None => Ok(written?),
-        }
-    }
-}
-
-impl Serialize for EntriesJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error as _, SerializeSeq as _};
-        let fail = |err: k2cse_core::Error| {
-            let message = err.to_string();
-            *self.error.borrow_mut() = Some(err);
-            S::Error::custom(message)
-        };
-        let mut seq = serializer.serialize_seq(None)?;
-        for entry in self.doc.entry_iter().map_err(fail)? {
-            let entry = entry.map_err(fail)?;
-            if !(self.wanted)(&entry) {
-                continue;
-            }
-            let own = lint::check_entry(&entry, &self.options);
-            let findings: Vec<&Diagnostic> = self
-                .structural
-                .get(entry.name.as_str())
-                .iter()
-                .copied()
-                .chain(&own)
-                .collect();
-            seq.serialize_element(&entry_json(&entry, self.reveal, &findings))?;
-        }
-        seq.end()
-    }
-}
-
-impl std::fmt::Debug for EntriesJson<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EntriesJson").finish_non_exhaustive()
     }
 }
 

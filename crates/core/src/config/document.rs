@@ -285,7 +285,19 @@ impl Document {
     /// The effective entries, read one at a time as the iterator is advanced (from the names,
     /// read once): what a pass over 100,000 entries needs, without holding them all.
     pub fn entry_iter(&self) -> Result<impl Iterator<Item = Result<Entry>> + '_> {
+        self.entries_in(0..usize::MAX)
+    }
+
+    /// As [`Self::entry_iter`], only the entries at positions `range` among them (clipped to
+    /// their number): lets two threads each read their own share of a long section.
+    pub fn entries_in(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> Result<impl Iterator<Item = Result<Entry>> + '_> {
         let names = self.names()?;
+        let count = names.slots.len();
+        let slots =
+            &names.slots[range.start.min(count)..range.end.clamp(range.start.min(count), count)];
         let file = self.section_file();
         let src = file
             .section()
@@ -297,8 +309,7 @@ impl Document {
                 lines: file.lines(),
             });
         Ok(src.into_iter().flat_map(move |src| {
-            names
-                .slots
+            slots
                 .iter()
                 .map(move |slot| section::materialize(src, slot.clone()))
         }))
