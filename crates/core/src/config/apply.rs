@@ -200,13 +200,13 @@ impl Document {
         let entry_name = EntryName::new(name);
         let kind = Kind::of_type(entry_name.type_name());
         self.refuse_existing(name)?;
-        let mut cs = ConnectionString::parse("")
+        let empty = ConnectionString::parse("")
             .map_err(|_| Error::InvalidChange("internal: empty string".into()))?;
         let probe = Entry {
             name: entry_name,
             kind,
             value: None,
-            parsed: Ok(cs.clone()),
+            parsed: Ok(empty),
             error_location: None,
             provider_name: None,
             // Offset 0 is line 1, column 1: asking the file would build its line index, after
@@ -214,13 +214,11 @@ impl Document {
             location: Location::new(self.main_file().path(), 1, 1),
             child: 0,
         };
-        for (key, value) in values {
-            cs = set_key(&probe, cs, key, value)?;
-        }
+        let connection_string = super::new_entry::new_connection_string(&probe, values)?;
         if self.section().is_some() {
-            self.append_to_section(name, cs.as_str())
+            self.append_to_section(name, &connection_string)
         } else {
-            self.create_section(name, cs.as_str())
+            self.create_section(name, &connection_string)
         }
     }
 
@@ -325,7 +323,7 @@ fn parsed_or_error(entry: &Entry) -> Result<ConnectionString> {
 
 /// Sets one key, using the schema's spelling for new keys and updating an existing key under
 /// whichever synonym it is written with (dropping other synonyms, which would compete).
-fn set_key(
+pub(super) fn set_key(
     entry: &Entry,
     cs: ConnectionString,
     key: &str,

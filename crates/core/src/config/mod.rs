@@ -7,6 +7,7 @@ mod discover;
 mod document;
 mod file;
 mod layout;
+mod new_entry;
 mod open;
 mod protected;
 #[cfg(test)]
