@@ -632,7 +632,11 @@ CHOICES = """
   (an index by folded name) instead of being re-read by every change; adding an entry after
   the last one is a splice that checks only the new element and shifts the spans after it,
   not a re-scan of the file; value edits keep the names, shifted. Removes and renames still
-  re-read the section (each is one pass).
+  re-read the section (each is one pass). An added entry's connection string is built in one
+  go (`config/new_entry.rs`) when no two of its keys name the same setting: setting four keys
+  one by one re-read the growing string four times, a tenth of a 2,000-add batch; a unit test
+  compares the two ways on 20,000 generated key lists, and the 2,000-add result is
+  byte-identical to the previous version's.
 - **GUI**: opening a file and undo no longer check every entry by looking it up among all
   the others (O(N²)): opening reads every entry once; undo re-checks only the entries the
   undone step touched.
