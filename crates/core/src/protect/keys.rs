@@ -6,7 +6,7 @@ use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _, EncodeRsaPrivateKey as _};
+use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
 use rsa::pkcs8::{
     DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _,
     LineEnding,
@@ -15,6 +15,8 @@ use rsa::traits::PublicKeyParts as _;
 use rsa::{BoxedUint, Oaep, Pkcs1v15Encrypt, PrivateKey, PublicKey};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
+
+use super::private_half::{CrtParts, PrivateHalf};
 
 /// Why a key file could not be used. Never contains key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,7 +31,7 @@ pub struct KeyError {
 /// An RSA key: always the public half, the private half when the file has it.
 #[derive(Clone)]
 pub struct RsaKey {
-    private: Option<PrivateKey>,
+    private: Option<PrivateHalf>,
     public: PublicKey,
     path: PathBuf,
 }
@@ -171,14 +173,8 @@ impl RsaKey {
                 self.path.display()
             ));
         };
-        let result = match aws_lc_decrypt(private, oaep, data) {
-            Some(result) => result,
-            None if oaep => private
-                .decrypt(Oaep::<sha1::Sha1>::new(), data)
-                .map_err(drop),
-            None => private.decrypt(Pkcs1v15Encrypt, data).map_err(drop),
-        };
-        result
+        private
+            .decrypt(oaep, data)
             .map(Zeroizing::new)
             .map_err(|()| "the key does not decrypt the session key (wrong key?)".to_owned())
     }
@@ -197,14 +193,19 @@ impl RsaKey {
 
     /// The private key as PKCS#8 PEM, for tools such as `openssl` and `xmlsec1`.
     pub fn private_pkcs8_pem(&self) -> Option<Zeroizing<String>> {
-        let pem = self.private.as_ref()?.to_pkcs8_pem(LineEnding::LF).ok()?;
+        let pem = self
+            .private
+            .as_ref()?
+            .rsa()
+            .ok()?
+            .to_pkcs8_pem(LineEnding::LF)
+            .ok()?;
         Some(Zeroizing::new(pem.as_str().to_owned()))
     }
 
     /// The private key as PKCS#1 DER, for converting to `CryptoAPI` blobs.
     pub(crate) fn private_pkcs1_der(&self) -> Option<Zeroizing<Vec<u8>>> {
-        let der = self.private.as_ref()?.to_pkcs1_der().ok()?;
-        Some(Zeroizing::new(der.as_bytes().to_vec()))
+        self.private.as_ref()?.pkcs1_der()
     }
 
     /// The public key as SPKI PEM.
@@ -229,7 +230,7 @@ pub fn fingerprint_of(public: &PublicKey) -> String {
         })
 }
 
-type KeyPair = (Option<PrivateKey>, PublicKey);
+type KeyPair = (Option<PrivateHalf>, PublicKey);
 
 /// `<RSAKeyValue><Modulus/><Exponent/>[<P/><Q/><DP/><DQ/><InverseQ/><D/>]</RSAKeyValue>`, each
 /// a base64 big-endian integer (.NET's `RSA.ToXmlString`).
@@ -266,7 +267,28 @@ fn from_xml(text: &str) -> Result<KeyPair, String> {
     let Some(private_exponent) = field("D")? else {
         return Ok((None, public));
     };
-    let primes = match (field("P")?, field("Q")?) {
+    let (p, q) = (field("P")?, field("Q")?);
+    let (dp, dq, inverse_q) = (field("DP")?, field("DQ")?, field("InverseQ")?);
+    // Every CRT value at hand: AWS-LC reads (and checks) the key as it is; the `rsa` crate's
+    // key, whose checks and precomputation cost about as much as a decryption, waits until
+    // something needs it (see `private_half.rs`).
+    if let (Some(p), Some(q), Some(dp), Some(dq), Some(inverse_q)) = (&p, &q, &dp, &dq, &inverse_q)
+    {
+        let parts = CrtParts {
+            modulus: &modulus,
+            exponent: &exponent,
+            d: &private_exponent,
+            p,
+            q,
+            dp,
+            dq,
+            inverse_q,
+        };
+        if let Some(private) = PrivateHalf::from_crt(&parts) {
+            return Ok((Some(private), public));
+        }
+    }
+    let primes = match (p, q) {
         (Some(first), Some(second)) => vec![number(&first), number(&second)],
         _ => Vec::new(),
     };
@@ -277,44 +299,7 @@ fn from_xml(text: &str) -> Result<KeyPair, String> {
         primes,
     )
     .map_err(|e| format!("invalid private key: {e}"))?;
-    Ok((Some(private), public))
-}
-
-/// The private-key operation through AWS-LC, or `None` for a key it does not take (under 2048
-/// or over 8192 bits, more than two primes, no primes): those stay with the `rsa` crate.
-///
-/// Why two implementations: the `rsa` crate's constant-time arithmetic takes about 3 ms for a
-/// 2048-bit key on this project's machines, AWS-LC (OpenSSL's assembly) about 0.3 ms, and this
-/// one operation was most of the cost an encrypted section adds to every edit. AWS-LC blinds
-/// the operation with random bytes; its generator is seeded from the OS alone
-/// (`AWS_LC_SYS_NO_JITTER_ENTROPY` in `.cargo/config.toml`), else the first draw would spend
-/// ~50 ms collecting CPU jitter. The result is the same bytes either way (unit test).
-fn aws_lc_decrypt(private: &PrivateKey, oaep: bool, data: &[u8]) -> Option<Result<Vec<u8>, ()>> {
-    use aws_lc_rs::rsa::{
-        OAEP_SHA1_MGF1SHA1, OaepPrivateDecryptingKey, Pkcs1PrivateDecryptingKey,
-        PrivateDecryptingKey,
-    };
-    // The DER is a `SecretDocument`: wiped when dropped.
-    let der = private.to_pkcs8_der().ok()?;
-    let key = PrivateDecryptingKey::from_pkcs8(der.as_bytes()).ok()?;
-    let mut out = vec![0; key.key_size_bytes()];
-    let written = if oaep {
-        let key = OaepPrivateDecryptingKey::new(key).ok()?;
-        key.decrypt(&OAEP_SHA1_MGF1SHA1, data, &mut out, None)
-            .map(|plain| plain.len())
-    } else {
-        let key = Pkcs1PrivateDecryptingKey::new(key).ok()?;
-        key.decrypt(data, &mut out).map(|plain| plain.len())
-    };
-    if let Ok(len) = written {
-        // AWS-LC may have used the rest as scratch space.
-        zeroize::Zeroize::zeroize(&mut out[len..]);
-        out.truncate(len);
-        Some(Ok(out))
-    } else {
-        zeroize::Zeroize::zeroize(&mut out);
-        Some(Err(()))
-    }
+    Ok((Some(PrivateHalf::from_rsa(private)?), public))
 }
 
 fn from_pem(text: &str, passphrase: Option<&crate::secret::Secret>) -> Result<KeyPair, String> {
@@ -360,7 +345,7 @@ fn from_pem(text: &str, passphrase: Option<&crate::secret::Secret>) -> Result<Ke
         return Err(format!("unsupported PEM type {label:?}"));
     };
     let public = private.to_public_key();
-    Ok((Some(private), public))
+    Ok((Some(PrivateHalf::from_rsa(private)?), public))
 }
 
 #[cfg(test)]
@@ -396,28 +381,35 @@ mod tests {
     fn aws_lc_decrypts_to_the_same_bytes_as_the_rsa_crate_and_small_keys_fall_back() {
         let other = include_str!("../../../../tests/fixtures/keys/other-key.xml");
         let small = include_str!("../../../../tests/fixtures/keys/small-1024.pem");
+        let pem = RsaKey::from_text(Path::new("k.xml"), KEY_XML)
+            .unwrap()
+            .private_pkcs8_pem()
+            .unwrap();
         let session = [7u8; 24];
-        for (text, aws_lc) in [(KEY_XML, true), (other, true), (small, false)] {
+        // XML (CRT values read by AWS-LC as they are), PEM (read by the rsa crate first), and
+        // a 1024-bit key (AWS-LC refuses it: the rsa crate decrypts).
+        for (text, aws_lc) in [
+            (KEY_XML, true),
+            (other, true),
+            (&*pem, true),
+            (small, false),
+        ] {
             let key = RsaKey::from_text(Path::new("k"), text).unwrap();
             let private = key.private.as_ref().unwrap();
+            assert_eq!(private.uses_aws_lc(), aws_lc, "bits {}", key.bits());
+            let slow = private.rsa().unwrap();
             for oaep in [false, true] {
                 let enc = key.encrypt(oaep, &session).unwrap();
-                let fast = aws_lc_decrypt(private, oaep, &enc);
-                // 2048-bit keys take the AWS-LC path; the 1024-bit one the rsa crate's.
-                assert_eq!(fast.is_some(), aws_lc, "bits {}", key.bits());
-                let slow = if oaep {
-                    private.decrypt(Oaep::<sha1::Sha1>::new(), &enc).unwrap()
+                let by_rsa_crate = if oaep {
+                    slow.decrypt(Oaep::<sha1::Sha1>::new(), &enc).unwrap()
                 } else {
-                    private.decrypt(Pkcs1v15Encrypt, &enc).unwrap()
+                    slow.decrypt(Pkcs1v15Encrypt, &enc).unwrap()
                 };
-                assert_eq!(slow, session);
-                if let Some(fast) = fast {
-                    assert_eq!(fast.unwrap(), slow);
-                }
+                assert_eq!(by_rsa_crate, session);
                 assert_eq!(*key.decrypt(oaep, &enc).unwrap(), session);
             }
         }
-        // The wrong key opens nothing, through either path.
+        // The wrong key opens nothing.
         let key = RsaKey::from_text(Path::new("k"), KEY_XML).unwrap();
         let other = RsaKey::from_text(Path::new("o"), other).unwrap();
         for oaep in [false, true] {
@@ -426,6 +418,28 @@ mod tests {
                 key.decrypt(oaep, &enc)
                     .map_or(true, |wrong| *wrong != session)
             );
+        }
+    }
+
+    #[test]
+    fn an_xml_key_with_damaged_crt_values_still_opens_what_it_opened_before() {
+        // AWS-LC reads DP as it is (it checks the result of the private-key operation, not
+        // the CRT values); the rsa crate, which recomputes them from D, P and Q, is the
+        // fallback. Either way the key opens what it encrypts, as it did before.
+        let dp = KEY_XML
+            .split("<DP>")
+            .nth(1)
+            .unwrap()
+            .split("</DP>")
+            .next()
+            .unwrap();
+        let mut damaged = dp.as_bytes().to_vec();
+        damaged[5] = if damaged[5] == b'A' { b'B' } else { b'A' };
+        let text = KEY_XML.replace(dp, std::str::from_utf8(&damaged).unwrap());
+        let key = RsaKey::from_text(Path::new("k"), &text).unwrap();
+        for oaep in [false, true] {
+            let enc = key.encrypt(oaep, &[9; 24]).unwrap();
+            assert_eq!(*key.decrypt(oaep, &enc).unwrap(), [9; 24]);
         }
     }
 

@@ -14,6 +14,7 @@ pub mod capi;
 pub mod keys;
 mod legacy_pem;
 mod pbe;
+mod private_half;
 pub mod provider;
 pub mod symmetric;
 #[cfg(windows)]
