@@ -581,10 +581,14 @@ CHOICES = """
 - **Encrypted `set` at the real size**: the extra CPU was the RSA private-key operation that
   opens the session key (`perf`: 45% of the encrypted `set`, about 3 ms, in `crypto-bigint`'s
   constant-time Montgomery multiplication, through the `rsa` crate; `openssl speed rsa2048`
-  signs in 0.26 ms on the same machine). It now runs in AWS-LC (`protect/keys.rs`,
-  `aws_lc_decrypt`): the key is handed over as PKCS#8 DER (wiped after), and keys AWS-LC does
-  not take (under 2048 bits, multi-prime) stay with the `rsa` crate; a unit test shows both give
-  the same bytes for both paddings. AWS-LC blinds the operation with random bytes, and its
+  signs in 0.26 ms on the same machine). It now runs in AWS-LC (`protect/private_half.rs`):
+  the key is handed over as PKCS#8 DER (wiped when dropped), and keys AWS-LC does not take
+  (under 2048 bits, multi-prime) stay with the `rsa` crate; unit tests show both give the same
+  bytes for both paddings, for XML and PEM keys. Building the `rsa` crate's key (its checks
+  and CRT precomputation) then cost about half as much again, so an `<RSAKeyValue>` export,
+  which carries every CRT value, goes to AWS-LC as it is and the `rsa` crate's key is built
+  only when something needs it (a PEM export, a key AWS-LC refuses, or a decryption AWS-LC
+  does not manage, which the `rsa` crate then decides as it always did). AWS-LC blinds the operation with random bytes, and its
   generator used to collect CPU jitter entropy on the first draw (~50 ms, the cost goal 5 met
   in `db` commands): the build sets `AWS_LC_SYS_NO_JITTER_ENTROPY=1` (`.cargo/config.toml`,
   a documented `aws-lc-sys` option), so it seeds from the operating system (`getrandom`), as
