@@ -295,12 +295,39 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
         .map(|at| offset + at)
 }
 
+/// The ten integer methods of a serde `Serializer`, each writing with `self.$write(v)`.
+macro_rules! integers {
+    ($write:ident: $($method:ident($ty:ty)),*) => {$(
+        fn $method(self, v: $ty) -> Result<(), Error> {
+            self.$write(v);
+            Ok(())
+        }
+    )*};
+}
+
 /// An open array, object or enum variant; `first` says whether an item was written yet.
 struct Compound<'s, 'w, W: io::Write + ?Sized> {
     ser: &'s mut Serializer<'w, W>,
     first: bool,
     /// Closing also closes the `{"variant": …}` around the array or object.
     in_variant: bool,
+}
+
+/// Opens an array (`[`) or object (`{`), inside `{"variant": …}` for an enum's variant.
+fn compound<'s, 'w, W: io::Write + ?Sized>(
+    ser: &'s mut Serializer<'w, W>,
+    bracket: u8,
+    variant: Option<&str>,
+) -> Compound<'s, 'w, W> {
+    if let Some(variant) = variant {
+        ser.variant_key(variant);
+    }
+    ser.open(bracket);
+    Compound {
+        ser,
+        first: true,
+        in_variant: variant.is_some(),
+    }
 }
 
 impl<W: io::Write + ?Sized> Compound<'_, '_, W> {
@@ -347,55 +374,10 @@ impl<'s, 'w, W: io::Write + ?Sized> ser::Serializer for &'s mut Serializer<'w, W
         Ok(())
     }
 
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.integer(v);
-        Ok(())
-    }
+    integers!(integer:
+        serialize_i8(i8), serialize_i16(i16), serialize_i32(i32), serialize_i64(i64),
+        serialize_i128(i128), serialize_u8(u8), serialize_u16(u16), serialize_u32(u32),
+        serialize_u64(u64), serialize_u128(u128));
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         // serde_json's text for floats (shortest round-trip; `null` when not finite).
@@ -483,12 +465,7 @@ impl<'s, 'w, W: io::Write + ?Sized> ser::Serializer for &'s mut Serializer<'w, W
     }
 
     fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        self.open(b'[');
-        Ok(Compound {
-            ser: self,
-            first: true,
-            in_variant: false,
-        })
+        Ok(compound(self, b'[', None))
     }
 
     fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, Error> {
@@ -508,21 +485,13 @@ impl<'s, 'w, W: io::Write + ?Sized> ser::Serializer for &'s mut Serializer<'w, W
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-        len: usize,
+        _len: usize,
     ) -> Result<Self::SerializeTupleVariant, Error> {
-        self.variant_key(variant);
-        let mut seq = self.serialize_seq(Some(len))?;
-        seq.in_variant = true;
-        Ok(seq)
+        Ok(compound(self, b'[', Some(variant)))
     }
 
     fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        self.open(b'{');
-        Ok(Compound {
-            ser: self,
-            first: true,
-            in_variant: false,
-        })
+        Ok(compound(self, b'{', None))
     }
 
     fn serialize_struct(
@@ -538,12 +507,9 @@ impl<'s, 'w, W: io::Write + ?Sized> ser::Serializer for &'s mut Serializer<'w, W
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-        len: usize,
+        _len: usize,
     ) -> Result<Self::SerializeStructVariant, Error> {
-        self.variant_key(variant);
-        let mut map = self.serialize_map(Some(len))?;
-        map.in_variant = true;
-        Ok(map)
+        Ok(compound(self, b'{', Some(variant)))
     }
 
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Error> {
@@ -552,61 +518,31 @@ impl<'s, 'w, W: io::Write + ?Sized> ser::Serializer for &'s mut Serializer<'w, W
     }
 }
 
-impl<W: io::Write + ?Sized> ser::SerializeSeq for Compound<'_, '_, W> {
-    type Ok = ();
-    type Error = Error;
+/// serde's four array-like traits, which differ only in the name of their one method.
+macro_rules! array_like {
+    ($($serde_trait:ident :: $method:ident),*) => {$(
+        impl<W: io::Write + ?Sized> ser::$serde_trait for Compound<'_, '_, W> {
+            type Ok = ();
+            type Error = Error;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.value(value)
-    }
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.value(value)
+            }
 
-    fn end(self) -> Result<(), Error> {
-        Compound::finish(self, b']');
-        Ok(())
-    }
+            fn end(self) -> Result<(), Error> {
+                Compound::finish(self, b']');
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl<W: io::Write + ?Sized> ser::SerializeTuple for Compound<'_, '_, W> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.value(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        Compound::finish(self, b']');
-        Ok(())
-    }
-}
-
-impl<W: io::Write + ?Sized> ser::SerializeTupleStruct for Compound<'_, '_, W> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.value(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        Compound::finish(self, b']');
-        Ok(())
-    }
-}
-
-impl<W: io::Write + ?Sized> ser::SerializeTupleVariant for Compound<'_, '_, W> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.value(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        Compound::finish(self, b']');
-        Ok(())
-    }
-}
+array_like!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl<W: io::Write + ?Sized> ser::SerializeMap for Compound<'_, '_, W> {
     type Ok = ();
@@ -631,41 +567,30 @@ impl<W: io::Write + ?Sized> ser::SerializeMap for Compound<'_, '_, W> {
     }
 }
 
-impl<W: io::Write + ?Sized> ser::SerializeStruct for Compound<'_, '_, W> {
-    type Ok = ();
-    type Error = Error;
+/// serde's two struct traits (a struct, an enum's struct variant): the same method.
+macro_rules! struct_like {
+    ($($serde_trait:ident),*) => {$(
+        impl<W: io::Write + ?Sized> ser::$serde_trait for Compound<'_, '_, W> {
+            type Ok = ();
+            type Error = Error;
 
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.field(key, value)
-    }
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Error> {
+                self.field(key, value)
+            }
 
-    fn end(self) -> Result<(), Error> {
-        Compound::finish(self, b'}');
-        Ok(())
-    }
+            fn end(self) -> Result<(), Error> {
+                Compound::finish(self, b'}');
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl<W: io::Write + ?Sized> ser::SerializeStructVariant for Compound<'_, '_, W> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.field(key, value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        Compound::finish(self, b'}');
-        Ok(())
-    }
-}
+struct_like!(SerializeStruct, SerializeStructVariant);
 
 /// A map key: written as a string, as `serde_json` does for strings, characters, numbers
 /// and booleans; anything else is refused, as `serde_json` refuses it.
@@ -715,55 +640,10 @@ impl<W: io::Write + ?Sized> ser::Serializer for MapKey<'_, '_, W> {
         Ok(())
     }
 
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.quoted(v);
-        Ok(())
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.quoted(v);
-        Ok(())
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.quoted(v);
-        Ok(())
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.quoted(v);
-        Ok(())
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.quoted(v);
-        Ok(())
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.quoted(v);
-        Ok(())
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.quoted(v);
-        Ok(())
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.quoted(v);
-        Ok(())
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.quoted(v);
-        Ok(())
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.quoted(v);
-        Ok(())
-    }
+    integers!(quoted:
+        serialize_i8(i8), serialize_i16(i16), serialize_i32(i32), serialize_i64(i64),
+        serialize_i128(i128), serialize_u8(u8), serialize_u16(u16), serialize_u32(u32),
+        serialize_u64(u64), serialize_u128(u128));
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.float(v.is_finite(), &v)
