@@ -398,12 +398,13 @@ fn stage(path: &Path, parts: &[&[u8]], metadata: Option<&fs::Metadata>) -> Resul
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}.k2cse-"))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io_op("creating a temporary file in the folder", dir, e))?;
-    let interruptible = crate::cleanup::register(tmp.path());
+    let (mut tmp, interruptible) = crate::cleanup::create_registered(|| {
+        tempfile::Builder::new()
+            .prefix(&format!(".{file_name}.k2cse-"))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+    })
+    .map_err(|e| Error::io_op("creating a temporary file in the folder", dir, e))?;
     let mut hasher = Xxh3::new();
     let mut len = 0u64;
     for part in parts {

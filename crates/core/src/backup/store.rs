@@ -223,8 +223,7 @@ impl BackupStore {
             .scope
             .as_deref()
             .map_or_else(String::new, |t| format!(".{t}"));
-        let mut tmp = temp_in(&self.dir)?;
-        let _interruptible = crate::cleanup::register(tmp.path());
+        let (mut tmp, _interruptible) = temp_in(&self.dir)?;
         write(tmp.as_file_mut())?;
         // fsync 1 of a save with a backup: the archive's bytes are on disk before it gets its
         // name (else a crash can leave an empty or torn archive under a backup's name, and the
@@ -420,7 +419,7 @@ pub fn save_to(path: &Path, backup: &Backup, encryption: Option<&Encryption>) ->
         _ => Path::new("."),
     };
     let bytes = backup.encode(path, encryption)?;
-    let mut tmp = temp_in(dir)?;
+    let (mut tmp, _interruptible) = temp_in(dir)?;
     tmp.write_all(&bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io(tmp.path(), e))?;
@@ -619,15 +618,18 @@ const TEMP_PREFIX: &str = ".k2cse-backup-";
 /// A temporary file in `dir`: created owner-only (0600) on Unix by `tempfile`, and locked
 /// while it is written, so that [`remove_stale_temporaries`] can tell a live writer's file
 /// from a killed one's. Registered for removal on Ctrl-C ([`crate::cleanup`]).
-fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
-    let tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io_op("creating a temporary backup file in", dir, e))?;
+/// A temporary file in `dir`, registered for removal on Ctrl-C.
+fn temp_in(dir: &Path) -> Result<(tempfile::NamedTempFile, crate::cleanup::Registered)> {
+    let (tmp, registered) = crate::cleanup::create_registered(|| {
+        tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .suffix(".tmp")
+            .tempfile_in(dir)
+    })
+    .map_err(|e| Error::io_op("creating a temporary backup file in", dir, e))?;
     // Best effort: without the lock the file is still removed once it is old.
     let _ = tmp.as_file().try_lock();
-    Ok(tmp)
+    Ok((tmp, registered))
 }
 
 /// How long a temporary file must have been left alone before a later run removes it, even
