@@ -296,8 +296,8 @@ impl Document {
     ) -> Result<impl Iterator<Item = Result<Entry>> + '_> {
         let names = self.names()?;
         let count = names.slots.len();
-        let slots =
-            &names.slots[range.start.min(count)..range.end.clamp(range.start.min(count), count)];
+        let start = range.start.min(count);
+        let slots = &names.slots[start..range.end.clamp(start, count)];
         let file = self.section_file();
         let src = file
             .section()

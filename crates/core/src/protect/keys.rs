@@ -269,9 +269,11 @@ fn from_xml(text: &str) -> Result<KeyPair, String> {
     };
     let (p, q) = (field("P")?, field("Q")?);
     let (dp, dq, inverse_q) = (field("DP")?, field("DQ")?, field("InverseQ")?);
-    // Every CRT value at hand: AWS-LC reads (and checks) the key as it is; the `rsa` crate's
-    // key, whose checks and precomputation cost about as much as a decryption, waits until
-    // something needs it (see `private_half.rs`).
+    // Every CRT value at hand: AWS-LC reads the key as it is (it checks the result of each
+    // private-key operation, not the CRT values); the `rsa` crate's key, whose checks and
+    // precomputation cost about as much as a decryption, waits until something needs it
+    // (see `private_half.rs`). So a key the `rsa` crate would refuse is refused when first
+    // used rather than when read.
     if let (Some(p), Some(q), Some(dp), Some(dq), Some(inverse_q)) = (&p, &q, &dp, &dq, &inverse_q)
     {
         let parts = CrtParts {
